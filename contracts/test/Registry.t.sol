@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {TriggerTerms} from "../src/HeraldTypes.sol";
+import {HeraldConfig} from "../src/modules/HeraldConfig.sol";
+import {HeraldEscrow} from "../src/modules/HeraldEscrow.sol";
+import {HeraldRegistry} from "../src/modules/HeraldRegistry.sol";
+import {HeraldFixture} from "./utils/HeraldFixture.sol";
+
+contract ModuleTypesTest is HeraldFixture {
+    address internal stranger = makeAddr("stranger");
+
+    function test_registerConnectorType_assignsIdsAndOwner() public {
+        address payout = makeAddr("payout");
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.ConnectorTypeSet(2, stranger, payout, 1, 2, bytes32("m"), "uri");
+        vm.prank(stranger);
+        uint24 id = herald.registerConnectorType(payout, 1, 2, bytes32("m"), "uri");
+        assertEq(id, 2);
+        assertEq(herald.connectorTypeCount(), 2);
+        HeraldRegistry.ModuleType memory t = herald.connectorType(id);
+        assertEq(t.owner, stranger);
+        assertEq(t.payout, payout);
+        assertEq(t.fee, 1);
+        assertEq(t.extraFee, 2);
+        assertEq(t.manifestHash, bytes32("m"));
+    }
+
+    function test_updateConnectorType_byOwnerOnly() public {
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.ConnectorTypeSet(
+            connectorType, connectorDev, stranger, 7, 8, bytes32("v2"), "uri2"
+        );
+        vm.prank(connectorDev);
+        herald.updateConnectorType(connectorType, stranger, 7, 8, bytes32("v2"), "uri2");
+        assertEq(herald.connectorType(connectorType).fee, 7);
+
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTypeOwner.selector, stranger));
+        herald.updateConnectorType(connectorType, stranger, 1, 1, 0, "");
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnknownConnectorType.selector, 99));
+        herald.updateConnectorType(99, stranger, 1, 1, 0, "");
+    }
+
+    function test_registerServiceType_andUpdate() public {
+        vm.prank(stranger);
+        uint24 id = herald.registerServiceType(stranger, 5, 6, bytes32("s"), "uri");
+        assertEq(id, 2);
+        assertEq(herald.serviceType(id).extraFee, 6);
+
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.ServiceTypeSet(id, stranger, stranger, 9, 10, bytes32("s2"), "u2");
+        vm.prank(stranger);
+        herald.updateServiceType(id, stranger, 9, 10, bytes32("s2"), "u2");
+        assertEq(herald.serviceType(id).fee, 9);
+
+        vm.prank(connectorDev);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTypeOwner.selector, connectorDev));
+        herald.updateServiceType(id, stranger, 1, 1, 0, "");
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnknownServiceType.selector, 99));
+        herald.updateServiceType(99, stranger, 1, 1, 0, "");
+    }
+
+    function test_types_rejectZeroPayout() public {
+        vm.expectRevert(HeraldConfig.ZeroAddress.selector);
+        herald.registerConnectorType(address(0), 1, 1, 0, "");
+        vm.expectRevert(HeraldConfig.ZeroAddress.selector);
+        herald.registerServiceType(address(0), 1, 1, 0, "");
+    }
+}
+
+contract KeepersTest is HeraldFixture {
+    address internal newcomer = makeAddr("newcomer");
+
+    function setUp() public override {
+        super.setUp();
+        token.mint(newcomer, 10_000e18);
+        vm.prank(newcomer);
+        token.approve(address(herald), type(uint256).max);
+    }
+
+    function test_registerKeeper_activatesAfterDelay() public {
+        vm.prank(admin);
+        herald.setDelays(1 days, 1 hours, 7 days);
+        uint40 activeFrom = uint40(block.timestamp + 1 hours);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperRegistered(newcomer, 50e18, activeFrom, "http://k");
+        vm.prank(newcomer);
+        herald.registerKeeper(50e18, "http://k");
+        assertFalse(herald.isActiveKeeper(newcomer));
+        vm.warp(activeFrom);
+        assertTrue(herald.isActiveKeeper(newcomer));
+        assertEq(herald.keeper(newcomer).bond, 50e18);
+        assertEq(herald.keeper(newcomer).endpoint, "http://k");
+        assertEq(token.balanceOf(address(herald)), 1000e18 + 5 * BOND + 50e18);
+    }
+
+    function test_registerKeeper_reverts() public {
+        vm.prank(admin);
+        herald.setMinBond(100e18);
+        vm.startPrank(newcomer);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 99e18, 100e18));
+        herald.registerKeeper(99e18, "");
+        herald.registerKeeper(100e18, "");
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperAlreadyRegistered.selector, newcomer));
+        herald.registerKeeper(100e18, "");
+        vm.stopPrank();
+        vm.prank(admin);
+        herald.setMinBond(0);
+        address other = makeAddr("other");
+        vm.prank(other);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 0, 0));
+        herald.registerKeeper(0, "");
+    }
+
+    function test_addBond() public {
+        vm.startPrank(newcomer);
+        herald.registerKeeper(10e18, "");
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperBondAdded(newcomer, 5e18, 15e18);
+        herald.addBond(5e18);
+        vm.expectRevert(HeraldEscrow.ZeroAmount.selector);
+        herald.addBond(0);
+        herald.requestUnbond();
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperIsUnbonding.selector, newcomer));
+        herald.addBond(1);
+        vm.stopPrank();
+        assertEq(herald.keeper(newcomer).bond, 15e18);
+        vm.prank(makeAddr("nobody"));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldRegistry.KeeperNotRegistered.selector, makeAddr("nobody"))
+        );
+        herald.addBond(1);
+    }
+
+    function test_setKeeperEndpoint() public {
+        vm.prank(newcomer);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperNotRegistered.selector, newcomer));
+        herald.setKeeperEndpoint("http://x");
+        vm.startPrank(newcomer);
+        herald.registerKeeper(1e18, "http://a");
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperEndpointSet(newcomer, "http://b");
+        herald.setKeeperEndpoint("http://b");
+        vm.stopPrank();
+        assertEq(herald.keeper(newcomer).endpoint, "http://b");
+    }
+
+    function test_unbondThenWithdraw() public {
+        vm.startPrank(newcomer);
+        herald.registerKeeper(10e18, "");
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnbondNotRequested.selector, newcomer));
+        herald.withdrawBond(newcomer);
+        uint40 unbondsAt = uint40(block.timestamp + 7 days);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperUnbondRequested(newcomer, unbondsAt);
+        herald.requestUnbond();
+        assertFalse(herald.isActiveKeeper(newcomer), "unbonding keepers are inactive at once");
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperIsUnbonding.selector, newcomer));
+        herald.requestUnbond();
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.StillLocked.selector, unbondsAt));
+        herald.withdrawBond(newcomer);
+        vm.warp(unbondsAt);
+        vm.expectRevert(HeraldConfig.ZeroAddress.selector);
+        herald.withdrawBond(address(0));
+        uint256 before = token.balanceOf(newcomer);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperBondWithdrawn(newcomer, newcomer, 10e18);
+        herald.withdrawBond(newcomer);
+        vm.stopPrank();
+        assertEq(token.balanceOf(newcomer), before + 10e18);
+        assertEq(herald.keeper(newcomer).activeFrom, 0, "deregistered");
+    }
+
+    function test_requestUnbond_requiresRegistration() public {
+        vm.prank(newcomer);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperNotRegistered.selector, newcomer));
+        herald.requestUnbond();
+    }
+
+    function test_isActiveKeeper_needsMinBond() public {
+        assertTrue(herald.isActiveKeeper(keepers[0]));
+        vm.prank(admin);
+        herald.setMinBond(BOND + 1);
+        assertFalse(herald.isActiveKeeper(keepers[0]));
+    }
+}
+
+contract TriggersTest is HeraldFixture {
+    address internal stranger = makeAddr("stranger");
+
+    function test_createTrigger_storesTermsAndEmitsConfig() public {
+        TriggerTerms memory t = terms();
+        t.expiresAt = uint40(block.timestamp + 30 days);
+        t.maxExecutions = 3;
+        bytes memory config = bytes("augur-transfer: {connector: {type: EVM_LOG}}");
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.TriggerCreated(
+            1, user, connectorType, serviceType, MAX_FEE, t.expiresAt, 3, 5e18, keccak256(config), config
+        );
+        vm.prank(user);
+        uint64 id = herald.createTrigger(t, 5e18, config);
+        assertEq(id, 1);
+        assertEq(herald.triggerCount(), 1);
+        assertEq(herald.balanceOf(user), 995e18);
+        HeraldRegistry.Trigger memory stored = herald.trigger(id);
+        assertEq(stored.owner, user);
+        assertEq(stored.configHash, keccak256(config));
+        assertEq(stored.ledger.budget, 5e18);
+        assertEq(stored.ledger.maxExecutions, 3);
+        assertEq(stored.rules.maxFeePerExecution, MAX_FEE);
+        assertEq(stored.rules.expiresAt, t.expiresAt);
+    }
+
+    function test_createTrigger_reverts() public {
+        TriggerTerms memory t = terms();
+        t.connectorType = 9;
+        vm.startPrank(user);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnknownConnectorType.selector, 9));
+        herald.createTrigger(t, 0, "");
+        t = terms();
+        t.serviceType = 9;
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnknownServiceType.selector, 9));
+        herald.createTrigger(t, 0, "");
+        t = terms();
+        t.expiresAt = uint40(block.timestamp);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.ExpiryInPast.selector, t.expiresAt));
+        herald.createTrigger(t, 0, "");
+        vm.expectRevert(abi.encodeWithSelector(HeraldEscrow.InsufficientBalance.selector, 1000e18, 1001e18));
+        herald.createTrigger(terms(), 1001e18, "");
+        vm.stopPrank();
+    }
+
+    function test_fundTrigger_anyoneFromOwnBalance() public {
+        uint64 id = createTrigger(user, 1e18);
+        fund(stranger, 3e18);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.TriggerFunded(id, stranger, 2e18, 3e18);
+        vm.prank(stranger);
+        herald.fundTrigger(id, 2e18);
+        assertEq(herald.trigger(id).ledger.budget, 3e18);
+        assertEq(herald.balanceOf(stranger), 1e18);
+    }
+
+    function test_fundTrigger_reverts() public {
+        uint64 id = createTrigger(user, 1e18);
+        vm.startPrank(user);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnknownTrigger.selector, 77));
+        herald.fundTrigger(77, 1);
+        vm.expectRevert(HeraldEscrow.ZeroAmount.selector);
+        herald.fundTrigger(id, 0);
+        vm.expectRevert(abi.encodeWithSelector(HeraldEscrow.InsufficientBalance.selector, 999e18, 1000e18));
+        herald.fundTrigger(id, 1000e18);
+        herald.cancelTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerIsCancelled.selector, id));
+        herald.fundTrigger(id, 1);
+        vm.stopPrank();
+    }
+
+    function test_withdrawal_isDelayedAndBudgetStillPaysMeanwhile() public {
+        uint64 id = createTrigger(user, 1e18);
+        uint40 unlocksAt = uint40(block.timestamp + 1 days);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.BudgetWithdrawalRequested(id, 1e18, unlocksAt);
+        vm.prank(user);
+        herald.requestWithdrawal(id, 1e18);
+
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.StillLocked.selector, unlocksAt));
+        herald.completeWithdrawal(id);
+
+        // Work done before the request settles during the delay.
+        assertEq(settle(single(receipt(id, 1))), 1);
+        uint256 fee = expectedFee(1e15, true);
+
+        vm.warp(unlocksAt);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.BudgetWithdrawn(id, user, uint96(1e18 - fee));
+        vm.prank(user);
+        assertEq(herald.completeWithdrawal(id), 1e18 - fee, "capped at what is left");
+        assertEq(herald.trigger(id).ledger.budget, 0);
+        assertEq(herald.balanceOf(user), 999e18 + 1e18 - fee);
+    }
+
+    function test_withdrawal_reverts() public {
+        uint64 id = createTrigger(user, 1e18);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTriggerOwner.selector, id, stranger));
+        herald.requestWithdrawal(id, 1);
+        vm.startPrank(user);
+        vm.expectRevert(HeraldEscrow.ZeroAmount.selector);
+        herald.requestWithdrawal(id, 0);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NoWithdrawalRequested.selector, id));
+        herald.completeWithdrawal(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnknownTrigger.selector, 5));
+        herald.requestWithdrawal(5, 1);
+        vm.stopPrank();
+    }
+
+    function test_pauseResumeCancel_lifecycle() public {
+        uint64 id = createTrigger(user, 1e18);
+        vm.startPrank(user);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerNotPaused.selector, id));
+        herald.resumeTrigger(id);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.TriggerPaused(id, uint40(block.timestamp));
+        herald.pauseTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerIsPaused.selector, id));
+        herald.pauseTrigger(id);
+        // (Explicit times: under via-IR, block.timestamp read before vm.warp may be reused after it.)
+        uint40 later = uint40(vm.getBlockTimestamp() + 10);
+        vm.warp(later);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.TriggerResumed(id, later);
+        herald.resumeTrigger(id);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.TriggerCancelled(id, later);
+        herald.cancelTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerIsCancelled.selector, id));
+        herald.cancelTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerIsCancelled.selector, id));
+        herald.pauseTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerIsCancelled.selector, id));
+        herald.resumeTrigger(id);
+        vm.stopPrank();
+    }
+
+    function test_cancelWhilePaused_keepsPauseStart() public {
+        uint64 id = createTrigger(user, 1e18);
+        vm.startPrank(user);
+        herald.pauseTrigger(id);
+        uint40 pausedAt = uint40(vm.getBlockTimestamp());
+        vm.warp(pausedAt + 100);
+        herald.cancelTrigger(id);
+        vm.stopPrank();
+        assertEq(herald.trigger(id).rules.pausedAt, pausedAt);
+    }
+
+    function test_ownerOnlyActions() public {
+        uint64 id = createTrigger(user, 1e18);
+        vm.startPrank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTriggerOwner.selector, id, stranger));
+        herald.pauseTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTriggerOwner.selector, id, stranger));
+        herald.resumeTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTriggerOwner.selector, id, stranger));
+        herald.cancelTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTriggerOwner.selector, id, stranger));
+        herald.completeWithdrawal(id);
+        vm.stopPrank();
+    }
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Herald} from "../../src/Herald.sol";
+import {ExecutionReceipt, TriggerTerms} from "../../src/HeraldTypes.sol";
+import {HeraldTestToken} from "../../src/dev/HeraldTestToken.sol";
+import {Test} from "forge-std/Test.sol";
+
+/// @dev A deployed Herald with five bonded keepers, one connector type, one service type and a funded
+/// user, plus helpers to build, sign and settle receipts.
+abstract contract HeraldFixture is Test {
+    Herald internal herald;
+    HeraldTestToken internal token;
+
+    address internal admin = makeAddr("admin");
+    address internal treasury = makeAddr("treasury");
+    address internal user = makeAddr("user");
+    address internal connectorDev = makeAddr("connectorDev");
+    address internal serviceDev = makeAddr("serviceDev");
+
+    uint96 internal constant BOND = 1000e18;
+    uint96 internal constant CONNECTOR_DEV_FEE = 3e15;
+    uint96 internal constant OPERATOR_FEE = 2e15;
+    uint96 internal constant SERVICE_DEV_FEE = 4e15;
+    uint96 internal constant MAX_RUNNER_FEE = 5e15;
+    uint80 internal constant MAX_FEE = 1e17;
+
+    uint256 internal constant KEEPERS = 5;
+    address[KEEPERS] internal keepers;
+    uint256[KEEPERS] internal keeperKeys;
+
+    uint24 internal connectorType;
+    uint24 internal serviceType;
+
+    function setUp() public virtual {
+        vm.warp(1_700_000_000);
+        token = new HeraldTestToken();
+        herald = new Herald(token, admin, treasury);
+        vm.prank(admin);
+        herald.setQuorum(3);
+
+        for (uint256 i; i < KEEPERS; ++i) {
+            (keepers[i], keeperKeys[i]) = makeAddrAndKey(string.concat("keeper", vm.toString(i)));
+            registerKeeper(keepers[i], BOND);
+        }
+        _sortKeepers();
+
+        vm.prank(connectorDev);
+        connectorType = herald.registerConnectorType(
+            connectorDev, CONNECTOR_DEV_FEE, OPERATOR_FEE, keccak256("evm-log"), "ipfs://evm-log"
+        );
+        vm.prank(serviceDev);
+        serviceType = herald.registerServiceType(
+            serviceDev, SERVICE_DEV_FEE, MAX_RUNNER_FEE, keccak256("webhook"), "ipfs://webhook"
+        );
+
+        fund(user, 1000e18);
+    }
+
+    // ------------------------------------------------------------------ setup helpers
+
+    function registerKeeper(address k, uint96 bond) internal {
+        token.mint(k, bond);
+        vm.startPrank(k);
+        token.approve(address(herald), bond);
+        herald.registerKeeper(bond, "http://127.0.0.1:7000");
+        vm.stopPrank();
+    }
+
+    /// @dev Mints `amount` to `who` and deposits it.
+    function fund(address who, uint256 amount) internal {
+        token.mint(who, amount);
+        vm.startPrank(who);
+        token.approve(address(herald), amount);
+        herald.deposit(amount);
+        vm.stopPrank();
+    }
+
+    function terms() internal view returns (TriggerTerms memory) {
+        return TriggerTerms({
+            connectorType: connectorType,
+            serviceType: serviceType,
+            maxFeePerExecution: MAX_FEE,
+            expiresAt: 0,
+            maxExecutions: 0
+        });
+    }
+
+    function createTrigger(address owner, uint96 budget) internal returns (uint64 id) {
+        return createTrigger(owner, budget, terms());
+    }
+
+    function createTrigger(address owner, uint96 budget, TriggerTerms memory t) internal returns (uint64 id) {
+        vm.prank(owner);
+        id = herald.createTrigger(t, budget, "trigger: {}");
+    }
+
+    // ------------------------------------------------------------------ receipts
+
+    /// @dev An event id whose position (top 64 bits) is `key`.
+    function eventId(uint64 key) internal pure returns (bytes32) {
+        return bytes32((uint256(key) << 192) | uint192(uint256(keccak256(abi.encode(key)))));
+    }
+
+    function receipt(uint64 triggerId, uint64 key) internal view returns (ExecutionReceipt memory) {
+        return ExecutionReceipt({
+            triggerId: triggerId,
+            eventId: eventId(key),
+            resultHash: keccak256(abi.encode("ok", key)),
+            connector: keepers[0],
+            runner: keepers[1],
+            runnerFee: 1e15,
+            executedAt: uint64(block.timestamp),
+            success: true
+        });
+    }
+
+    function single(ExecutionReceipt memory r) internal pure returns (ExecutionReceipt[] memory rs) {
+        rs = new ExecutionReceipt[](1);
+        rs[0] = r;
+    }
+
+    /// @dev Fee of a successful receipt with `runnerFee` at the fixture's prices and protocol fee.
+    function expectedFee(uint256 runnerFee, bool success) internal view returns (uint256) {
+        uint256 capped = runnerFee < MAX_RUNNER_FEE ? runnerFee : MAX_RUNNER_FEE;
+        uint256 subtotal = CONNECTOR_DEV_FEE + OPERATOR_FEE + (success ? SERVICE_DEV_FEE : 0) + capped;
+        return subtotal + subtotal * herald.params().protocolFeeBps / 10_000;
+    }
+
+    function sign(uint256 key, bytes32 digest) internal pure returns (bytes memory) {
+        (uint8 v, bytes32 r, bytes32 s) = vm.sign(key, digest);
+        return abi.encodePacked(r, s, v);
+    }
+
+    /// @dev Signatures of the first `count` keepers (already in ascending address order).
+    function quorumSignatures(ExecutionReceipt[] memory rs, uint256 count)
+        internal
+        view
+        returns (bytes[] memory sigs)
+    {
+        bytes32 digest = herald.batchDigest(rs);
+        sigs = new bytes[](count);
+        for (uint256 i; i < count; ++i) {
+            sigs[i] = sign(keeperKeys[i], digest);
+        }
+    }
+
+    function settle(ExecutionReceipt[] memory rs) internal returns (uint256) {
+        return herald.settle(rs, quorumSignatures(rs, 3));
+    }
+
+    function _sortKeepers() private {
+        for (uint256 i = 1; i < KEEPERS; ++i) {
+            for (uint256 j = i; j > 0 && keepers[j] < keepers[j - 1]; --j) {
+                (keepers[j], keepers[j - 1]) = (keepers[j - 1], keepers[j]);
+                (keeperKeys[j], keeperKeys[j - 1]) = (keeperKeys[j - 1], keeperKeys[j]);
+            }
+        }
+    }
+}
