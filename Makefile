@@ -1,0 +1,46 @@
+# Herald developer tasks. Every target installs the pinned toolchain first (tools/install is
+# idempotent and returns in milliseconds when it is already there).
+#
+#   make test        everything CI runs: contracts, gas, abi/ freshness, Rust fmt/clippy/tests
+#   make gas         settlement gas per receipt for batches of 1, 10 and 100 (3-of-5 quorum)
+#   make abi         regenerate abi/ from contracts/ (commit the result)
+#   make fmt         format Solidity and Rust
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+FORGE := ../.tools/node_modules/.bin/forge
+TOOLS = eval "$$(tools/install --env)"
+
+.PHONY: test tools contracts-test gas snapshot abi abi-check rust-test fmt
+
+test: tools contracts-test gas abi-check rust-test
+	@echo "make test: all checks passed"
+
+tools:
+	@tools/install
+
+contracts-test: tools
+	cd contracts && $(FORGE) fmt --check
+	cd contracts && FOUNDRY_PROFILE=ci $(FORGE) test --no-match-contract SettlementGasBench
+	cd contracts && $(FORGE) snapshot --check --no-match-test "testFuzz|invariant" --no-match-contract SettlementGasBench
+
+gas: tools
+	cd contracts && $(FORGE) test --match-contract SettlementGasBench -vv | grep -E "^\s+settle"
+
+snapshot: tools
+	cd contracts && $(FORGE) snapshot --no-match-test "testFuzz|invariant" --no-match-contract SettlementGasBench
+
+abi: tools
+	$(TOOLS) && cargo run -q -p xtask -- abi
+
+abi-check: tools
+	$(TOOLS) && cargo run -q -p xtask -- abi --check
+
+rust-test: tools
+	cargo fmt --all -- --check
+	$(TOOLS) && cargo clippy --workspace --all-targets -- -D warnings
+	$(TOOLS) && cargo test --workspace
+
+fmt: tools
+	cd contracts && $(FORGE) fmt
+	cargo fmt --all

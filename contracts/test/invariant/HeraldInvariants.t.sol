@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Herald} from "../../src/Herald.sol";
+import {HeraldTestToken} from "../../src/dev/HeraldTestToken.sol";
+import {HeraldHandler} from "./HeraldHandler.sol";
+import {Test} from "forge-std/Test.sol";
+import {console} from "forge-std/console.sol";
+
+/// @notice Properties that must hold after any sequence of deposits, withdrawals, trigger changes,
+/// keeper (un)bonding, fee changes, settlements (with replays, stale and invalid receipts), claims and
+/// slashings. The CI profile runs each for 64 x 200 = 12,800 calls.
+contract HeraldInvariants is Test {
+    Herald internal herald;
+    HeraldTestToken internal token;
+    HeraldHandler internal handler;
+    address internal admin = makeAddr("admin");
+    address internal treasury = makeAddr("treasury");
+
+    function setUp() public {
+        vm.warp(1_700_000_000);
+        token = new HeraldTestToken();
+        herald = new Herald(token, admin, treasury);
+        handler = new HeraldHandler(herald, token, treasury);
+        vm.startPrank(admin);
+        herald.setQuorum(3);
+        herald.setSlashing(10e18, 5000);
+        vm.stopPrank();
+        handler.bootstrap();
+        targetContract(address(handler));
+    }
+
+    /// (a) Every token the contract holds is owed to someone: unallocated balances, trigger budgets,
+    /// claimable rewards and keeper bonds add up to the token balance exactly.
+    function invariant_conservation() public view {
+        uint256 owed;
+        for (uint256 i; i < handler.userCount(); ++i) {
+            owed += herald.balanceOf(handler.users(i));
+        }
+        for (uint256 i; i < handler.triggerCount(); ++i) {
+            owed += herald.trigger(handler.triggers(i)).ledger.budget;
+        }
+        address[] memory parties = handler.parties();
+        for (uint256 i; i < parties.length; ++i) {
+            owed += herald.claimable(parties[i]);
+        }
+        for (uint256 i; i < handler.keeperCount(); ++i) {
+            owed += herald.keeper(handler.keepers(i)).bond;
+        }
+        assertEq(token.balanceOf(address(herald)), owed);
+    }
+
+    /// (b) No (trigger, event) is ever paid twice.
+    function invariant_noEventPaidTwice() public view {
+        assertFalse(handler.paidTwice());
+    }
+
+    /// (c) No execution costs more than its trigger's cap, and no trigger pays for more executions than
+    /// its limit; the contract's execution count agrees with the payments seen.
+    function invariant_capsAndLimits() public view {
+        assertFalse(handler.chargedAboveCap());
+        assertFalse(handler.exceededLimit());
+        for (uint256 i; i < handler.triggerCount(); ++i) {
+            uint64 id = handler.triggers(i);
+            assertEq(herald.trigger(id).ledger.executions, handler.paidCount(id));
+        }
+    }
+
+    /// Shows that the campaign reached the interesting states rather than rejecting everything.
+    function afterInvariant() public view {
+        console.log("receipts settled:", handler.settledTotal(), "slashes:", handler.slashes());
+        for (uint256 i; i < 10; ++i) {
+            console.log("  rejected for reason", i, handler.rejections(i));
+        }
+    }
+}
