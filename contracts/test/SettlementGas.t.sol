@@ -44,12 +44,21 @@ contract SettlementGasBench is HeraldFixture {
         _bench(100);
     }
 
+    /// A busier mix: 100 receipts over 10 triggers (10 events each), still five runners.
+    function test_gas_settle_batch100_tenTriggers() public {
+        _bench(100, 10);
+    }
+
     function _bench(uint256 n) private {
+        _bench(n, n);
+    }
+
+    function _bench(uint256 n, uint256 triggers) private {
         ExecutionReceipt[] memory rs = new ExecutionReceipt[](n);
         for (uint256 i; i < n; ++i) {
             // Sorted by runner: receipts i..i+n/5 share a runner.
             address k = keepers[(i * KEEPERS) / n];
-            rs[i] = receipt(triggerIds[i], uint64(1000 + i));
+            rs[i] = receipt(triggerIds[i % triggers], uint64(1000 + i));
             rs[i].connector = k;
             rs[i].runner = k;
         }
@@ -66,9 +75,15 @@ contract SettlementGasBench is HeraldFixture {
         for (uint256 i; i < data.length; ++i) {
             calldataGas += data[i] == 0 ? 4 : 16;
         }
+        string memory mix = triggers == n ? "" : string.concat(", triggers=", vm.toString(triggers));
         console.log(
             string.concat(
-                "settle gas per receipt (batch=", vm.toString(n), ", quorum=3/5): ", vm.toString(used / n)
+                "settle gas per receipt (batch=",
+                vm.toString(n),
+                ", quorum=3/5",
+                mix,
+                "): ",
+                vm.toString(used / n)
             )
         );
         console.log(
