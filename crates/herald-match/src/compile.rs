@@ -26,6 +26,8 @@ pub(crate) enum Node {
 pub(crate) struct Leaf {
     /// Shared between triggers with the same path (see [`Node::intern`]), to keep them cache-hot.
     pub(crate) path: Arc<[Segment]>,
+    /// The predicate as written (`arguments.Amount gt 10`), for explanations.
+    pub(crate) source: Arc<str>,
     pub(crate) test: Test,
 }
 
@@ -60,14 +62,33 @@ pub(crate) enum Cmp {
 pub struct CompileError {
     /// The field the problem is on.
     pub path: String,
+    /// Which part of the predicate is wrong, so a caller with positions can point at it.
+    pub site: Site,
     /// What is wrong and what was expected.
     pub problem: String,
+}
+
+/// The part of a predicate an error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// The path names no field.
+    Path,
+    /// The operator does not apply to the field's type.
+    Operator,
+    /// The value does not parse as the field's type.
+    Value,
 }
 
 impl CompiledFilter {
     /// Whether `data` (an event payload) satisfies the filter.
     pub fn matches(&self, data: &Value) -> bool {
         self.root.eval(data)
+    }
+
+    /// Why `data` does not satisfy the filter — the first failing predicate, in the order written,
+    /// and the value it found — or `None` when it does.
+    pub fn explain(&self, data: &Value) -> Option<String> {
+        self.root.explain(data)
     }
 }
 
@@ -98,26 +119,30 @@ fn node(filter: &Filter, schema: &FieldType) -> Result<Node, CompileError> {
 }
 
 fn leaf(p: &Predicate, schema: &FieldType) -> Result<Leaf, CompileError> {
-    let fail = |problem: String| CompileError {
-        path: p.path.to_string(),
-        problem,
+    let at = |site: Site| {
+        move |problem: String| CompileError {
+            path: p.path.to_string(),
+            site,
+            problem,
+        }
     };
+    let fail = at(Site::Value);
     let field = schema
         .resolve(&p.path)
-        .map_err(|e| fail(unknown_field(&p.path, e.depth, &e.known)))?;
+        .map_err(|e| at(Site::Path)(unknown_field(&p.path, e.depth, &e.known)))?;
     let not_for = |allowed: &str| {
-        fail(format!(
-            "`{}` does not apply to a {} field; use {allowed}",
+        at(Site::Operator)(format!(
+            "`{}` does not apply to {} field; use {allowed}",
             p.op.name(),
-            field.name()
+            a(&field.name())
         ))
     };
     let literal = |kind: Kind, value: &Value| {
         parse_literal(kind, value).ok_or_else(|| {
             fail(format!(
-                "expected {} for a {} field, found {value}",
+                "expected {} for {} field, found {value}",
                 kind_name(kind),
-                field.name()
+                a(&field.name())
             ))
         })
     };
@@ -214,6 +239,7 @@ fn leaf(p: &Predicate, schema: &FieldType) -> Result<Leaf, CompileError> {
     };
     Ok(Leaf {
         path: Arc::from(p.path.segments()),
+        source: format!("{} {} {}", p.path, p.op.name(), p.value).into(),
         test,
     })
 }
@@ -263,6 +289,16 @@ fn check_range(field: &FieldType, scalar: &Scalar) -> Result<(), String> {
         )),
         _ => Ok(()),
     }
+}
+
+/// "a string", "an address", "an int".
+fn a(name: &str) -> String {
+    let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    };
+    format!("{article} {name}")
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -320,9 +356,63 @@ impl Node {
                 };
                 Node::Leaf(Leaf {
                     path,
+                    source: leaf.source.clone(),
                     test: leaf.test.clone(),
                 })
             }
+        }
+    }
+
+    fn explain(&self, data: &Value) -> Option<String> {
+        match self {
+            Node::All(items) => items.iter().find_map(|n| n.explain(data)),
+            Node::Any(items) => {
+                let reasons: Option<Vec<String>> = items.iter().map(|n| n.explain(data)).collect();
+                reasons.map(|r| {
+                    if r.is_empty() {
+                        "an empty `any` never holds".to_string()
+                    } else {
+                        format!("none of the `any` alternatives held ({})", r.join("; "))
+                    }
+                })
+            }
+            Node::Not(inner) => match inner.explain(data) {
+                Some(_) => None,
+                None => Some(format!(
+                    "`not` failed: its filter held ({})",
+                    inner.describe()
+                )),
+            },
+            Node::Leaf(leaf) => (!leaf.eval(data)).then(|| {
+                let found = match lookup(data, &leaf.path) {
+                    Some(v) => format!("found {v}"),
+                    None => "the field is missing".to_string(),
+                };
+                format!("`{}` failed: {found}", leaf.source)
+            }),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Node::All(items) => format!(
+                "all of {}",
+                items
+                    .iter()
+                    .map(Node::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Node::Any(items) => format!(
+                "any of {}",
+                items
+                    .iter()
+                    .map(Node::describe)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Node::Not(inner) => format!("not {}", inner.describe()),
+            Node::Leaf(leaf) => format!("`{}`", leaf.source),
         }
     }
 

@@ -360,6 +360,7 @@ fn entry(
             Node::Leaf(Leaf {
                 path,
                 test: Test::Cmp(Cmp::Eq, scalar),
+                ..
             }) if !anchors.contains_key(&(path.clone(), KindOrder(scalar.kind()))) => {
                 anchors.insert((path.clone(), KindOrder(scalar.kind())), scalar.clone());
             }

@@ -16,6 +16,6 @@ mod index;
 mod naive;
 mod value;
 
-pub use compile::{CompileError, CompiledFilter, compile};
+pub use compile::{CompileError, CompiledFilter, Site, compile};
 pub use index::{Matcher, Snapshot, TriggerId};
 pub use naive::NaiveMatcher;

@@ -123,7 +123,7 @@ fn addresses_ignore_case() {
         Op::Include,
         json!("0xE94327d07fc17907b4db788e5adf2ed424addff6")
     ));
-    assert!(error("to", Op::Gt, json!(ALICE)).contains("`gt` does not apply to a address field"));
+    assert!(error("to", Op::Gt, json!(ALICE)).contains("`gt` does not apply to an address field"));
     assert!(error("to", Op::Eq, json!("0x1234")).contains("20-byte address"));
 }
 
@@ -260,4 +260,39 @@ fn invalid_regexes_and_non_text_input_are_errors_not_panics() {
     assert!(!compiled.matches(&json!({"name": 5})));
     assert!(!compiled.matches(&json!(null)));
     assert!(!compiled.matches(&json!("not an object")));
+}
+
+#[test]
+fn explain_names_the_first_failing_predicate() {
+    let p = |path: &str, op, v| Filter::predicate(path, op, v).expect("p");
+    let filter = Filter::All(vec![
+        p("name", Op::Eq, json!("Transfer")),
+        p("count", Op::Gt, json!(100)),
+        p("missing.field", Op::Eq, json!(1)),
+    ]);
+    let compiled = compile(&filter, &FieldType::Json).expect("ok");
+    assert_eq!(
+        compiled.explain(&event()).as_deref(),
+        Some("`count gt 100` failed: found 7")
+    );
+    let compiled = compile(
+        &Filter::All(vec![p("missing.field", Op::Eq, json!(1))]),
+        &FieldType::Json,
+    )
+    .expect("ok");
+    assert_eq!(
+        compiled.explain(&event()).as_deref(),
+        Some("`missing.field eq 1` failed: the field is missing")
+    );
+    let compiled = compile(
+        &Filter::Not(Box::new(p("name", Op::Eq, json!("Transfer")))),
+        &schema(),
+    )
+    .expect("ok");
+    assert_eq!(
+        compiled.explain(&event()).as_deref(),
+        Some("`not` failed: its filter held (`name eq \"Transfer\"`)")
+    );
+    let compiled = compile(&p("name", Op::Eq, json!("Transfer")), &schema()).expect("ok");
+    assert_eq!(compiled.explain(&event()), None);
 }

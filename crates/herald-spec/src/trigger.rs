@@ -1,0 +1,597 @@
+//! Trigger files: `name: {connector, event-filters, service, limits}`, as in seed 000.
+
+use herald_core::{FieldType, Filter, Op, Path, Predicate};
+use herald_match::{CompiledFilter, Site, compile};
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::{
+    error::{Position, Spanned, SpecError, suggestion},
+    manifest::{ConnectorManifest, Fields, ServiceManifest, text_of},
+    yaml::{self, Node, NodeKind},
+};
+
+/// One trigger, as written: what to watch, which events, what to run, and within which limits.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TriggerSpec {
+    /// The trigger's name (its key in the file).
+    pub name: Spanned<String>,
+    /// The connector type whose events it watches.
+    pub connector: Spanned<String>,
+    /// `event-filters`: an implicit `all` of the listed filters.
+    pub filters: Vec<SpannedFilter>,
+    /// The service type to run.
+    pub service: Spanned<String>,
+    /// The service's data; strings may hold `{{ event.path }}` templates.
+    pub data: Node,
+    /// Fees, time frame, recurrence and chaining.
+    pub limits: Limits,
+}
+
+/// A filter with the position of each predicate's parts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpannedFilter {
+    /// Every sub-filter holds.
+    All(Vec<SpannedFilter>),
+    /// At least one holds.
+    Any(Vec<SpannedFilter>),
+    /// It does not hold.
+    Not(Box<SpannedFilter>),
+    /// One predicate, with where its path, operator and value were written.
+    Leaf {
+        /// The predicate.
+        predicate: Predicate,
+        /// Position of the path key.
+        path_at: Position,
+        /// Position of the operator key.
+        op_at: Position,
+        /// Position of the value.
+        value_at: Position,
+    },
+}
+
+impl SpannedFilter {
+    /// The filter without positions.
+    pub fn to_filter(&self) -> Filter {
+        match self {
+            Self::All(items) => Filter::All(items.iter().map(Self::to_filter).collect()),
+            Self::Any(items) => Filter::Any(items.iter().map(Self::to_filter).collect()),
+            Self::Not(inner) => Filter::Not(Box::new(inner.to_filter())),
+            Self::Leaf { predicate, .. } => Filter::Predicate(predicate.clone()),
+        }
+    }
+
+    fn leaves<'a>(&'a self, out: &mut Vec<&'a SpannedFilter>) {
+        match self {
+            Self::All(items) | Self::Any(items) => items.iter().for_each(|f| f.leaves(out)),
+            Self::Not(inner) => inner.leaves(out),
+            leaf @ Self::Leaf { .. } => out.push(leaf),
+        }
+    }
+}
+
+/// How much and how long a trigger may run.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Limits {
+    /// Most one execution may cost, in the settlement token's smallest unit (decimal text, exact).
+    pub max_fee_per_execution: Option<String>,
+    /// Events before this time do not run the trigger.
+    pub active_from: Option<Timestamp>,
+    /// Events after this time do not run the trigger.
+    pub expires_at: Option<Timestamp>,
+    /// How many times it may run; `Some(1)` is a one-shot trigger, `None` recurs without limit.
+    pub max_executions: Option<u32>,
+    /// The trigger to run after this one (seed 001's linked job).
+    pub next_trigger: Option<NextTrigger>,
+}
+
+/// A linked trigger: by name in the same file, or by its on-chain id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NextTrigger {
+    /// Another trigger of this file.
+    Name(String),
+    /// A trigger already registered.
+    Id(u64),
+}
+
+/// A piece of a data string: literal text or a reference to an event field.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TemplatePart {
+    /// Text as written.
+    Text(String),
+    /// `{{ event.<path> }}`.
+    Event(Path),
+}
+
+const TRIGGER_KEYS: &[&str] = &["connector", "event-filters", "service", "limits"];
+const LIMIT_KEYS: &[&str] = &[
+    "max-fee-per-execution",
+    "active-from",
+    "expires-at",
+    "max-executions",
+    "recurring",
+    "next-trigger",
+];
+
+/// Parses a trigger file (one or more named triggers). Checks shape and syntax; [`TriggerSpec::validate`]
+/// checks it against the manifests.
+pub fn parse_triggers(file: &str, text: &str) -> Result<Vec<TriggerSpec>, SpecError> {
+    let root = yaml::parse(file, text)?;
+    let NodeKind::Map(entries) = &root.kind else {
+        return Err(SpecError::new(
+            file,
+            root.at,
+            "a trigger file maps trigger names to triggers",
+        ));
+    };
+    if entries.is_empty() {
+        return Err(SpecError::new(file, root.at, "the file defines no trigger"));
+    }
+    let specs = entries
+        .iter()
+        .map(|(key, value)| trigger(file, key, value))
+        .collect::<Result<Vec<_>, _>>()?;
+    for spec in &specs {
+        if let Some(NextTrigger::Name(next)) = &spec.limits.next_trigger
+            && !specs.iter().any(|s| &s.name.value == next)
+        {
+            return Err(SpecError::new(
+                file,
+                spec.name.at,
+                format!(
+                    "`next-trigger` names `{next}`, which this file does not define{}",
+                    suggestion(next, specs.iter().map(|s| s.name.value.as_str()))
+                ),
+            ));
+        }
+    }
+    Ok(specs)
+}
+
+fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError> {
+    let name = Spanned {
+        value: text_of(file, key)?,
+        at: key.at,
+    };
+    let fields = Fields::of(file, node, TRIGGER_KEYS, "trigger")?;
+    let connector_node = fields.required("connector")?;
+    let connector = Fields::of(file, connector_node, &["type"], "connector")?.required("type")?;
+    let service_node = fields.required("service")?;
+    let service_fields = Fields::of(file, service_node, &["service", "data"], "service")?;
+    let service = service_fields.required("service")?;
+    let filters = match fields.get("event-filters") {
+        None => Vec::new(),
+        Some(node) => filter_list(file, node)?,
+    };
+    Ok(TriggerSpec {
+        name,
+        connector: Spanned {
+            value: text_of(file, connector)?,
+            at: connector.at,
+        },
+        filters,
+        service: Spanned {
+            value: text_of(file, service)?,
+            at: service.at,
+        },
+        data: service_fields.get("data").cloned().unwrap_or(Node {
+            at: service_node.at,
+            kind: NodeKind::Map(Vec::new()),
+        }),
+        limits: match fields.get("limits") {
+            None => Limits::default(),
+            Some(node) => limits(file, node)?,
+        },
+    })
+}
+
+fn filter_list(file: &str, node: &Node) -> Result<Vec<SpannedFilter>, SpecError> {
+    let NodeKind::Seq(items) = &node.kind else {
+        return Err(SpecError::new(
+            file,
+            node.at,
+            format!(
+                "expected a list of filters (`- path: {{op: value}}`), found {}",
+                node.describe()
+            ),
+        ));
+    };
+    items.iter().map(|item| filter(file, item)).collect()
+}
+
+/// One filter: `{all: [...]}`, `{any: [...]}`, `{not: {...}}` or `{path: {op: value, ...}}`.
+fn filter(file: &str, node: &Node) -> Result<SpannedFilter, SpecError> {
+    let NodeKind::Map(entries) = &node.kind else {
+        return Err(SpecError::new(
+            file,
+            node.at,
+            format!("expected `path: {{op: value}}`, found {}", node.describe()),
+        ));
+    };
+    let [(key, value)] = entries.as_slice() else {
+        return Err(SpecError::new(
+            file,
+            node.at,
+            "each filter has exactly one key: a path, `all`, `any` or `not`",
+        ));
+    };
+    let head = key.as_text().unwrap_or_default();
+    match head {
+        "all" => Ok(SpannedFilter::All(filter_list(file, value)?)),
+        "any" => Ok(SpannedFilter::Any(filter_list(file, value)?)),
+        "not" => Ok(SpannedFilter::Not(Box::new(filter(file, value)?))),
+        _ => {
+            let path: Path = head
+                .parse()
+                .map_err(|e: String| SpecError::new(file, key.at, e))?;
+            let NodeKind::Map(ops) = &value.kind else {
+                return Err(SpecError::new(
+                    file,
+                    value.at,
+                    format!(
+                        "`{head}` needs an operator, e.g. `{head}: {{eq: value}}`; found {}",
+                        value.describe()
+                    ),
+                ));
+            };
+            if ops.is_empty() {
+                return Err(SpecError::new(
+                    file,
+                    value.at,
+                    format!("`{head}` needs at least one operator"),
+                ));
+            }
+            let mut leaves = Vec::new();
+            for (op_key, op_value) in ops {
+                let op_name = op_key.as_text().unwrap_or_default();
+                let op = Op::from_name(op_name).ok_or_else(|| {
+                    SpecError::new(
+                        file,
+                        op_key.at,
+                        format!(
+                            "unknown operator `{op_name}` (expected one of: {}){}",
+                            Op::ALL.iter().map(Op::name).collect::<Vec<_>>().join(", "),
+                            suggestion(op_name, Op::ALL.iter().map(Op::name))
+                        ),
+                    )
+                })?;
+                leaves.push(SpannedFilter::Leaf {
+                    predicate: Predicate {
+                        path: path.clone(),
+                        op,
+                        value: op_value.to_json(),
+                    },
+                    path_at: key.at,
+                    op_at: op_key.at,
+                    value_at: op_value.at,
+                });
+            }
+            Ok(if leaves.len() == 1 {
+                leaves.remove(0)
+            } else {
+                SpannedFilter::All(leaves)
+            })
+        }
+    }
+}
+
+fn limits(file: &str, node: &Node) -> Result<Limits, SpecError> {
+    let fields = Fields::of(file, node, LIMIT_KEYS, "limits section")?;
+    let time = |name: &str| -> Result<Option<Timestamp>, SpecError> {
+        fields
+            .get(name)
+            .map(|n| {
+                let text = text_of(file, n)?;
+                text.parse::<Timestamp>().map_err(|e| {
+                    SpecError::new(
+                        file,
+                        n.at,
+                        format!("`{name}` must be an RFC 3339 time like 2027-01-01T00:00:00Z: {e}"),
+                    )
+                })
+            })
+            .transpose()
+    };
+    let max_fee = fields
+        .get("max-fee-per-execution")
+        .map(|n| {
+            let text = text_of(file, n)?;
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(SpecError::new(
+                    file,
+                    n.at,
+                    "`max-fee-per-execution` is a whole number of the token's smallest unit, e.g. \"1000000000000000\"",
+                ));
+            }
+            Ok(text)
+        })
+        .transpose()?;
+    let mut max_executions = fields
+        .get("max-executions")
+        .map(|n| {
+            n.as_text()
+                .and_then(|t| t.parse::<u32>().ok())
+                .filter(|v| *v > 0)
+                .ok_or_else(|| {
+                    SpecError::new(
+                        file,
+                        n.at,
+                        "`max-executions` is a whole number from 1 to 4294967295",
+                    )
+                })
+        })
+        .transpose()?;
+    if let Some(n) = fields.get("recurring") {
+        match n.as_text() {
+            Some("true") => {}
+            Some("false") => match max_executions {
+                None | Some(1) => max_executions = Some(1),
+                Some(_) => {
+                    return Err(SpecError::new(
+                        file,
+                        n.at,
+                        "`recurring: false` means one execution; drop `max-executions`",
+                    ));
+                }
+            },
+            _ => return Err(SpecError::new(file, n.at, "`recurring` is true or false")),
+        }
+    }
+    let next_trigger = fields
+        .get("next-trigger")
+        .map(|n| {
+            let text = text_of(file, n)?;
+            Ok::<_, SpecError>(match text.parse::<u64>() {
+                Ok(id) => NextTrigger::Id(id),
+                Err(_) => NextTrigger::Name(text),
+            })
+        })
+        .transpose()?;
+    let limits = Limits {
+        max_fee_per_execution: max_fee,
+        active_from: time("active-from")?,
+        expires_at: time("expires-at")?,
+        max_executions,
+        next_trigger,
+    };
+    if let (Some(from), Some(to)) = (limits.active_from, limits.expires_at)
+        && from >= to
+    {
+        return Err(SpecError::new(
+            file,
+            node.at,
+            "`active-from` must be before `expires-at`",
+        ));
+    }
+    Ok(limits)
+}
+
+impl TriggerSpec {
+    /// Checks the trigger against its connector's outputs and its service's inputs, and compiles its
+    /// filters. `file` names the source in errors.
+    pub fn validate(
+        &self,
+        file: &str,
+        connector: &ConnectorManifest,
+        service: &ServiceManifest,
+    ) -> Result<CompiledFilter, SpecError> {
+        let mut leaves = Vec::new();
+        for f in &self.filters {
+            f.leaves(&mut leaves);
+        }
+        for leaf in leaves {
+            let SpannedFilter::Leaf {
+                predicate,
+                path_at,
+                op_at,
+                value_at,
+            } = leaf
+            else {
+                continue;
+            };
+            if let Err(e) = compile(&Filter::Predicate(predicate.clone()), &connector.outputs) {
+                let at = match e.site {
+                    Site::Path => *path_at,
+                    Site::Operator => *op_at,
+                    Site::Value => *value_at,
+                };
+                return Err(SpecError::new(file, at, e.to_string()));
+            }
+        }
+        check_data(file, &self.data, service, &connector.outputs)?;
+        let filter = Filter::All(self.filters.iter().map(SpannedFilter::to_filter).collect());
+        compile(&filter, &connector.outputs)
+            .map_err(|e| SpecError::new(file, self.name.at, e.to_string()))
+    }
+}
+
+/// Splits a data string into text and `{{ event.path }}` references.
+pub fn parse_template(text: &str) -> Result<Vec<TemplatePart>, String> {
+    let mut parts = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            parts.push(TemplatePart::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 2..];
+        let close = after
+            .find("}}")
+            .ok_or_else(|| format!("`{{{{` without `}}}}` in {text:?}"))?;
+        let expr = after[..close].trim();
+        let path = expr.strip_prefix("event.").ok_or_else(|| {
+            format!("templates reference event fields as `{{{{ event.path }}}}`, found `{expr}`")
+        })?;
+        parts.push(TemplatePart::Event(path.parse()?));
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(TemplatePart::Text(rest.to_string()));
+    }
+    Ok(parts)
+}
+
+fn check_data(
+    file: &str,
+    data: &Node,
+    service: &ServiceManifest,
+    outputs: &FieldType,
+) -> Result<(), SpecError> {
+    let NodeKind::Map(entries) = &data.kind else {
+        return Err(SpecError::new(
+            file,
+            data.at,
+            format!(
+                "`data` maps the service's inputs to values, found {}",
+                data.describe()
+            ),
+        ));
+    };
+    for (key, value) in entries {
+        let name = key.as_text().unwrap_or_default();
+        let Some(input) = service.inputs.get(name) else {
+            return Err(SpecError::new(
+                file,
+                key.at,
+                format!(
+                    "`{}` takes no input `{name}` (its inputs: {}){}",
+                    service.title,
+                    service
+                        .inputs
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    suggestion(name, service.inputs.keys().map(String::as_str))
+                ),
+            ));
+        };
+        check_value(file, value, &input.ty, name, outputs)?;
+    }
+    for (name, input) in &service.inputs {
+        if input.required && !entries.iter().any(|(k, _)| k.as_text() == Some(name)) {
+            return Err(SpecError::new(
+                file,
+                data.at,
+                format!(
+                    "`{}` needs the input `{name}` ({})",
+                    service.title,
+                    input.ty.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks a data value against an input type, and every template in it against the event's fields.
+fn check_value(
+    file: &str,
+    node: &Node,
+    ty: &FieldType,
+    name: &str,
+    outputs: &FieldType,
+) -> Result<(), SpecError> {
+    match (&node.kind, ty) {
+        (NodeKind::Scalar { text, plain }, _) => {
+            let parts = parse_template(text).map_err(|e| SpecError::new(file, node.at, e))?;
+            for part in &parts {
+                if let TemplatePart::Event(path) = part {
+                    outputs.resolve(path).map_err(|e| {
+                        let known: Vec<&str> = e.known.iter().map(String::as_str).collect();
+                        SpecError::new(
+                            file,
+                            node.at,
+                            format!(
+                                "template variable `event.{path}` is not an output of the connector{}",
+                                suggestion(&segment_name(path, e.depth), known)
+                            ),
+                        )
+                    })?;
+                }
+            }
+            let templated = parts.iter().any(|p| matches!(p, TemplatePart::Event(_)));
+            if templated || matches!(ty, FieldType::Json) {
+                return Ok(());
+            }
+            let value = if *plain {
+                node.to_json()
+            } else {
+                Value::String(text.clone())
+            };
+            let fits = match ty {
+                FieldType::String
+                | FieldType::Datetime
+                | FieldType::Address
+                | FieldType::Bytes
+                | FieldType::Bytes32 => value.is_string(),
+                FieldType::Bool => value.is_boolean(),
+                FieldType::Int => value.is_i64() || value.is_u64(),
+                FieldType::Uint256 | FieldType::Int256 => value.is_number() || value.is_string(),
+                _ => false,
+            };
+            if fits {
+                Ok(())
+            } else {
+                Err(SpecError::new(
+                    file,
+                    node.at,
+                    format!("input `{name}` expects {}, found {value}", ty.name()),
+                ))
+            }
+        }
+        (_, FieldType::Json) => walk_templates(file, node, outputs),
+        (NodeKind::Seq(items), FieldType::List(item)) => items
+            .iter()
+            .try_for_each(|i| check_value(file, i, item, name, outputs)),
+        (NodeKind::Map(entries), FieldType::Object(fields)) => {
+            for (key, value) in entries {
+                let field = key.as_text().unwrap_or_default();
+                let Some(ty) = fields.get(field) else {
+                    return Err(SpecError::new(
+                        file,
+                        key.at,
+                        format!(
+                            "input `{name}` has no field `{field}`{}",
+                            suggestion(field, fields.keys().map(String::as_str))
+                        ),
+                    ));
+                };
+                check_value(file, value, ty, field, outputs)?;
+            }
+            Ok(())
+        }
+        _ => Err(SpecError::new(
+            file,
+            node.at,
+            format!(
+                "input `{name}` expects {}, found {}",
+                ty.name(),
+                node.describe()
+            ),
+        )),
+    }
+}
+
+fn walk_templates(file: &str, node: &Node, outputs: &FieldType) -> Result<(), SpecError> {
+    match &node.kind {
+        NodeKind::Scalar { .. } => check_value(file, node, &FieldType::Json, "", outputs),
+        NodeKind::Seq(items) => items
+            .iter()
+            .try_for_each(|i| walk_templates(file, i, outputs)),
+        NodeKind::Map(entries) => entries
+            .iter()
+            .try_for_each(|(_, v)| walk_templates(file, v, outputs)),
+    }
+}
+
+fn segment_name(path: &Path, depth: usize) -> String {
+    path.segments()
+        .get(depth)
+        .map(|s| format!("{s:?}"))
+        .map(|s| {
+            s.trim_start_matches("Field(\"")
+                .trim_end_matches("\")")
+                .to_string()
+        })
+        .unwrap_or_default()
+}

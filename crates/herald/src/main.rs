@@ -1,0 +1,55 @@
+//! `herald`: the command line of the Herald event-to-action network.
+//!
+//! Exit codes are part of the interface: 0 success (for `trigger test`: every trigger matched),
+//! 1 a negative answer (no match), 2 invalid input (a file that cannot be read or parsed, an
+//! invalid trigger), with a one-line reason on stderr that names the file, line and column.
+
+mod trigger;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "herald",
+    version,
+    about = "Herald: events in, actions out, settled on chain"
+)]
+struct Cli {
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Work with trigger files.
+    #[command(subcommand)]
+    Trigger(trigger::TriggerCommand),
+}
+
+/// What a command concluded, mapped to the exit code.
+pub(crate) enum Outcome {
+    /// 0: done, or every trigger matched.
+    Yes,
+    /// 1: a trigger did not match.
+    No,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Trigger(command) => trigger::run(command, cli.json),
+    };
+    match result {
+        Ok(Outcome::Yes) => ExitCode::SUCCESS,
+        Ok(Outcome::No) => ExitCode::from(1),
+        Err(reason) => {
+            eprintln!("error: {reason}");
+            ExitCode::from(2)
+        }
+    }
+}
