@@ -3,6 +3,7 @@
 #
 #   make test        everything CI runs: contracts, gas, abi/ freshness, Rust fmt/clippy/tests
 #   make gas         settlement gas per receipt for batches of 1, 10 and 100 (3-of-5 quorum)
+#   make bench-match matching throughput at 1k, 10k and 100k triggers (one core)
 #   make abi         regenerate abi/ from contracts/ (commit the result)
 #   make fmt         format Solidity and Rust
 
@@ -11,7 +12,7 @@ SHELL := /bin/bash
 FORGE := ../.tools/node_modules/.bin/forge
 TOOLS = eval "$$(tools/install --env)"
 
-.PHONY: test tools contracts-test gas snapshot abi abi-check rust-test fmt
+.PHONY: test tools contracts-test gas bench-match snapshot abi abi-check rust-test fmt
 
 test: tools contracts-test gas abi-check rust-test
 	@echo "make test: all checks passed"
@@ -26,6 +27,9 @@ contracts-test: tools
 
 gas: tools
 	cd contracts && $(FORGE) test --match-contract SettlementGasBench -vv | grep -E "^\s+settle"
+
+bench-match:
+	cargo bench -q -p herald-match --bench match
 
 snapshot: tools
 	cd contracts && $(FORGE) snapshot --no-match-test "testFuzz|invariant" --no-match-contract SettlementGasBench

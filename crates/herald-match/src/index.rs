@@ -42,8 +42,10 @@ struct Entry {
 }
 
 impl Entry {
-    fn has_key(&self, key: &[Scalar]) -> bool {
-        self.key.as_ref().is_some_and(|(_, k)| **k == *key)
+    fn has_key(&self, key: &[&Scalar]) -> bool {
+        self.key
+            .as_ref()
+            .is_some_and(|(_, k)| k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == *b))
     }
 }
 
@@ -78,13 +80,37 @@ type Shard = HashMap<u64, Bucket, BuildHasherDefault<PreHashed>>;
 const SHARDS: usize = 64;
 
 /// Triggers whose keys hash alike, in ascending id order; each entry carries its own key, which is
-/// compared on lookup (so a hash collision costs a comparison, never a wrong match).
-type Bucket = Arc<[Arc<Entry>]>;
+/// compared on lookup (so a hash collision costs a comparison, never a wrong match). Most keys name
+/// one trigger, which is kept inline: one pointer hop fewer on the hot path.
+#[derive(Clone, Debug)]
+enum Bucket {
+    One(Arc<Entry>),
+    Many(Arc<[Arc<Entry>]>),
+}
+
+impl Bucket {
+    fn entries(&self) -> &[Arc<Entry>] {
+        match self {
+            Bucket::One(entry) => std::slice::from_ref(entry),
+            Bucket::Many(entries) => entries,
+        }
+    }
+
+    fn from_vec(mut entries: Vec<Arc<Entry>>) -> Option<Self> {
+        match entries.len() {
+            0 => None,
+            1 => entries.pop().map(Bucket::One),
+            _ => Some(Bucket::Many(entries.into())),
+        }
+    }
+}
 
 /// Triggers of one signature, by key hash, in copy-on-write shards.
 #[derive(Clone, Debug)]
 struct Keyed {
     signature: Signature,
+    /// For each path of the signature, its index in the connector's shared reads.
+    slots: Box<[usize]>,
     shards: Vec<Arc<Shard>>,
     len: usize,
 }
@@ -94,16 +120,19 @@ impl Keyed {
         let empty = Arc::new(Shard::default());
         Self {
             signature,
+            slots: Box::new([]),
             shards: vec![empty; SHARDS],
             len: 0,
         }
     }
 
-    fn hash(key: &[Scalar]) -> u64 {
+    /// Hashes like `[Scalar]` whether given owned or borrowed scalars (slices hash their length,
+    /// then each element, and `&T` hashes as `T`).
+    fn hash<K: std::hash::Hash + ?Sized>(key: &K) -> u64 {
         KeyHasher::default().hash_one(key)
     }
 
-    fn get(&self, key: &[Scalar]) -> Option<&Bucket> {
+    fn get(&self, key: &[&Scalar]) -> Option<&Bucket> {
         let hash = Self::hash(key);
         self.shards[(hash % SHARDS as u64) as usize].get(&hash)
     }
@@ -111,31 +140,41 @@ impl Keyed {
     fn insert(&mut self, key: &[Scalar], entry: Arc<Entry>) {
         let hash = Self::hash(key);
         let shard = Arc::make_mut(&mut self.shards[(hash % SHARDS as u64) as usize]);
-        let bucket = shard.entry(hash).or_insert_with(|| Arc::from(Vec::new()));
-        let mut entries: Vec<Arc<Entry>> = bucket
-            .iter()
-            .filter(|e| e.id != entry.id)
-            .cloned()
-            .collect();
+        let mut entries: Vec<Arc<Entry>> = shard
+            .get(&hash)
+            .map(|b| {
+                b.entries()
+                    .iter()
+                    .filter(|e| e.id != entry.id)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default();
         let at = entries.partition_point(|e| e.id < entry.id);
         entries.insert(at, entry);
-        *bucket = entries.into();
+        if let Some(bucket) = Bucket::from_vec(entries) {
+            shard.insert(hash, bucket);
+        }
         self.len += 1;
     }
 
     fn remove(&mut self, key: &[Scalar], id: TriggerId) {
         let hash = Self::hash(key);
         let shard = Arc::make_mut(&mut self.shards[(hash % SHARDS as u64) as usize]);
-        if let Some(bucket) = shard.get_mut(&hash) {
-            let entries: Vec<Arc<Entry>> = bucket.iter().filter(|e| e.id != id).cloned().collect();
-            if entries.len() != bucket.len() {
+        if let Some(bucket) = shard.get(&hash) {
+            let entries: Vec<Arc<Entry>> = bucket
+                .entries()
+                .iter()
+                .filter(|e| e.id != id)
+                .cloned()
+                .collect();
+            if entries.len() != bucket.entries().len() {
                 self.len -= 1;
             }
-            if entries.is_empty() {
-                shard.remove(&hash);
-            } else {
-                *bucket = entries.into();
-            }
+            match Bucket::from_vec(entries) {
+                Some(bucket) => shard.insert(hash, bucket),
+                None => shard.remove(&hash),
+            };
         }
     }
 }
@@ -144,8 +183,30 @@ impl Keyed {
 #[derive(Clone, Debug, Default)]
 struct ConnectorIndex {
     keyed: Vec<Keyed>,
+    /// Every distinct (path, kind) the signatures use, read once per event and shared by them.
+    reads: Vec<(Arc<[Segment]>, Kind)>,
     /// Triggers with no equality predicate at the top level: checked for every event.
     unkeyed: imbl::OrdMap<TriggerId, Arc<Entry>>,
+}
+
+impl ConnectorIndex {
+    /// Recomputes the shared reads after the set of signatures changed (rare: signatures are few).
+    fn reindex_reads(&mut self) {
+        self.reads.clear();
+        for keyed in &mut self.keyed {
+            keyed.slots = keyed
+                .signature
+                .iter()
+                .map(|read| match self.reads.iter().position(|r| r == read) {
+                    Some(i) => i,
+                    None => {
+                        self.reads.push(read.clone());
+                        self.reads.len() - 1
+                    }
+                })
+                .collect();
+        }
+    }
 }
 
 /// An immutable view of every trigger, which readers match against while writers publish the next.
@@ -169,17 +230,20 @@ impl Snapshot {
         let Some(index) = self.connectors.get(connector) else {
             return;
         };
-        let mut key = Vec::with_capacity(4);
+        let values: Vec<Option<Scalar>> = index
+            .reads
+            .iter()
+            .map(|(path, kind)| lookup(data, path).and_then(|v| value::read(v, *kind)))
+            .collect();
+        let mut key: Vec<&Scalar> = Vec::with_capacity(4);
         for keyed in &index.keyed {
             key.clear();
-            let complete = keyed.signature.iter().all(|(path, kind)| {
-                match lookup(data, path).and_then(|v| value::read(v, *kind)) {
-                    Some(scalar) => {
-                        key.push(scalar);
-                        true
-                    }
-                    None => false,
+            let complete = keyed.slots.iter().all(|&slot| match &values[slot] {
+                Some(scalar) => {
+                    key.push(scalar);
+                    true
                 }
+                None => false,
             });
             if !complete {
                 continue;
@@ -187,6 +251,7 @@ impl Snapshot {
             if let Some(bucket) = keyed.get(&key) {
                 out.extend(
                     bucket
+                        .entries()
                         .iter()
                         .filter(|e| !e.paused && e.has_key(&key) && e.residual.eval(data))
                         .map(|e| e.id),
@@ -231,6 +296,7 @@ impl Snapshot {
                     Some(i) => &mut index.keyed[i],
                     None => {
                         index.keyed.push(Keyed::new(signature.clone()));
+                        index.reindex_reads();
                         index.keyed.last_mut().expect("just pushed")
                     }
                 };
@@ -253,6 +319,7 @@ impl Snapshot {
                         keyed.remove(key, id);
                         if keyed.len == 0 {
                             index.keyed.remove(i);
+                            index.reindex_reads();
                         }
                     }
                 }
