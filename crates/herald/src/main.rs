@@ -4,6 +4,7 @@
 //! 1 a negative answer (no match), 2 invalid input (a file that cannot be read or parsed, an
 //! invalid trigger), with a one-line reason on stderr that names the file, line and column.
 
+mod deploy;
 mod trigger;
 
 use std::process::ExitCode;
@@ -26,6 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Deploy the Herald contracts (and a test token where asked) and record them in deploy/.
+    Deploy(deploy::DeployArgs),
     /// Work with trigger files.
     #[command(subcommand)]
     Trigger(trigger::TriggerCommand),
@@ -42,6 +45,7 @@ pub(crate) enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Deploy(args) => deploy::run(args, cli.json),
         Command::Trigger(command) => trigger::run(command, cli.json),
     };
     match result {

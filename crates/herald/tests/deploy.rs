@@ -1,0 +1,170 @@
+//! `herald deploy` against a real anvil: deploys, records, reuses, redeploys on --fresh, and refuses
+//! a missing or malformed key without echoing it.
+
+use std::path::PathBuf;
+
+use alloy::{
+    node_bindings::{Anvil, AnvilInstance},
+    providers::ProviderBuilder,
+};
+use assert_cmd::Command;
+use herald_chain::{Deployment, bindings::Herald};
+
+/// The project's own anvil (tools/install puts it in .tools/; `HERALD_ANVIL` overrides).
+fn anvil() -> AnvilInstance {
+    let path = std::env::var_os("HERALD_ANVIL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/node_modules/.bin/anvil")
+        });
+    Anvil::new().path(path).spawn()
+}
+
+fn key(anvil: &AnvilInstance) -> String {
+    format!("0x{}", alloy::hex::encode(anvil.keys()[0].to_bytes()))
+}
+
+fn deploy(
+    anvil: &AnvilInstance,
+    dir: &std::path::Path,
+    extra: &[&str],
+) -> assert_cmd::assert::Assert {
+    let mut cmd = Command::cargo_bin("herald").expect("binary");
+    cmd.env("HERALD_PRIVATE_KEY", key(anvil))
+        .args([
+            "--json",
+            "deploy",
+            "--rpc-url",
+            &anvil.endpoint(),
+            "--deploy-dir",
+        ])
+        .arg(dir)
+        .args(extra);
+    cmd.assert()
+}
+
+fn output(assert: &assert_cmd::assert::Assert) -> serde_json::Value {
+    serde_json::from_slice(&assert.get_output().stdout).expect("json output")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn deploys_records_and_reuses() {
+    let anvil = anvil();
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    let first = deploy(&anvil, dir.path(), &["--test-token"]).code(0);
+    let first = output(&first);
+    assert_eq!(first["reused"], false);
+    let record: Deployment = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("31337.json")).expect("record written"),
+    )
+    .expect("record parses");
+    assert!(record.test_token);
+    assert!(record.herald.tx_hash.is_some() && record.herald.block.is_some());
+
+    // The contract is live and wired to the recorded token.
+    let provider = ProviderBuilder::new()
+        .connect(&anvil.endpoint())
+        .await
+        .expect("provider");
+    let herald = Herald::new(record.herald.address, &provider);
+    assert_eq!(
+        herald.token().call().await.expect("token()"),
+        record.token.address
+    );
+    assert_eq!(
+        herald.treasury().call().await.expect("treasury()"),
+        anvil.addresses()[0]
+    );
+
+    let second = output(&deploy(&anvil, dir.path(), &["--test-token"]).code(0));
+    assert_eq!(second["reused"], true);
+    assert_eq!(second["herald"]["address"], first["herald"]["address"]);
+
+    let fresh = output(&deploy(&anvil, dir.path(), &["--test-token", "--fresh"]).code(0));
+    assert_eq!(fresh["reused"], false);
+    assert_ne!(fresh["herald"]["address"], first["herald"]["address"]);
+
+    // An existing token is used as given.
+    let other = tempfile::tempdir().expect("tempdir");
+    let token = record.token.address.to_string();
+    let with_token = output(&deploy(&anvil, other.path(), &["--token", &token]).code(0));
+    assert_eq!(with_token["test_token"], false);
+    assert_eq!(
+        with_token["token"]["address"]
+            .as_str()
+            .map(str::to_lowercase),
+        Some(token.to_lowercase())
+    );
+}
+
+#[test]
+fn refuses_missing_or_malformed_keys_without_echoing_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::cargo_bin("herald")
+        .expect("binary")
+        .env_remove("HERALD_PRIVATE_KEY")
+        .args([
+            "deploy",
+            "--rpc-url",
+            "http://127.0.0.1:9",
+            "--test-token",
+            "--deploy-dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(
+        stderr,
+        "error: HERALD_PRIVATE_KEY is not set: export the deployer's private key\n"
+    );
+
+    let secret = "0xnot-a-key-but-still-secret";
+    let out = Command::cargo_bin("herald")
+        .expect("binary")
+        .env("HERALD_PRIVATE_KEY", secret)
+        .args([
+            "deploy",
+            "--rpc-url",
+            "http://127.0.0.1:9",
+            "--test-token",
+            "--deploy-dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(
+        stderr,
+        "error: HERALD_PRIVATE_KEY is not a 32-byte hex private key\n"
+    );
+    assert!(!stderr.contains(secret));
+}
+
+#[test]
+fn an_unreachable_node_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::cargo_bin("herald")
+        .expect("binary")
+        .env(
+            "HERALD_PRIVATE_KEY",
+            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+        )
+        .args([
+            "deploy",
+            "--rpc-url",
+            "http://127.0.0.1:9",
+            "--test-token",
+            "--deploy-dir",
+        ])
+        .arg(dir.path())
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.starts_with("error: --rpc-url http://127.0.0.1:9: "),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("31337.json").exists(), "nothing recorded");
+}
