@@ -123,9 +123,6 @@ pub async fn deploy<P: Provider>(
         }
     }
 
-    let contract_error = |e: alloy::contract::Error| DeployError::Rpc(e.to_string());
-    let pending_error =
-        |e: alloy::providers::PendingTransactionError| DeployError::Rpc(e.to_string());
     let (token, test_token) = match options.token {
         TokenChoice::Existing(address) => (
             Deployed {
@@ -135,49 +132,46 @@ pub async fn deploy<P: Provider>(
             },
             false,
         ),
-        TokenChoice::TestToken => {
-            let receipt = HeraldTestToken::deploy_builder(provider)
-                .send()
-                .await
-                .map_err(contract_error)?
-                .get_receipt()
-                .await
-                .map_err(pending_error)?;
-            let address = receipt
-                .contract_address
-                .ok_or(DeployError::NoContract("HeraldTestToken"))?;
-            (
-                Deployed {
-                    address,
-                    tx_hash: Some(receipt.transaction_hash),
-                    block: receipt.block_number,
-                },
-                true,
-            )
-        }
+        TokenChoice::TestToken => (
+            mined(HeraldTestToken::deploy_builder(provider), "HeraldTestToken").await?,
+            true,
+        ),
     };
-    let receipt = Herald::deploy_builder(provider, token.address, options.admin, options.treasury)
-        .send()
-        .await
-        .map_err(contract_error)?
-        .get_receipt()
-        .await
-        .map_err(pending_error)?;
-    let address = receipt
-        .contract_address
-        .ok_or(DeployError::NoContract("Herald"))?;
+    let herald = mined(
+        Herald::deploy_builder(provider, token.address, options.admin, options.treasury),
+        "Herald",
+    )
+    .await?;
     let deployment = Deployment {
         chain_id,
-        herald: Deployed {
-            address,
-            tx_hash: Some(receipt.transaction_hash),
-            block: receipt.block_number,
-        },
+        herald,
         token,
         test_token,
     };
     save(&options.dir, &deployment)?;
     Ok((deployment, false))
+}
+
+/// Sends a contract creation and waits for its receipt.
+async fn mined<P: Provider>(
+    builder: alloy::contract::RawCallBuilder<P>,
+    name: &'static str,
+) -> Result<Deployed, DeployError> {
+    let receipt = builder
+        .send()
+        .await
+        .map_err(|e| DeployError::Rpc(format!("deploying {name}: {e}")))?
+        .get_receipt()
+        .await
+        .map_err(|e| DeployError::Rpc(format!("deploying {name}: {e}")))?;
+    let address = receipt
+        .contract_address
+        .ok_or(DeployError::NoContract(name))?;
+    Ok(Deployed {
+        address,
+        tx_hash: Some(receipt.transaction_hash),
+        block: receipt.block_number,
+    })
 }
 
 /// Writes a chain's record atomically (write to a temporary file, then rename).

@@ -98,43 +98,36 @@ async fn deploys_records_and_reuses() {
     );
 }
 
+/// `herald deploy` against a closed port, with `key` as HERALD_PRIVATE_KEY (or none); returns stderr.
+fn failing_deploy(key: Option<&str>, dir: &std::path::Path) -> String {
+    let mut cmd = Command::cargo_bin("herald").expect("binary");
+    match key {
+        Some(key) => cmd.env("HERALD_PRIVATE_KEY", key),
+        None => cmd.env_remove("HERALD_PRIVATE_KEY"),
+    };
+    let out = cmd
+        .args([
+            "deploy",
+            "--rpc-url",
+            "http://127.0.0.1:9",
+            "--test-token",
+            "--deploy-dir",
+        ])
+        .arg(dir)
+        .assert()
+        .code(2);
+    String::from_utf8_lossy(&out.get_output().stderr).to_string()
+}
+
 #[test]
 fn refuses_missing_or_malformed_keys_without_echoing_them() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::cargo_bin("herald")
-        .expect("binary")
-        .env_remove("HERALD_PRIVATE_KEY")
-        .args([
-            "deploy",
-            "--rpc-url",
-            "http://127.0.0.1:9",
-            "--test-token",
-            "--deploy-dir",
-        ])
-        .arg(dir.path())
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert_eq!(
-        stderr,
+        failing_deploy(None, dir.path()),
         "error: HERALD_PRIVATE_KEY is not set: export the deployer's private key\n"
     );
-
     let secret = "0xnot-a-key-but-still-secret";
-    let out = Command::cargo_bin("herald")
-        .expect("binary")
-        .env("HERALD_PRIVATE_KEY", secret)
-        .args([
-            "deploy",
-            "--rpc-url",
-            "http://127.0.0.1:9",
-            "--test-token",
-            "--deploy-dir",
-        ])
-        .arg(dir.path())
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    let stderr = failing_deploy(Some(secret), dir.path());
     assert_eq!(
         stderr,
         "error: HERALD_PRIVATE_KEY is not a 32-byte hex private key\n"
@@ -145,23 +138,11 @@ fn refuses_missing_or_malformed_keys_without_echoing_them() {
 #[test]
 fn an_unreachable_node_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::cargo_bin("herald")
-        .expect("binary")
-        .env(
-            "HERALD_PRIVATE_KEY",
-            "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
-        )
-        .args([
-            "deploy",
-            "--rpc-url",
-            "http://127.0.0.1:9",
-            "--test-token",
-            "--deploy-dir",
-        ])
-        .arg(dir.path())
-        .assert()
-        .code(2);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    // Anvil's well-known second development key: valid, and worthless.
+    let stderr = failing_deploy(
+        Some("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"),
+        dir.path(),
+    );
     assert!(
         stderr.starts_with("error: --rpc-url http://127.0.0.1:9: "),
         "{stderr}"
