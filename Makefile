@@ -12,7 +12,7 @@ SHELL := /bin/bash
 FORGE := ../.tools/node_modules/.bin/forge
 TOOLS = eval "$$(tools/install --env)"
 
-.PHONY: test tools contracts-test gas bench-match snapshot abi abi-check rust-test fmt
+.PHONY: test tools services contracts-test gas bench-match snapshot abi abi-check rust-test fmt
 
 test: tools contracts-test gas abi-check rust-test
 	@echo "make test: all checks passed"
@@ -40,7 +40,11 @@ abi: tools
 abi-check: tools
 	$(TOOLS) && cargo run -q -p xtask -- abi --check
 
-rust-test: tools
+# The store's tests run against the local PostgreSQL too; start it if it is down rather than skip.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+
+rust-test: tools services
 	cargo fmt --all -- --check
 	$(TOOLS) && cargo clippy --workspace --all-targets -- -D warnings
 	$(TOOLS) && cargo test --workspace

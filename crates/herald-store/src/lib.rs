@@ -1,0 +1,16 @@
+//! Durable keeper state.
+//!
+//! One [`Store`] over sqlx's `Any` driver: SQLite (a single file in WAL mode, the default, no server
+//! needed) or PostgreSQL (`postgres://…`, for operators who run several processes against one
+//! database). The same migrations and the same SQL serve both — TEXT and BIGINT columns, `$n`
+//! placeholders, `ON CONFLICT` — and the same test suite runs against both.
+//!
+//! What it guarantees: an event is stored once however often it is delivered; an execution is keyed
+//! by (trigger, event) and written before its service runs, so a crash and a restart find it
+//! instead of running a paid effect twice; a retracted event's executions are marked retracted
+//! unless already settled; a stream's cursor moves only forward in separate calls that the caller
+//! makes after the events are stored.
+
+mod store;
+
+pub use store::{Cursor, Execution, ExecutionKey, ExecutionStatus, Store, StoreError};

@@ -1,0 +1,420 @@
+//! The store and its operations.
+
+use std::{fmt, str::FromStr};
+
+use herald_core::{Event, EventId};
+use jiff::Timestamp;
+use sqlx::{
+    AnyPool, Row,
+    any::{AnyConnectOptions, AnyPoolOptions},
+};
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is not one Herald can use.
+    #[error("database URL {url:?}: {reason}")]
+    Url {
+        /// The URL, with any password removed.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The database refused an operation.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not be applied.
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back (a corrupt or foreign row).
+    #[error("corrupt row in {table}: {reason}")]
+    Corrupt {
+        /// The table.
+        table: &'static str,
+        /// What could not be read.
+        reason: String,
+    },
+}
+
+/// The key of an execution: one trigger run for one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ExecutionKey {
+    /// The trigger.
+    pub trigger_id: u64,
+    /// The event.
+    pub event_id: EventId,
+}
+
+impl fmt::Display for ExecutionKey {
+    /// `<trigger>:<event>`: also the `webhook-id` receivers deduplicate on.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.trigger_id, self.event_id)
+    }
+}
+
+/// Where an execution stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecutionStatus {
+    /// Recorded; the service has not finished (or the keeper stopped before it did).
+    Pending,
+    /// The service ran and succeeded.
+    Succeeded,
+    /// The service ran and failed for good.
+    Failed,
+    /// Not run, for a recorded reason (e.g. the budget was insufficient).
+    Skipped,
+    /// Its event was removed by a reorg; it must never be settled.
+    Retracted,
+}
+
+impl ExecutionStatus {
+    /// The stored name.
+    pub const fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+            Self::Retracted => "retracted",
+        }
+    }
+}
+
+impl FromStr for ExecutionStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "pending" => Self::Pending,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "skipped" => Self::Skipped,
+            "retracted" => Self::Retracted,
+            other => return Err(format!("unknown execution status {other:?}")),
+        })
+    }
+}
+
+/// An execution as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Execution {
+    /// Its key.
+    pub key: ExecutionKey,
+    /// Where it stands.
+    pub status: ExecutionStatus,
+    /// How many times the service was attempted.
+    pub attempts: u32,
+    /// The last error, the skip reason, or a result summary.
+    pub detail: Option<String>,
+    /// keccak256 of the result, once finished.
+    pub result_hash: Option<String>,
+}
+
+/// How far a stream has been durably processed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    /// The last processed block.
+    pub block: u64,
+    /// Its hash, to detect a reorg below the cursor on restart.
+    pub block_hash: String,
+}
+
+/// The keeper's database.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://path` or `postgres://…`), creating a SQLite file if needed, and
+    /// applies the migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let is_sqlite = url.starts_with("sqlite:");
+        let url_error = |reason: String| StoreError::Url {
+            url: redact(url),
+            reason,
+        };
+        if !is_sqlite && !url.starts_with("postgres://") && !url.starts_with("postgresql://") {
+            return Err(url_error("expected sqlite://<file> or postgres://…".into()));
+        }
+        let url = if is_sqlite && !url.contains("mode=") {
+            format!("{url}{}mode=rwc", if url.contains('?') { '&' } else { '?' })
+        } else {
+            url.to_string()
+        };
+        let options: AnyConnectOptions = url
+            .parse()
+            .map_err(|e: sqlx::Error| url_error(e.to_string()))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if is_sqlite { 4 } else { 16 })
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if is_sqlite {
+                        // WAL lets readers proceed while a writer commits; NORMAL is durable in WAL
+                        // mode except for the last transactions before a power loss (not a crash).
+                        sqlx::raw_sql(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                       PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON;",
+                        )
+                        .execute(conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Stores an event once; returns whether it was new (a redelivered event returns false).
+    pub async fn record_event(&self, connector: &str, event: &Event) -> Result<bool, StoreError> {
+        let result = sqlx::query(
+            "INSERT INTO events (id, connector, position, cloudevent, received_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(hex_id(&event.id))
+        .bind(connector)
+        .bind(event.id.position() as i64)
+        .bind(event.to_cloudevent().to_string())
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// The stored event, if any.
+    pub async fn event(&self, id: &EventId) -> Result<Option<(Event, bool)>, StoreError> {
+        let row = sqlx::query("SELECT cloudevent, retracted FROM events WHERE id = $1")
+            .bind(hex_id(id))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let text: String = row.try_get("cloudevent")?;
+            let retracted: i64 = row.try_get("retracted")?;
+            let corrupt = |reason: String| StoreError::Corrupt {
+                table: "events",
+                reason,
+            };
+            let json = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+            let event = Event::from_cloudevent(&json).map_err(|e| corrupt(e.to_string()))?;
+            Ok((event, retracted != 0))
+        })
+        .transpose()
+    }
+
+    /// Records an execution as pending before its service runs, or returns the one already there
+    /// (after a crash, a redelivery or a takeover): the key is the idempotency key of every effect.
+    pub async fn begin_execution(
+        &self,
+        key: ExecutionKey,
+    ) -> Result<(Execution, bool), StoreError> {
+        let now = now_ms();
+        let inserted = sqlx::query(
+            "INSERT INTO executions (trigger_id, event_id, status, created_at, updated_at) \
+             VALUES ($1, $2, 'pending', $3, $3) ON CONFLICT (trigger_id, event_id) DO NOTHING",
+        )
+        .bind(key.trigger_id as i64)
+        .bind(hex_id(&key.event_id))
+        .bind(now)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            == 1;
+        let execution = self
+            .execution(key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "executions",
+                reason: format!("{key} vanished right after being written"),
+            })?;
+        Ok((execution, inserted))
+    }
+
+    /// Counts one attempt of the service.
+    pub async fn record_attempt(
+        &self,
+        key: ExecutionKey,
+        detail: Option<&str>,
+    ) -> Result<u32, StoreError> {
+        let row = sqlx::query(
+            "UPDATE executions SET attempts = attempts + 1, detail = $3, updated_at = $4 \
+             WHERE trigger_id = $1 AND event_id = $2 RETURNING attempts",
+        )
+        .bind(key.trigger_id as i64)
+        .bind(hex_id(&key.event_id))
+        .bind(detail)
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        let attempts: i64 = row.try_get("attempts")?;
+        Ok(attempts as u32)
+    }
+
+    /// Records how an execution ended. A retracted execution stays retracted.
+    pub async fn finish_execution(
+        &self,
+        key: ExecutionKey,
+        status: ExecutionStatus,
+        result_hash: Option<&str>,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE executions SET status = $3, result_hash = $4, detail = $5, updated_at = $6 \
+             WHERE trigger_id = $1 AND event_id = $2 AND status <> 'retracted'",
+        )
+        .bind(key.trigger_id as i64)
+        .bind(hex_id(&key.event_id))
+        .bind(status.as_str())
+        .bind(result_hash)
+        .bind(detail)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// An execution by key.
+    pub async fn execution(&self, key: ExecutionKey) -> Result<Option<Execution>, StoreError> {
+        let row = sqlx::query(
+            "SELECT status, attempts, detail, result_hash FROM executions WHERE trigger_id = $1 AND event_id = $2",
+        )
+        .bind(key.trigger_id as i64)
+        .bind(hex_id(&key.event_id))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let status: String = row.try_get("status")?;
+            let attempts: i64 = row.try_get("attempts")?;
+            Ok(Execution {
+                key,
+                status: status.parse().map_err(|reason| StoreError::Corrupt {
+                    table: "executions",
+                    reason,
+                })?,
+                attempts: attempts as u32,
+                detail: row.try_get("detail")?,
+                result_hash: row.try_get("result_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Executions still pending: what a restarted keeper resumes.
+    pub async fn pending_executions(&self) -> Result<Vec<ExecutionKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT trigger_id, event_id FROM executions WHERE status = 'pending' ORDER BY created_at, trigger_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let trigger_id: i64 = row.try_get("trigger_id")?;
+                let event_id: String = row.try_get("event_id")?;
+                Ok(ExecutionKey {
+                    trigger_id: trigger_id as u64,
+                    event_id: event_id
+                        .parse()
+                        .map_err(|e: herald_core::CloudEventError| StoreError::Corrupt {
+                            table: "executions",
+                            reason: e.to_string(),
+                        })?,
+                })
+            })
+            .collect()
+    }
+
+    /// Marks an event removed by a reorg, and its executions retracted, in one transaction; returns
+    /// how many executions were retracted.
+    pub async fn retract_event(&self, id: &EventId) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE events SET retracted = 1 WHERE id = $1")
+            .bind(hex_id(id))
+            .execute(&mut *tx)
+            .await?;
+        let retracted = sqlx::query(
+            "UPDATE executions SET status = 'retracted', updated_at = $2 WHERE event_id = $1 AND status <> 'retracted'",
+        )
+        .bind(hex_id(id))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(retracted)
+    }
+
+    /// A stream's cursor.
+    pub async fn cursor(&self, stream: &str) -> Result<Option<Cursor>, StoreError> {
+        let row = sqlx::query("SELECT block, block_hash FROM cursors WHERE stream = $1")
+            .bind(stream)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            let block: i64 = row.try_get("block")?;
+            Ok(Cursor {
+                block: block as u64,
+                block_hash: row.try_get("block_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Moves a stream's cursor; call it only after the events up to `block` are stored.
+    pub async fn set_cursor(&self, stream: &str, cursor: &Cursor) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cursors (stream, block, block_hash, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (stream) DO UPDATE SET block = $2, block_hash = $3, updated_at = $4",
+        )
+        .bind(stream)
+        .bind(cursor.block as i64)
+        .bind(&cursor.block_hash)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Closes the pool (waits for connections to finish).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Ids are stored as 0x hex of all 32 bytes (UUID-made ids included), so they sort and compare
+/// the same in every database.
+fn hex_id(id: &EventId) -> String {
+    id.as_bytes().to_string()
+}
+
+fn now_ms() -> i64 {
+    Timestamp::now().as_millisecond()
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redact("postgres://herald:s3cret@db:5432/herald"),
+            "postgres://herald:***@db:5432/herald"
+        );
+        assert_eq!(redact("sqlite://keeper.db"), "sqlite://keeper.db");
+    }
+}

@@ -1,0 +1,236 @@
+//! The same suite against a real SQLite file and a real PostgreSQL database.
+
+use std::sync::Arc;
+
+use herald_core::{Event, EventId};
+use herald_store::{Cursor, ExecutionKey, ExecutionStatus, Store};
+use serde_json::json;
+use sqlx::{Connection, Executor};
+
+fn event(n: u64) -> Event {
+    let mut e = Event::new("evm.log", "eip155:31337", json!({"n": n}));
+    e.id = EventId::from_log(31337, n, [n as u8; 32].into(), [1; 32].into(), 0);
+    e
+}
+
+fn key(trigger: u64, e: &Event) -> ExecutionKey {
+    ExecutionKey {
+        trigger_id: trigger,
+        event_id: e.id,
+    }
+}
+
+/// Everything a keeper relies on, against one store. `reopen` gives a fresh connection to the same
+/// database, as a restarted keeper would have.
+async fn suite(store: Store, reopen: impl AsyncFn() -> Store) {
+    // Events are stored once, however often they are delivered.
+    let (a, b) = (event(1), event(2));
+    assert!(store.record_event("evm.log", &a).await.expect("record"));
+    assert!(!store.record_event("evm.log", &a).await.expect("redelivery"));
+    assert!(store.record_event("evm.log", &b).await.expect("record"));
+    let (stored, retracted) = store.event(&a.id).await.expect("read").expect("present");
+    assert_eq!(stored, a, "the event round-trips exactly");
+    assert!(!retracted);
+    assert_eq!(store.event(&event(99).id).await.expect("read"), None);
+
+    // An execution is written before its service runs, once per (trigger, event).
+    let (first, inserted) = store.begin_execution(key(7, &a)).await.expect("begin");
+    assert!(inserted);
+    assert_eq!(
+        (first.status, first.attempts),
+        (ExecutionStatus::Pending, 0)
+    );
+    let (again, inserted) = store
+        .begin_execution(key(7, &a))
+        .await
+        .expect("begin again");
+    assert!(
+        !inserted,
+        "a redelivered event finds the execution instead of starting another"
+    );
+    assert_eq!(again, first);
+    assert_eq!(
+        store
+            .record_attempt(key(7, &a), Some("503 Service Unavailable"))
+            .await
+            .expect("attempt"),
+        1
+    );
+    assert_eq!(
+        store
+            .record_attempt(key(7, &a), None)
+            .await
+            .expect("attempt"),
+        2
+    );
+    store.begin_execution(key(8, &a)).await.expect("begin");
+    store.begin_execution(key(7, &b)).await.expect("begin");
+
+    // Concurrent deliveries of one event: exactly one wins.
+    let c = event(3);
+    store.record_event("evm.log", &c).await.expect("record");
+    let shared = Arc::new(store.clone());
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let s = shared.clone();
+            let k = key(9, &c);
+            tokio::spawn(async move { s.begin_execution(k).await.expect("begin").1 })
+        })
+        .collect();
+    let mut winners = 0;
+    for r in racers {
+        winners += usize::from(r.await.expect("task"));
+    }
+    assert_eq!(winners, 1);
+
+    store
+        .finish_execution(
+            key(7, &a),
+            ExecutionStatus::Succeeded,
+            Some("0xabc"),
+            Some("200 OK"),
+        )
+        .await
+        .expect("finish");
+    let done = store
+        .execution(key(7, &a))
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(done.status, ExecutionStatus::Succeeded);
+    assert_eq!(done.attempts, 2);
+    assert_eq!(done.result_hash.as_deref(), Some("0xabc"));
+
+    // A restarted keeper finds the unfinished work.
+    let restarted = reopen().await;
+    let mut pending = restarted.pending_executions().await.expect("pending");
+    pending.sort_by_key(|k| (k.trigger_id, k.event_id));
+    assert_eq!(pending, vec![key(7, &b), key(8, &a), key(9, &c)]);
+
+    // A reorg retracts the event and its executions, for good.
+    assert_eq!(restarted.retract_event(&a.id).await.expect("retract"), 2);
+    assert!(
+        restarted
+            .event(&a.id)
+            .await
+            .expect("read")
+            .expect("present")
+            .1
+    );
+    for trigger in [7, 8] {
+        let e = restarted
+            .execution(key(trigger, &a))
+            .await
+            .expect("read")
+            .expect("present");
+        assert_eq!(e.status, ExecutionStatus::Retracted, "trigger {trigger}");
+    }
+    restarted
+        .finish_execution(key(8, &a), ExecutionStatus::Succeeded, None, None)
+        .await
+        .expect("late finish");
+    assert_eq!(
+        restarted
+            .execution(key(8, &a))
+            .await
+            .expect("read")
+            .expect("present")
+            .status,
+        ExecutionStatus::Retracted,
+        "a late result cannot resurrect a retracted execution"
+    );
+
+    // Cursors.
+    assert_eq!(
+        restarted.cursor("eip155:31337/logs").await.expect("read"),
+        None
+    );
+    let c1 = Cursor {
+        block: 10,
+        block_hash: "0x0a".into(),
+    };
+    restarted
+        .set_cursor("eip155:31337/logs", &c1)
+        .await
+        .expect("set");
+    let c2 = Cursor {
+        block: 11,
+        block_hash: "0x0b".into(),
+    };
+    restarted
+        .set_cursor("eip155:31337/logs", &c2)
+        .await
+        .expect("move");
+    assert_eq!(
+        restarted.cursor("eip155:31337/logs").await.expect("read"),
+        Some(c2)
+    );
+    restarted.close().await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sqlite_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("keeper.db").display());
+    let store = Store::connect(&url).await.expect("connect");
+    suite(store, async || Store::connect(&url).await.expect("reopen")).await;
+    // WAL is a property of the database file: check it from a separate connection.
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&url)
+        .await
+        .expect("raw connection");
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .expect("pragma");
+    assert_eq!(mode, "wal");
+}
+
+/// Uses the PostgreSQL at `HERALD_TEST_POSTGRES` (default: the local server, database `test`) to
+/// create a throwaway database. CI starts PostgreSQL; this test fails rather than skips without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres() {
+    sqlx::any::install_default_drivers();
+    let admin_url = std::env::var("HERALD_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let mut admin = sqlx::AnyConnection::connect(&admin_url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL is needed at {admin_url} ({e}); start it (pg_ctlcluster --skip-systemctl-redirect <version> main start) \
+             or point HERALD_TEST_POSTGRES at one"
+        )
+    });
+    let name = format!(
+        "herald_test_{}_{}",
+        std::process::id(),
+        jiff::Timestamp::now().as_nanosecond() % 1_000_000_000
+    );
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .await
+        .expect("create database");
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(base, _)| base)
+        .unwrap_or(&admin_url);
+    let url = format!("{base}/{name}");
+    let store = Store::connect(&url).await.expect("connect");
+    suite(store, async || Store::connect(&url).await.expect("reopen")).await;
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
+        .await
+        .expect("drop database");
+}
+
+#[tokio::test]
+async fn bad_urls_are_refused_without_leaking_passwords() {
+    let err = Store::connect("mysql://root:hunter2@localhost/db")
+        .await
+        .expect_err("unsupported")
+        .to_string();
+    assert_eq!(
+        err,
+        "database URL \"mysql://root:***@localhost/db\": expected sqlite://<file> or postgres://…"
+    );
+    assert!(!err.contains("hunter2"));
+}
