@@ -79,6 +79,33 @@ fn client(max_attempts: u32) -> WebhookClient {
     })
 }
 
+/// The parts of a request that tests do not vary.
+struct Fixture {
+    secret: WebhookSecret,
+    headers: BTreeMap<String, String>,
+    body: serde_json::Value,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            secret: WebhookSecret::generate(),
+            headers: BTreeMap::new(),
+            body: json!({"n": 1}),
+        }
+    }
+
+    fn request<'a>(&'a self, url: &'a str, id: &'a str) -> WebhookRequest<'a> {
+        WebhookRequest {
+            endpoint: url,
+            headers: &self.headers,
+            body: &self.body,
+            id,
+            secret: &self.secret,
+        }
+    }
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -143,16 +170,8 @@ async fn retries_until_the_receiver_recovers_honouring_retry_after() {
         (200, "ok", None, Duration::ZERO),
     ])
     .await;
-    let secret = WebhookSecret::generate();
-    let headers = BTreeMap::new();
-    let body = json!({"n": 1});
-    let request = WebhookRequest {
-        endpoint: &url,
-        headers: &headers,
-        body: &body,
-        id: "1:0x01",
-        secret: &secret,
-    };
+    let fixture = Fixture::new();
+    let request = fixture.request(&url, "1:0x01");
     assert_eq!(
         client(5).deliver(&request).await.expect("deliverable"),
         Delivery::Delivered {
@@ -185,16 +204,8 @@ async fn gives_up_after_the_attempt_limit_with_the_last_status_and_body() {
         Duration::ZERO,
     )])
     .await;
-    let secret = WebhookSecret::generate();
-    let headers = BTreeMap::new();
-    let body = json!({});
-    let request = WebhookRequest {
-        endpoint: &url,
-        headers: &headers,
-        body: &body,
-        id: "1:0x02",
-        secret: &secret,
-    };
+    let fixture = Fixture::new();
+    let request = fixture.request(&url, "1:0x02");
     assert_eq!(
         client(3).deliver(&request).await.expect("deliverable"),
         Delivery::Failed {
@@ -209,16 +220,8 @@ async fn gives_up_after_the_attempt_limit_with_the_last_status_and_body() {
 #[tokio::test]
 async fn a_client_error_is_final() {
     let (url, seen) = receiver(vec![(400, "bad request", None, Duration::ZERO)]).await;
-    let secret = WebhookSecret::generate();
-    let headers = BTreeMap::new();
-    let body = json!({});
-    let request = WebhookRequest {
-        endpoint: &url,
-        headers: &headers,
-        body: &body,
-        id: "1:0x03",
-        secret: &secret,
-    };
+    let fixture = Fixture::new();
+    let request = fixture.request(&url, "1:0x03");
     let delivery = client(5).deliver(&request).await.expect("deliverable");
     assert!(
         matches!(
@@ -237,16 +240,8 @@ async fn a_client_error_is_final() {
 #[tokio::test]
 async fn slow_receivers_time_out_and_are_retried() {
     let (url, seen) = receiver(vec![(200, "late", None, Duration::from_secs(2))]).await;
-    let secret = WebhookSecret::generate();
-    let headers = BTreeMap::new();
-    let body = json!({});
-    let request = WebhookRequest {
-        endpoint: &url,
-        headers: &headers,
-        body: &body,
-        id: "1:0x04",
-        secret: &secret,
-    };
+    let fixture = Fixture::new();
+    let request = fixture.request(&url, "1:0x04");
     let delivery = client(2).deliver(&request).await.expect("deliverable");
     assert_eq!(
         delivery,
@@ -262,34 +257,20 @@ async fn slow_receivers_time_out_and_are_retried() {
 #[tokio::test]
 async fn refuses_loopback_unless_allowed_and_reserved_headers_always() {
     let (url, seen) = receiver(vec![(200, "ok", None, Duration::ZERO)]).await;
-    let secret = WebhookSecret::generate();
-    let body = json!({});
-    let none = BTreeMap::new();
-    let request = WebhookRequest {
-        endpoint: &url,
-        headers: &none,
-        body: &body,
-        id: "1:0x05",
-        secret: &secret,
-    };
+    let mut fixture = Fixture::new();
     let strict = WebhookClient::new(WebhookConfig::default());
     let err = strict
-        .deliver(&request)
+        .deliver(&fixture.request(&url, "1:0x05"))
         .await
         .expect_err("loopback refused")
         .to_string();
     assert!(err.contains("non-public address"), "{err}");
 
-    let spoof = BTreeMap::from([("Webhook-Signature".to_string(), "v1,forged".to_string())]);
-    let request = WebhookRequest {
-        endpoint: &url,
-        headers: &spoof,
-        body: &body,
-        id: "1:0x05",
-        secret: &secret,
-    };
+    fixture
+        .headers
+        .insert("Webhook-Signature".to_string(), "v1,forged".to_string());
     let err = client(1)
-        .deliver(&request)
+        .deliver(&fixture.request(&url, "1:0x05"))
         .await
         .expect_err("reserved header")
         .to_string();
