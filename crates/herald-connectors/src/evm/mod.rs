@@ -1,0 +1,5 @@
+//! EVM contract logs.
+
+mod decode;
+
+pub use decode::{DecodeError, EventAbi, LogContext};
