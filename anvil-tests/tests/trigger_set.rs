@@ -1,0 +1,115 @@
+//! A keeper rebuilds its trigger set from the registry's events alone: created triggers are compiled,
+//! pauses and cancellations applied, and a trigger whose configuration is invalid is reported
+//! without stopping the others.
+
+use alloy::primitives::{
+    U256,
+    aliases::{U24, U40, U80, U96},
+};
+use herald_anvil_tests::{anvil, fund, network, provider_for, signer};
+use herald_chain::bindings::Herald;
+use herald_keeper::load_triggers;
+use herald_match::{Matcher, TriggerId};
+use herald_spec::Manifests;
+use serde_json::json;
+
+const SEED: &str = include_str!("../../examples/seed-000-trigger.yaml");
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_trigger_set_comes_from_chain_logs() {
+    let anvil = anvil();
+    let net = network(&anvil, 1, 1).await;
+    let user = provider_for(&anvil, 9).await;
+    fund(
+        &user,
+        &net.deployment,
+        signer(&anvil, 9).address(),
+        U256::from(10u64.pow(18)),
+    )
+    .await;
+    let herald = Herald::new(net.deployment.herald.address, &user);
+    herald
+        .deposit(U256::from(10u64.pow(18)))
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("deposit");
+    let terms = Herald::TriggerTerms {
+        connectorType: U24::from(1),
+        serviceType: U24::from(1),
+        maxFeePerExecution: U80::from(10u64.pow(17)),
+        expiresAt: U40::ZERO,
+        maxExecutions: 0,
+    };
+    let create = |config: &'static str| {
+        let herald = herald.clone();
+        let terms = terms.clone();
+        async move {
+            herald
+                .createTrigger(terms, U96::ZERO, config.into())
+                .send()
+                .await
+                .expect("send")
+                .get_receipt()
+                .await
+                .expect("create");
+        }
+    };
+    create(SEED).await; // 1: valid
+    create("broken:\n  connector: {type: NOPE}\n").await; // 2: invalid
+    create(SEED).await; // 3: valid, then paused
+    create(SEED).await; // 4: valid, then cancelled
+    herald
+        .pauseTrigger(3)
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("pause 3");
+    herald
+        .cancelTrigger(4)
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("cancel 4");
+
+    let matcher = Matcher::new();
+    let report = load_triggers(
+        &user,
+        net.deployment.herald.address,
+        0,
+        &Manifests::builtin(),
+        &matcher,
+    )
+    .await
+    .expect("load");
+    assert_eq!(report.loaded, vec![1, 3, 4]);
+    assert_eq!(report.cancelled, vec![4]);
+    assert_eq!(report.invalid.len(), 1);
+    let (id, reason) = &report.invalid[0];
+    assert_eq!(*id, 2);
+    assert!(reason.starts_with("trigger #2:"), "{reason}");
+
+    let event = json!({
+        "to": "0xE94327D07Fc17907b4DB788E5aDf2ed424adDff6",
+        "logs": ["134014335782478591349648913289461..."],
+        "executedAt": "2017-10-20T09:30:00Z",
+        "arguments": {"Amount": "11"},
+    });
+    let snapshot = matcher.snapshot();
+    assert_eq!(
+        snapshot.matches("ETHEREUM_MAINNET_CONTRACT", &event),
+        vec![TriggerId(1)]
+    );
+    assert_eq!(snapshot.is_paused(TriggerId(3)), Some(true));
+    assert_eq!(
+        snapshot.is_paused(TriggerId(4)),
+        None,
+        "cancelled triggers are gone"
+    );
+}
