@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},
-    primitives::{Address, U256, aliases::U96},
+    primitives::{
+        Address, U256,
+        aliases::{U24, U40, U80, U96},
+    },
     providers::{DynProvider, Provider, ProviderBuilder},
     signers::local::PrivateKeySigner,
 };
@@ -168,4 +171,35 @@ pub async fn fund(provider: &DynProvider, deployment: &Deployment, who: Address,
         .get_receipt()
         .await
         .expect("approve");
+}
+
+/// A user (anvil account `i`) holding `amount` tokens deposited into Herald.
+pub async fn depositor(
+    anvil: &AnvilInstance,
+    net: &Network,
+    i: usize,
+    amount: U256,
+) -> DynProvider {
+    let user = provider_for(anvil, i).await;
+    fund(&user, &net.deployment, signer(anvil, i).address(), amount).await;
+    Herald::new(net.deployment.herald.address, &user)
+        .deposit(amount)
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("deposit");
+    user
+}
+
+/// Terms on the fixture's connector and service types: cap 0.1 token, no expiry, no limit.
+pub fn terms() -> Herald::TriggerTerms {
+    Herald::TriggerTerms {
+        connectorType: U24::from(1),
+        serviceType: U24::from(1),
+        maxFeePerExecution: U80::from(10u64.pow(17)),
+        expiresAt: U40::ZERO,
+        maxExecutions: 0,
+    }
 }

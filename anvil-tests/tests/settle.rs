@@ -2,15 +2,12 @@
 //! the contract's, a 3-of-5 quorum is accepted, the five parties are paid, and a replay pays nothing.
 
 use alloy::{
-    primitives::{
-        Address, B256, U256,
-        aliases::{U24, U40, U80, U96},
-    },
+    primitives::{Address, B256, U256, aliases::U96},
     providers::Provider,
 };
 use herald_anvil_tests::{
-    CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, OPERATOR_FEE, SERVICE_DEV_FEE, anvil, fund, network,
-    provider_for, signer,
+    CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, OPERATOR_FEE, SERVICE_DEV_FEE, anvil, depositor, network,
+    signer, terms,
 };
 use herald_chain::{
     bindings::Herald,
@@ -25,31 +22,9 @@ async fn rust_signed_batches_settle_once() {
     let herald_address = net.deployment.herald.address;
 
     // A user funds a trigger.
-    let user = provider_for(&anvil, 9).await;
-    let user_address = signer(&anvil, 9).address();
-    fund(
-        &user,
-        &net.deployment,
-        user_address,
-        U256::from(10u128.pow(21)),
-    )
-    .await;
+    let user = depositor(&anvil, &net, 9, U256::from(10u128.pow(21))).await;
     let herald = Herald::new(herald_address, &user);
-    herald
-        .deposit(U256::from(10u128.pow(21)))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("deposit");
-    let terms = Herald::TriggerTerms {
-        connectorType: U24::from(1),
-        serviceType: U24::from(1),
-        maxFeePerExecution: U80::from(10u64.pow(17)),
-        expiresAt: U40::ZERO,
-        maxExecutions: 0,
-    };
+    let terms = terms();
     let budget = U96::from(10u64.pow(18));
     herald
         .createTrigger(terms, budget, "seed-000".into())

@@ -2,11 +2,8 @@
 //! pauses and cancellations applied, and a trigger whose configuration is invalid is reported
 //! without stopping the others.
 
-use alloy::primitives::{
-    U256,
-    aliases::{U24, U40, U80, U96},
-};
-use herald_anvil_tests::{anvil, fund, network, provider_for, signer};
+use alloy::primitives::{U256, aliases::U96};
+use herald_anvil_tests::{anvil, depositor, network, terms};
 use herald_chain::bindings::Herald;
 use herald_keeper::load_triggers;
 use herald_match::{Matcher, TriggerId};
@@ -19,30 +16,9 @@ const SEED: &str = include_str!("../../examples/seed-000-trigger.yaml");
 async fn the_trigger_set_comes_from_chain_logs() {
     let anvil = anvil();
     let net = network(&anvil, 1, 1).await;
-    let user = provider_for(&anvil, 9).await;
-    fund(
-        &user,
-        &net.deployment,
-        signer(&anvil, 9).address(),
-        U256::from(10u64.pow(18)),
-    )
-    .await;
+    let user = depositor(&anvil, &net, 9, U256::from(10u64.pow(18))).await;
     let herald = Herald::new(net.deployment.herald.address, &user);
-    herald
-        .deposit(U256::from(10u64.pow(18)))
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("deposit");
-    let terms = Herald::TriggerTerms {
-        connectorType: U24::from(1),
-        serviceType: U24::from(1),
-        maxFeePerExecution: U80::from(10u64.pow(17)),
-        expiresAt: U40::ZERO,
-        maxExecutions: 0,
-    };
+    let terms = terms();
     let create = |config: &'static str| {
         let herald = herald.clone();
         let terms = terms.clone();
