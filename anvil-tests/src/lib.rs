@@ -203,3 +203,21 @@ pub fn terms() -> Herald::TriggerTerms {
         maxExecutions: 0,
     }
 }
+
+/// Creates a trigger as `user` and waits for it to be mined.
+pub async fn create_trigger(
+    user: &DynProvider,
+    net: &Network,
+    terms: Herald::TriggerTerms,
+    budget: U96,
+    config: &str,
+) {
+    Herald::new(net.deployment.herald.address, user)
+        .createTrigger(terms, budget, config.to_string().into_bytes().into())
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("createTrigger");
+}

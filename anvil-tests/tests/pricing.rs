@@ -9,7 +9,7 @@ use alloy::{
     },
     providers::Provider,
 };
-use herald_anvil_tests::{anvil, depositor, network, terms};
+use herald_anvil_tests::{anvil, create_trigger, depositor, network, terms};
 use herald_chain::{
     bindings::Herald,
     receipt::{Receipt, batch_digest, domain, order_signatures, sign_digest},
@@ -24,24 +24,10 @@ async fn quotes_are_exactly_what_settlement_debits() {
     let herald_address = net.deployment.herald.address;
     let user = depositor(&anvil, &net, 9, U256::from(10u64.pow(18))).await;
     let herald = Herald::new(herald_address, &user);
-    herald
-        .createTrigger(terms(), U96::from(10u64.pow(17)), "t".into())
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("create");
+    create_trigger(&user, &net, terms(), U96::from(10u64.pow(17)), "t").await;
     let mut tight = terms();
     tight.maxFeePerExecution = U80::from(10_000_000_000_000_000u64); // 0.01 token: below a full price
-    herald
-        .createTrigger(tight, U96::from(10u64.pow(17)), "t".into())
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("create");
+    create_trigger(&user, &net, tight, U96::from(10u64.pow(17)), "t").await;
 
     let prices = PriceList::load(&user, herald_address, 1, 1)
         .await

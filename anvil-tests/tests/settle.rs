@@ -6,8 +6,8 @@ use alloy::{
     providers::Provider,
 };
 use herald_anvil_tests::{
-    CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, OPERATOR_FEE, SERVICE_DEV_FEE, anvil, depositor, network,
-    signer, terms,
+    CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, OPERATOR_FEE, SERVICE_DEV_FEE, anvil, create_trigger,
+    depositor, network, signer, terms,
 };
 use herald_chain::{
     bindings::Herald,
@@ -26,14 +26,7 @@ async fn rust_signed_batches_settle_once() {
     let herald = Herald::new(herald_address, &user);
     let terms = terms();
     let budget = U96::from(10u64.pow(18));
-    herald
-        .createTrigger(terms, budget, "seed-000".into())
-        .send()
-        .await
-        .expect("send")
-        .get_receipt()
-        .await
-        .expect("createTrigger");
+    create_trigger(&user, &net, terms, budget, "seed-000").await;
 
     // Three executions of trigger 1, run by keeper 0, for three logs in block order.
     let runner = net.keepers[0].address();

@@ -3,7 +3,7 @@
 //! without stopping the others.
 
 use alloy::primitives::{U256, aliases::U96};
-use herald_anvil_tests::{anvil, depositor, network, terms};
+use herald_anvil_tests::{anvil, create_trigger, depositor, network, terms};
 use herald_chain::bindings::Herald;
 use herald_keeper::load_triggers;
 use herald_match::{Matcher, TriggerId};
@@ -18,21 +18,7 @@ async fn the_trigger_set_comes_from_chain_logs() {
     let net = network(&anvil, 1, 1).await;
     let user = depositor(&anvil, &net, 9, U256::from(10u64.pow(18))).await;
     let herald = Herald::new(net.deployment.herald.address, &user);
-    let terms = terms();
-    let create = |config: &'static str| {
-        let herald = herald.clone();
-        let terms = terms.clone();
-        async move {
-            herald
-                .createTrigger(terms, U96::ZERO, config.into())
-                .send()
-                .await
-                .expect("send")
-                .get_receipt()
-                .await
-                .expect("create");
-        }
-    };
+    let create = |config: &'static str| create_trigger(&user, &net, terms(), U96::ZERO, config);
     create(SEED).await; // 1: valid
     create("broken:\n  connector: {type: NOPE}\n").await; // 2: invalid
     create(SEED).await; // 3: valid, then paused
