@@ -1,6 +1,6 @@
 //! Compiling a [`Filter`] against the type of the events it will see.
 
-use std::{cmp::Ordering, collections::HashSet, fmt, sync::Arc};
+use std::{cmp::Ordering, collections::HashSet, sync::Arc};
 
 use herald_core::{FieldType, Filter, Op, Path, Predicate, Segment};
 use regex::Regex;
@@ -483,10 +483,4 @@ pub(crate) fn lookup<'a>(data: &'a Value, path: &[Segment]) -> Option<&'a Value>
         };
     }
     (!current.is_null()).then_some(current)
-}
-
-impl fmt::Display for Cmp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
 }

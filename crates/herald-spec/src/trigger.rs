@@ -584,14 +584,10 @@ fn walk_templates(file: &str, node: &Node, outputs: &FieldType) -> Result<(), Sp
     }
 }
 
+/// The field name at `depth` of `path` (empty for a list index or a path too short).
 fn segment_name(path: &Path, depth: usize) -> String {
-    path.segments()
-        .get(depth)
-        .map(|s| format!("{s:?}"))
-        .map(|s| {
-            s.trim_start_matches("Field(\"")
-                .trim_end_matches("\")")
-                .to_string()
-        })
-        .unwrap_or_default()
+    match path.segments().get(depth) {
+        Some(herald_core::Segment::Field(name)) => name.clone(),
+        _ => String::new(),
+    }
 }
