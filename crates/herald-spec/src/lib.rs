@@ -18,5 +18,6 @@ pub use error::{Spanned, SpecError};
 pub use manifest::{ConnectorManifest, Propagation, ServiceManifest};
 pub use registry::Manifests;
 pub use trigger::{
-    Limits, NextTrigger, SpannedFilter, TemplatePart, TriggerSpec, parse_template, parse_triggers,
+    Limits, NextTrigger, Source, SpannedFilter, TemplatePart, TriggerSpec, parse_template,
+    parse_triggers,
 };

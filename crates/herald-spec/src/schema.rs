@@ -37,6 +37,11 @@ struct Trigger {
 struct Connector {
     /// The connector type's name, e.g. ETHEREUM_MAINNET_CONTRACT.
     r#type: String,
+    /// For chain connectors: the contract whose logs to watch (0x address). Omitted: every contract.
+    contract: Option<String>,
+    /// For chain connectors: the event to decode, as a human-readable signature
+    /// (`Transfer(address indexed from, address indexed to, uint256 value)`) or a JSON ABI fragment.
+    abi: Option<String>,
 }
 
 /// A filter: a path with operators, or a group.

@@ -18,6 +18,8 @@ pub struct TriggerSpec {
     pub name: Spanned<String>,
     /// The connector type whose events it watches.
     pub connector: Spanned<String>,
+    /// Where, within the connector, to look: for a chain connector, the contract and event ABI.
+    pub source: Source,
     /// `event-filters`: an implicit `all` of the listed filters.
     pub filters: Vec<SpannedFilter>,
     /// The service type to run.
@@ -68,6 +70,16 @@ impl SpannedFilter {
             leaf @ Self::Leaf { .. } => out.push(leaf),
         }
     }
+}
+
+/// A chain connector's options: which contract's logs, decoded with which event ABI. Both are kept
+/// as written (with their positions); the connector parses the ABI and reports errors there.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Source {
+    /// `connector.contract`: the emitting contract, 0x hex.
+    pub contract: Option<Spanned<String>>,
+    /// `connector.abi`: a human-readable event signature or a JSON ABI fragment.
+    pub abi: Option<Spanned<String>>,
 }
 
 /// How much and how long a trigger may run.
@@ -155,7 +167,35 @@ fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError
     };
     let fields = Fields::of(file, node, TRIGGER_KEYS, "trigger")?;
     let connector_node = fields.required("connector")?;
-    let connector = Fields::of(file, connector_node, &["type"], "connector")?.required("type")?;
+    let connector_fields = Fields::of(file, connector_node, &["type", "contract", "abi"], "connector")?;
+    let connector = connector_fields.required("type")?;
+    let spanned_text = |key: &str| -> Result<Option<Spanned<String>>, SpecError> {
+        connector_fields
+            .get(key)
+            .map(|node| {
+                Ok(Spanned {
+                    value: text_of(file, node)?,
+                    at: node.at,
+                })
+            })
+            .transpose()
+    };
+    let source = Source {
+        contract: spanned_text("contract")?,
+        abi: spanned_text("abi")?,
+    };
+    if let Some(contract) = &source.contract
+        && !is_address(&contract.value)
+    {
+        return Err(SpecError::new(
+            file,
+            contract.at,
+            format!(
+                "connector.contract must be a 0x-prefixed 20-byte hex address, found {:?}",
+                contract.value
+            ),
+        ));
+    }
     let service_node = fields.required("service")?;
     let service_fields = Fields::of(file, service_node, &["service", "data"], "service")?;
     let service = service_fields.required("service")?;
@@ -169,6 +209,7 @@ fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError
             value: text_of(file, connector)?,
             at: connector.at,
         },
+        source,
         filters,
         service: Spanned {
             value: text_of(file, service)?,
@@ -183,6 +224,12 @@ fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError
             Some(node) => limits(file, node)?,
         },
     })
+}
+
+fn is_address(text: &str) -> bool {
+    text.strip_prefix("0x")
+        .or_else(|| text.strip_prefix("0X"))
+        .is_some_and(|hex| hex.len() == 40 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn filter_list(file: &str, node: &Node) -> Result<Vec<SpannedFilter>, SpecError> {

@@ -11,6 +11,9 @@
 //! unless already settled; a stream's cursor moves only forward in separate calls that the caller
 //! makes after the events are stored.
 
+mod pipeline;
 mod store;
+
+pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution, Settleable, Settlement};
 
 pub use store::{Cursor, Execution, ExecutionKey, ExecutionStatus, Store, StoreError};

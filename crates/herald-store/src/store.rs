@@ -122,7 +122,7 @@ pub struct Cursor {
 /// The keeper's database.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: AnyPool,
+    pub(crate) pool: AnyPool,
 }
 
 impl Store {
@@ -385,11 +385,11 @@ impl Store {
 
 /// Ids are stored as 0x hex of all 32 bytes (UUID-made ids included), so they sort and compare
 /// the same in every database.
-fn hex_id(id: &EventId) -> String {
+pub(crate) fn hex_id(id: &EventId) -> String {
     id.as_bytes().to_string()
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     Timestamp::now().as_millisecond()
 }
 

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use herald_core::{Event, EventId};
-use herald_store::{Cursor, ExecutionKey, ExecutionStatus, Store};
+use herald_store::{
+    Cursor, ExecutionKey, ExecutionStatus, Finished, IngestEvent, NewExecution, Settlement, Store,
+};
 use serde_json::json;
 use sqlx::{Connection, Executor};
 
@@ -166,7 +168,194 @@ async fn suite(store: Store, reopen: impl AsyncFn() -> Store) {
         Some(c2)
     );
     restarted.close().await;
+    pipeline(store.clone()).await;
     store.close().await;
+}
+
+fn pending(trigger: u64, e: &Event, block: u64) -> NewExecution {
+    NewExecution {
+        key: key(trigger, e),
+        block,
+        status: ExecutionStatus::Pending,
+        request: Some(format!("{{\"trigger\":{trigger}}}")),
+        fee: Some("1050".into()),
+        detail: None,
+    }
+}
+
+fn ingest(e: &Event) -> IngestEvent<'_> {
+    IngestEvent {
+        event: e,
+        block: Some((
+            e.id.position() >> 24,
+            format!("0x{:064x}", e.id.position() >> 24),
+        )),
+    }
+}
+
+fn done(trigger: u64, e: &Event, status: ExecutionStatus) -> Finished {
+    Finished {
+        key: key(trigger, e),
+        status,
+        attempts: 1,
+        result_hash: format!("0x{:064x}", trigger),
+        detail: None,
+        executed_at: 1_700_000_000,
+        runner_fee: "7".into(),
+    }
+}
+
+/// The keeper pipeline: ingestion with the cursor, resumption, settlement order, reorgs.
+async fn pipeline(store: Store) {
+    let stream = "eip155:31337";
+    let events: Vec<Event> = (100..104).map(event).collect();
+    let skipped = NewExecution {
+        status: ExecutionStatus::Skipped,
+        request: None,
+        detail: Some("insufficient budget".into()),
+        ..pending(9, &events[0], 100)
+    };
+    let started = store
+        .ingest(
+            stream,
+            &[ingest(&events[0]), ingest(&events[1])],
+            &[
+                pending(1, &events[0], 100),
+                pending(1, &events[1], 101),
+                skipped,
+            ],
+            Some(&Cursor {
+                block: 101,
+                block_hash: "0x65".into(),
+            }),
+        )
+        .await
+        .expect("ingest");
+    assert_eq!(
+        started,
+        vec![key(1, &events[0]), key(1, &events[1])],
+        "skipped executions do not run"
+    );
+    assert_eq!(
+        store.cursor(stream).await.expect("cursor").map(|c| c.block),
+        Some(101)
+    );
+    // A rescan of the same blocks changes nothing and starts nothing.
+    let again = store
+        .ingest(
+            stream,
+            &[ingest(&events[0])],
+            &[pending(1, &events[0], 100)],
+            None,
+        )
+        .await
+        .expect("rescan");
+    assert!(again.is_empty());
+    // (The first suite left executions of other triggers pending in this database.)
+    let resumable: Vec<_> = store
+        .pending_requests(100)
+        .await
+        .expect("pending")
+        .into_iter()
+        .filter(|p| p.key.trigger_id == 1)
+        .collect();
+    assert_eq!(resumable.len(), 2);
+    assert_eq!(
+        resumable[0].request, "{\"trigger\":1}",
+        "the request is kept verbatim"
+    );
+
+    // The later execution finishes first: it must wait for the earlier one of the same trigger.
+    store
+        .finish(&[done(1, &events[1], ExecutionStatus::Succeeded)])
+        .await
+        .expect("finish");
+    assert!(
+        store
+            .settleable(1_000, 10)
+            .await
+            .expect("settleable")
+            .is_empty()
+    );
+    store
+        .finish(&[done(1, &events[0], ExecutionStatus::Failed)])
+        .await
+        .expect("finish");
+    let ready = store.settleable(1_000, 10).await.expect("settleable");
+    assert_eq!(
+        ready.iter().map(|s| (s.key, s.success)).collect::<Vec<_>>(),
+        vec![(key(1, &events[0]), false), (key(1, &events[1]), true)],
+        "by position, and failures settle too"
+    );
+    assert_eq!(
+        store.settleable(100, 10).await.expect("shallow").len(),
+        1,
+        "confirmation depth"
+    );
+
+    store
+        .set_settlement(&[
+            (
+                key(1, &events[0]),
+                Settlement::Submitted { tx: "0xaa".into() },
+            ),
+            (
+                key(1, &events[1]),
+                Settlement::Submitted { tx: "0xaa".into() },
+            ),
+        ])
+        .await
+        .expect("submitted");
+    assert_eq!(
+        store.submitted().await.expect("submitted"),
+        vec![(
+            "0xaa".to_string(),
+            vec![key(1, &events[0]), key(1, &events[1])]
+        )]
+    );
+    store
+        .set_settlement(&[(
+            key(1, &events[0]),
+            Settlement::Settled { fee: "1050".into() },
+        )])
+        .await
+        .expect("settled");
+    assert_eq!(
+        store.settlement(key(1, &events[0])).await.expect("read"),
+        Settlement::Settled { fee: "1050".into() }
+    );
+
+    // A reorg removes block 101: its event's executions are retracted; settled ones are kept.
+    assert_eq!(
+        store.event_blocks(stream, 100).await.expect("blocks"),
+        vec![
+            (100, format!("0x{:064x}", 100)),
+            (101, format!("0x{:064x}", 101))
+        ]
+    );
+    let retracted = store
+        .retract_block(stream, &format!("0x{:064x}", 101))
+        .await
+        .expect("retract");
+    assert_eq!(retracted, vec![key(1, &events[1])]);
+    assert_eq!(
+        store
+            .execution(key(1, &events[1]))
+            .await
+            .expect("read")
+            .expect("present")
+            .status,
+        ExecutionStatus::Retracted
+    );
+    assert_eq!(
+        store
+            .retract_block(stream, &format!("0x{:064x}", 100))
+            .await
+            .expect("retract"),
+        vec![key(9, &events[0])],
+        "a settled execution is history, not retracted"
+    );
+    assert_eq!(store.event_blocks(stream, 0).await.expect("blocks"), vec![]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
