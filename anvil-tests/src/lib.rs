@@ -3,6 +3,12 @@
 
 use std::path::PathBuf;
 
+mod keeper;
+mod receiver;
+
+pub use keeper::{KeeperOptions, KeeperProcess, WEBHOOK_SEED};
+pub use receiver::{Received, Receiver};
+
 use alloy::{
     network::EthereumWallet,
     node_bindings::{Anvil, AnvilInstance},

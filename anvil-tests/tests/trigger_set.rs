@@ -5,8 +5,8 @@
 use alloy::primitives::{U256, aliases::U96};
 use herald_anvil_tests::{anvil, create_trigger, depositor, network, terms};
 use herald_chain::bindings::Herald;
-use herald_keeper::load_triggers;
-use herald_match::{Matcher, TriggerId};
+use herald_keeper::{TriggerSet, load_triggers, source_key};
+use herald_match::TriggerId;
 use herald_spec::Manifests;
 use serde_json::json;
 
@@ -40,16 +40,10 @@ async fn the_trigger_set_comes_from_chain_logs() {
         .await
         .expect("cancel 4");
 
-    let matcher = Matcher::new();
-    let report = load_triggers(
-        &user,
-        net.deployment.herald.address,
-        0,
-        &Manifests::builtin(),
-        &matcher,
-    )
-    .await
-    .expect("load");
+    let mut set = TriggerSet::new(Manifests::builtin());
+    let report = load_triggers(&user, net.deployment.herald.address, 0, &mut set)
+        .await
+        .expect("load");
     assert_eq!(report.loaded, vec![1, 3, 4]);
     assert_eq!(report.cancelled, vec![4]);
     assert_eq!(report.invalid.len(), 1);
@@ -63,11 +57,11 @@ async fn the_trigger_set_comes_from_chain_logs() {
         "executedAt": "2017-10-20T09:30:00Z",
         "arguments": {"Amount": "11"},
     });
-    let snapshot = matcher.snapshot();
-    assert_eq!(
-        snapshot.matches("ETHEREUM_MAINNET_CONTRACT", &event),
-        vec![TriggerId(1)]
-    );
+    // The seed names no contract and no ABI: its source is every contract's raw logs.
+    let snapshot = set.matcher().snapshot();
+    let key = source_key("ETHEREUM_MAINNET_CONTRACT", None, None, None);
+    assert_eq!(set.get(1).expect("loaded").source, key);
+    assert_eq!(snapshot.matches(&key, &event), vec![TriggerId(1)]);
     assert_eq!(snapshot.is_paused(TriggerId(3)), Some(true));
     assert_eq!(
         snapshot.is_paused(TriggerId(4)),

@@ -125,6 +125,16 @@ impl Path {
     pub fn segments(&self) -> &[Segment] {
         &self.0
     }
+
+    /// The value at this path in a payload, if there is one.
+    pub fn lookup<'v>(&self, payload: &'v Value) -> Option<&'v Value> {
+        self.0
+            .iter()
+            .try_fold(payload, |value, segment| match segment {
+                Segment::Field(name) => value.get(name),
+                Segment::Index(i) => value.get(*i),
+            })
+    }
 }
 
 impl FromStr for Path {

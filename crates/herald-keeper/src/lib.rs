@@ -1,9 +1,17 @@
-//! The keeper node. Today: the trigger set rebuilt from the registry's events, and the price and
-//! budget check the dispatcher makes before running a service.
+//! The keeper node: follows a chain, matches its logs against the trigger set rebuilt from the
+//! registry, runs the triggers' services, and settles signed receipts. See `node` for how the parts
+//! fit and why a crash at any point loses nothing and pays nothing twice.
 
+pub mod budget;
+pub mod config;
+pub mod cosign;
+pub mod dispatch;
+pub mod node;
 pub mod price;
+pub mod runner;
+pub mod settler;
 pub mod triggers;
 
+pub use config::{ConfigError, KeeperConfig};
 pub use price::{PriceList, Quote, Refusal, admit};
-
-pub use triggers::{LoadReport, TriggerSetError, load_triggers};
+pub use triggers::{LoadReport, TriggerSet, TriggerSetError, load_triggers, source_key};

@@ -43,15 +43,19 @@ pub struct Quote {
 }
 
 /// Why settlement would refuse an execution (the names of `RejectReason`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// Executed after the trigger's expiry.
+    #[error("Expired: the trigger has expired")]
     Expired,
     /// Executed inside a pause, or after cancellation.
+    #[error("Paused: the trigger is paused or cancelled")]
     Paused,
     /// The execution limit is reached.
+    #[error("Exhausted: the trigger's execution limit is reached")]
     Exhausted,
     /// The price is above the trigger's cap.
+    #[error("FeeAboveCap: the price {fee} is above the trigger's cap {cap}")]
     FeeAboveCap {
         /// The price.
         fee: U256,
@@ -59,6 +63,7 @@ pub enum Refusal {
         cap: U256,
     },
     /// The trigger's budget cannot pay the price.
+    #[error("InsufficientBudget: the price {fee} is more than the budget left, {budget}")]
     InsufficientBudget {
         /// The price.
         fee: U256,

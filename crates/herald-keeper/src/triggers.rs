@@ -1,22 +1,60 @@
-//! The trigger set, rebuilt from the registry's events alone — no central database.
+//! The trigger set, rebuilt from the registry's events alone — no central database — and kept
+//! current by applying the same events as the keeper follows the chain.
 //!
 //! `TriggerCreated` carries the trigger's full configuration (a trigger file); it is parsed,
 //! validated against the known manifests and compiled into the matcher. `TriggerPaused`,
 //! `TriggerResumed` and `TriggerCancelled` are applied in log order. A configuration that does not
 //! parse or validate is reported, not fatal: anyone can create a trigger, and one user's bad file
 //! must not stop a keeper serving everyone else.
+//!
+//! Matching is per *source*: a chain trigger names a contract (or any) and an event ABI (or none,
+//! for raw logs), and a log is decoded once per source that can apply to it, then matched against
+//! that source's triggers only. The matcher's connector key is the source key.
+
+use std::{collections::HashMap, sync::Arc};
 
 use alloy::{
-    primitives::Address,
+    primitives::{Address, B256},
     providers::Provider,
     rpc::types::{Filter, Log},
     sol_types::SolEvent,
 };
 use herald_chain::bindings::Herald;
+use herald_connectors::evm::{EventAbi, LogContext, raw_payload};
 use herald_match::{Matcher, TriggerId};
 use herald_spec::{Manifests, parse_triggers};
+use serde_json::Value;
 
-/// What loading found.
+/// A trigger the keeper can run.
+#[derive(Clone, Debug)]
+pub struct ActiveTrigger {
+    /// Its on-chain id.
+    pub id: u64,
+    /// Who pays.
+    pub owner: Address,
+    /// The registered connector type.
+    pub connector_type: u32,
+    /// The registered service type.
+    pub service_type: u32,
+    /// The block that created it: it fires for events after this block only.
+    pub created_block: u64,
+    /// The service's name in the trigger file (e.g. `webhook`).
+    pub service: String,
+    /// The service's data, templates not yet rendered.
+    pub data: Value,
+    /// Its source's key (the matcher's connector key).
+    pub source: String,
+}
+
+/// Logs from one contract (or any), decoded with one ABI (or none).
+#[derive(Clone, Debug)]
+struct Source {
+    contract: Option<Address>,
+    abi: Option<EventAbi>,
+    triggers: usize,
+}
+
+/// What loading or applying found.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct LoadReport {
     /// Triggers compiled into the matcher (including those later paused).
@@ -37,91 +75,260 @@ pub enum TriggerSetError {
     Rpc(String),
 }
 
-/// Reads the registry's trigger events from `from_block` to the chain's head into `matcher`.
+/// The triggers a keeper serves, compiled for matching.
+pub struct TriggerSet {
+    manifests: Manifests,
+    matcher: Matcher,
+    triggers: HashMap<u64, Arc<ActiveTrigger>>,
+    sources: HashMap<String, Source>,
+}
+
+/// One match: a trigger and the payload its source decoded.
+#[derive(Clone, Debug)]
+pub struct Match {
+    /// The trigger.
+    pub trigger: Arc<ActiveTrigger>,
+    /// The event payload, as the trigger's source decoded it.
+    pub payload: Arc<Value>,
+}
+
+impl TriggerSet {
+    /// An empty set validating against `manifests`.
+    pub fn new(manifests: Manifests) -> Self {
+        Self {
+            manifests,
+            matcher: Matcher::new(),
+            triggers: HashMap::new(),
+            sources: HashMap::new(),
+        }
+    }
+
+    /// The compiled matcher.
+    pub fn matcher(&self) -> &Matcher {
+        &self.matcher
+    }
+
+    /// A trigger, if it is loaded (paused ones included).
+    pub fn get(&self, id: u64) -> Option<&Arc<ActiveTrigger>> {
+        self.triggers.get(&id)
+    }
+
+    /// The contracts whose logs the set needs (with `herald`'s own), or `None` when a trigger
+    /// watches every contract.
+    pub fn addresses(&self, herald: Address) -> Option<Vec<Address>> {
+        let mut addresses = vec![herald];
+        for source in self.sources.values() {
+            addresses.push(source.contract?);
+        }
+        addresses.sort();
+        addresses.dedup();
+        Some(addresses)
+    }
+
+    /// Applies one registry log; returns whether it changed the set.
+    pub fn apply(&mut self, log: &Log, report: &mut LoadReport) -> bool {
+        let Some(topic) = log.topic0() else {
+            return false;
+        };
+        match *topic {
+            Herald::TriggerCreated::SIGNATURE_HASH => {
+                let Ok(created) = log.log_decode::<Herald::TriggerCreated>() else {
+                    return false;
+                };
+                let event = created.inner.data;
+                if self.triggers.contains_key(&event.id) {
+                    return false; // seen at start-up, and again while following
+                }
+                match self.compile(&event, log.block_number.unwrap_or_default()) {
+                    Ok(trigger) => {
+                        report.loaded.push(trigger.id);
+                        self.triggers.insert(trigger.id, Arc::new(trigger));
+                        true
+                    }
+                    Err(reason) => {
+                        report.invalid.push((event.id, reason));
+                        false
+                    }
+                }
+            }
+            Herald::TriggerPaused::SIGNATURE_HASH => log
+                .log_decode::<Herald::TriggerPaused>()
+                .is_ok_and(|p| self.matcher.set_paused(TriggerId(p.inner.data.id), true)),
+            Herald::TriggerResumed::SIGNATURE_HASH => log
+                .log_decode::<Herald::TriggerResumed>()
+                .is_ok_and(|r| self.matcher.set_paused(TriggerId(r.inner.data.id), false)),
+            Herald::TriggerCancelled::SIGNATURE_HASH => {
+                let Ok(cancelled) = log.log_decode::<Herald::TriggerCancelled>() else {
+                    return false;
+                };
+                let id = cancelled.inner.data.id;
+                self.matcher.remove(TriggerId(id));
+                if let Some(trigger) = self.triggers.remove(&id) {
+                    self.release(&trigger.source);
+                }
+                report.cancelled.push(id);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The triggers a log matches, each with its payload. A trigger only fires for events in
+    /// blocks after the one that created it.
+    pub fn matches(&self, log: &Log, context: &LogContext) -> Vec<Match> {
+        let snapshot = self.matcher.snapshot();
+        let topic0 = log.topic0();
+        let mut out = Vec::new();
+        for (key, source) in &self.sources {
+            if source.contract.is_some_and(|c| c != log.address()) {
+                continue;
+            }
+            let payload = match &source.abi {
+                Some(abi) => {
+                    if topic0 != Some(&abi.selector()) {
+                        continue;
+                    }
+                    match abi.decode(log.address(), log.data(), context) {
+                        Ok(payload) => payload,
+                        Err(_) => continue, // same selector, different indexing: not this event
+                    }
+                }
+                None => raw_payload(log.address(), log.data(), context),
+            };
+            let payload = Arc::new(payload);
+            for TriggerId(id) in snapshot.matches(key, &payload) {
+                if let Some(trigger) = self.triggers.get(&id)
+                    && trigger.created_block < context.block_number
+                {
+                    out.push(Match {
+                        trigger: trigger.clone(),
+                        payload: payload.clone(),
+                    });
+                }
+            }
+        }
+        out.sort_by_key(|m| m.trigger.id);
+        out
+    }
+
+    fn compile(
+        &mut self,
+        event: &Herald::TriggerCreated,
+        block: u64,
+    ) -> Result<ActiveTrigger, String> {
+        let id = event.id;
+        let file = format!("trigger #{id}");
+        let text = std::str::from_utf8(&event.config)
+            .map_err(|e| format!("{file}: the configuration is not UTF-8 ({e})"))?;
+        let specs = parse_triggers(&file, text).map_err(|e| e.to_string())?;
+        let [spec] = specs.as_slice() else {
+            return Err(format!(
+                "{file}: the configuration defines {} triggers; one was expected",
+                specs.len()
+            ));
+        };
+        let filter = self
+            .manifests
+            .validate(&file, spec)
+            .map_err(|e| e.to_string())?;
+        let contract =
+            match &spec.source.contract {
+                Some(contract) => Some(contract.value.parse::<Address>().map_err(|e| {
+                    format!("{file}:{}: connector.contract: {e}", contract.at.line)
+                })?),
+                None => None,
+            };
+        let abi = match &spec.source.abi {
+            Some(abi) => Some(
+                EventAbi::parse(&abi.value)
+                    .map_err(|e| format!("{file}:{}: connector.abi: {e}", abi.at.line))?,
+            ),
+            None => None,
+        };
+        let key = source_key(
+            &spec.connector.value,
+            contract,
+            abi.as_ref().map(|a| a.selector()),
+            spec.source.abi.as_ref().map(|a| a.value.as_str()),
+        );
+        self.matcher.insert(TriggerId(id), &key, &filter);
+        self.sources
+            .entry(key.clone())
+            .or_insert(Source {
+                contract,
+                abi,
+                triggers: 0,
+            })
+            .triggers += 1;
+        Ok(ActiveTrigger {
+            id,
+            owner: event.owner,
+            connector_type: event.connectorType.to(),
+            service_type: event.serviceType.to(),
+            created_block: block,
+            service: spec.service.value.clone(),
+            data: spec.data.to_json(),
+            source: key,
+        })
+    }
+
+    fn release(&mut self, key: &str) {
+        if let Some(source) = self.sources.get_mut(key) {
+            source.triggers -= 1;
+            if source.triggers == 0 {
+                self.sources.remove(key);
+            }
+        }
+    }
+}
+
+/// The matcher key of a source: connector type, contract and ABI. Two triggers share a source, and
+/// a decoding, exactly when they give the same three.
+pub fn source_key(
+    connector: &str,
+    contract: Option<Address>,
+    selector: Option<B256>,
+    abi: Option<&str>,
+) -> String {
+    let contract = contract.map_or_else(|| "*".to_string(), |c| format!("{c:#x}"));
+    match (selector, abi) {
+        (Some(selector), Some(abi)) => {
+            let digest = alloy::primitives::keccak256(abi.trim().as_bytes());
+            format!("{connector}/{contract}/{selector:#x}/{digest:#x}")
+        }
+        _ => format!("{connector}/{contract}/raw"),
+    }
+}
+
+/// The registry's trigger events, as a log filter.
+pub fn registry_filter(herald: Address) -> Filter {
+    Filter::new().address(herald).event_signature(vec![
+        Herald::TriggerCreated::SIGNATURE_HASH,
+        Herald::TriggerPaused::SIGNATURE_HASH,
+        Herald::TriggerResumed::SIGNATURE_HASH,
+        Herald::TriggerCancelled::SIGNATURE_HASH,
+    ])
+}
+
+/// Reads the registry's trigger events from `from_block` to the chain's head into `set`.
 pub async fn load_triggers<P: Provider>(
     provider: &P,
     herald: Address,
     from_block: u64,
-    manifests: &Manifests,
-    matcher: &Matcher,
+    set: &mut TriggerSet,
 ) -> Result<LoadReport, TriggerSetError> {
     let rpc = |e: alloy::transports::TransportError| TriggerSetError::Rpc(e.to_string());
     let head = provider.get_block_number().await.map_err(rpc)?;
-    let filter = Filter::new()
-        .address(herald)
+    let filter = registry_filter(herald)
         .from_block(from_block)
-        .to_block(head)
-        .event_signature(vec![
-            Herald::TriggerCreated::SIGNATURE_HASH,
-            Herald::TriggerPaused::SIGNATURE_HASH,
-            Herald::TriggerResumed::SIGNATURE_HASH,
-            Herald::TriggerCancelled::SIGNATURE_HASH,
-        ]);
+        .to_block(head);
     let logs = provider.get_logs(&filter).await.map_err(rpc)?;
     let mut report = LoadReport {
         to_block: head,
         ..LoadReport::default()
     };
     for log in &logs {
-        apply(log, manifests, matcher, &mut report);
+        set.apply(log, &mut report);
     }
     Ok(report)
-}
-
-fn apply(log: &Log, manifests: &Manifests, matcher: &Matcher, report: &mut LoadReport) {
-    let Some(topic) = log.topic0() else { return };
-    match *topic {
-        Herald::TriggerCreated::SIGNATURE_HASH => {
-            let Ok(created) = log.log_decode::<Herald::TriggerCreated>() else {
-                return;
-            };
-            let event = created.inner.data;
-            let id = event.id;
-            match compile(id, &event.config, manifests) {
-                Ok((connector, filter)) => {
-                    matcher.insert(TriggerId(id), &connector, &filter);
-                    report.loaded.push(id);
-                }
-                Err(reason) => report.invalid.push((id, reason)),
-            }
-        }
-        Herald::TriggerPaused::SIGNATURE_HASH => {
-            if let Ok(paused) = log.log_decode::<Herald::TriggerPaused>() {
-                matcher.set_paused(TriggerId(paused.inner.data.id), true);
-            }
-        }
-        Herald::TriggerResumed::SIGNATURE_HASH => {
-            if let Ok(resumed) = log.log_decode::<Herald::TriggerResumed>() {
-                matcher.set_paused(TriggerId(resumed.inner.data.id), false);
-            }
-        }
-        Herald::TriggerCancelled::SIGNATURE_HASH => {
-            if let Ok(cancelled) = log.log_decode::<Herald::TriggerCancelled>() {
-                let id = cancelled.inner.data.id;
-                matcher.remove(TriggerId(id));
-                report.cancelled.push(id);
-            }
-        }
-        _ => {}
-    }
-}
-
-/// A trigger's on-chain configuration: one trigger file defining exactly one trigger.
-fn compile(
-    id: u64,
-    config: &[u8],
-    manifests: &Manifests,
-) -> Result<(String, herald_match::CompiledFilter), String> {
-    let file = format!("trigger #{id}");
-    let text = std::str::from_utf8(config)
-        .map_err(|e| format!("{file}: the configuration is not UTF-8 ({e})"))?;
-    let specs = parse_triggers(&file, text).map_err(|e| e.to_string())?;
-    let [spec] = specs.as_slice() else {
-        return Err(format!(
-            "{file}: the configuration defines {} triggers; one was expected",
-            specs.len()
-        ));
-    };
-    let filter = manifests.validate(&file, spec).map_err(|e| e.to_string())?;
-    Ok((spec.connector.value.clone(), filter))
 }

@@ -21,6 +21,15 @@ impl WebhookSecret {
         Self(key)
     }
 
+    /// A secret derived from a keeper's seed for one context (e.g. one trigger): HMAC-SHA256 of the
+    /// context under the seed. The keeper keeps one seed instead of a secret per trigger, and can
+    /// show a trigger's owner the secret again.
+    pub fn derive(seed: &[u8], context: &[u8]) -> Self {
+        let mut mac = HmacSha256::new_from_slice(seed).expect("HMAC takes keys of any length");
+        mac.update(context);
+        Self(mac.finalize().into_bytes().to_vec())
+    }
+
     /// The raw key bytes.
     pub fn key(&self) -> &[u8] {
         &self.0

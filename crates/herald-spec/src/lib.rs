@@ -19,5 +19,5 @@ pub use manifest::{ConnectorManifest, Propagation, ServiceManifest};
 pub use registry::Manifests;
 pub use trigger::{
     Limits, NextTrigger, Source, SpannedFilter, TemplatePart, TriggerSpec, parse_template,
-    parse_triggers,
+    parse_triggers, render_data,
 };

@@ -167,7 +167,12 @@ fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError
     };
     let fields = Fields::of(file, node, TRIGGER_KEYS, "trigger")?;
     let connector_node = fields.required("connector")?;
-    let connector_fields = Fields::of(file, connector_node, &["type", "contract", "abi"], "connector")?;
+    let connector_fields = Fields::of(
+        file,
+        connector_node,
+        &["type", "contract", "abi"],
+        "connector",
+    )?;
     let connector = connector_fields.required("type")?;
     let spanned_text = |key: &str| -> Result<Option<Spanned<String>>, SpecError> {
         connector_fields
@@ -477,6 +482,45 @@ pub fn parse_template(text: &str) -> Result<Vec<TemplatePart>, String> {
     Ok(parts)
 }
 
+/// The service's data with every `{{ event.path }}` replaced from the event's payload. A string
+/// that is a single template takes the field's JSON value (a number stays a number); inside
+/// other text a field is written as text. A field the event lacks renders as `null` (or empty text).
+pub fn render_data(data: &Value, payload: &Value) -> Value {
+    match data {
+        Value::String(text) => {
+            let Ok(parts) = parse_template(text) else {
+                return data.clone();
+            };
+            match parts.as_slice() {
+                [TemplatePart::Event(path)] => path.lookup(payload).cloned().unwrap_or(Value::Null),
+                _ if parts.iter().all(|p| matches!(p, TemplatePart::Text(_))) => data.clone(),
+                _ => Value::String(
+                    parts
+                        .iter()
+                        .map(|part| match part {
+                            TemplatePart::Text(text) => text.clone(),
+                            TemplatePart::Event(path) => match path.lookup(payload) {
+                                Some(Value::String(s)) => s.clone(),
+                                Some(Value::Null) | None => String::new(),
+                                Some(other) => other.to_string(),
+                            },
+                        })
+                        .collect(),
+                ),
+            }
+        }
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| render_data(v, payload)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (k.clone(), render_data(v, payload)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
 fn check_data(
     file: &str,
     data: &Node,
@@ -636,5 +680,30 @@ fn segment_name(path: &Path, depth: usize) -> String {
     match path.segments().get(depth) {
         Some(herald_core::Segment::Field(name)) => name.clone(),
         _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn data_templates_render_from_the_payload() {
+        let payload = serde_json::json!({"arguments": {"to": "0xabc", "value": 12}});
+        let data = serde_json::json!({
+            "endpoint": "https://hooks.example/{{ event.arguments.to }}?v={{event.arguments.value}}",
+            "amount": "{{ event.arguments.value }}",
+            "missing": "{{ event.nope }}",
+            "plain": ["text", 3],
+        });
+        assert_eq!(
+            render_data(&data, &payload),
+            serde_json::json!({
+                "endpoint": "https://hooks.example/0xabc?v=12",
+                "amount": 12,
+                "missing": null,
+                "plain": ["text", 3],
+            })
+        );
     }
 }

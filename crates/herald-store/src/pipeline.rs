@@ -274,7 +274,7 @@ impl Store {
             .collect()
     }
 
-    /// Records where executions stand in settlement, in one transaction.
+    /// Records where executions stand in settlement, in one transaction. `Settled` is final.
     pub async fn set_settlement(
         &self,
         updates: &[(ExecutionKey, Settlement)],
@@ -288,9 +288,12 @@ impl Store {
                 Settlement::Settled { fee } => ("settled", None, Some(fee.as_str())),
                 Settlement::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
             };
+            // Settled is final: a later rejection (a duplicate submission after a restart is
+            // refused as stale) or resubmission must not overwrite it.
             sqlx::query(
                 "UPDATE executions SET settlement = $3, settle_tx = COALESCE($4, settle_tx), \
-                 settle_detail = $5, updated_at = $6 WHERE trigger_id = $1 AND event_id = $2",
+                 settle_detail = $5, updated_at = $6 WHERE trigger_id = $1 AND event_id = $2 \
+                 AND (settlement <> 'settled' OR $3 = 'settled')",
             )
             .bind(key.trigger_id as i64)
             .bind(hex_id(&key.event_id))

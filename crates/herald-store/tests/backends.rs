@@ -324,6 +324,20 @@ async fn pipeline(store: Store) {
         store.settlement(key(1, &events[0])).await.expect("read"),
         Settlement::Settled { fee: "1050".into() }
     );
+    store
+        .set_settlement(&[(
+            key(1, &events[0]),
+            Settlement::Rejected {
+                reason: "StaleEvent".into(),
+            },
+        )])
+        .await
+        .expect("late rejection");
+    assert_eq!(
+        store.settlement(key(1, &events[0])).await.expect("read"),
+        Settlement::Settled { fee: "1050".into() },
+        "a duplicate submission's rejection does not undo a settlement"
+    );
 
     // A reorg removes block 101: its event's executions are retracted; settled ones are kept.
     assert_eq!(

@@ -5,6 +5,7 @@
 //! invalid trigger), with a one-line reason on stderr that names the file, line and column.
 
 mod deploy;
+mod keeper;
 mod trigger;
 
 use std::process::ExitCode;
@@ -29,6 +30,9 @@ struct Cli {
 enum Command {
     /// Deploy the Herald contracts (and a test token where asked) and record them in deploy/.
     Deploy(deploy::DeployArgs),
+    /// Run a keeper node.
+    #[command(subcommand)]
+    Keeper(keeper::KeeperCommand),
     /// Work with trigger files.
     #[command(subcommand)]
     Trigger(trigger::TriggerCommand),
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Deploy(args) => deploy::run(args, cli.json),
+        Command::Keeper(command) => keeper::run(command),
         Command::Trigger(command) => trigger::run(command, cli.json),
     };
     match result {

@@ -144,24 +144,43 @@ impl EventAbi {
             };
             arguments.insert(name, value.as_ref().map(to_json).unwrap_or(Value::Null));
         }
-        let executed_at = i64::try_from(context.block_time)
-            .ok()
-            .and_then(|s| Timestamp::from_second(s).ok())
-            .map(|t| t.to_string());
-        Ok(json!({
-            "address": address.to_checksum(None),
-            "event": self.event.name,
-            "arguments": arguments,
-            "transactionId": context.transaction_hash.to_string(),
-            "from": context.from.map(|a| a.to_checksum(None)),
-            "to": context.to.map(|a| a.to_checksum(None)),
-            "blockNumber": context.block_number.to_string(),
-            "blockHash": context.block_hash.to_string(),
-            "logIndex": context.log_index,
-            "executedAt": executed_at,
-            "logs": log.topics().iter().map(|t| t.to_string()).collect::<Vec<_>>(),
-        }))
+        let mut payload = raw_payload(address, log, context);
+        payload["event"] = Value::String(self.event.name.clone());
+        payload["arguments"] = Value::Object(arguments);
+        Ok(payload)
     }
+}
+
+/// A log's payload without decoding: what a trigger that gives no ABI filters on. `event` is null,
+/// `arguments` empty, and `logs` lists the topics then the data's 32-byte words, hex.
+pub fn raw_payload(address: Address, log: &LogData, context: &LogContext) -> Value {
+    let executed_at = i64::try_from(context.block_time)
+        .ok()
+        .and_then(|s| Timestamp::from_second(s).ok())
+        .map(|t| t.to_string());
+    let words = log
+        .topics()
+        .iter()
+        .map(|t| t.to_string())
+        .chain(
+            log.data
+                .chunks(32)
+                .map(|w| format!("0x{}", alloy::hex::encode(w))),
+        )
+        .collect::<Vec<_>>();
+    json!({
+        "address": address.to_checksum(None),
+        "event": null,
+        "arguments": {},
+        "transactionId": context.transaction_hash.to_string(),
+        "from": context.from.map(|a| a.to_checksum(None)),
+        "to": context.to.map(|a| a.to_checksum(None)),
+        "blockNumber": context.block_number.to_string(),
+        "blockHash": context.block_hash.to_string(),
+        "logIndex": context.log_index,
+        "executedAt": executed_at,
+        "logs": words,
+    })
 }
 
 /// A decoded value as JSON that the matcher reads exactly.

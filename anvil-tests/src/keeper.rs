@@ -1,0 +1,173 @@
+//! A keeper process the tests start, kill and restart, with its own store and configuration.
+
+use std::{
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+};
+
+use alloy::{node_bindings::AnvilInstance, primitives::Address, signers::local::PrivateKeySigner};
+use herald_keeper::runner::SecretSource;
+use herald_services::WebhookSecret;
+
+/// The webhook seed every test keeper uses.
+pub const WEBHOOK_SEED: &str = "anvil-tests-webhook-seed-0123456789";
+
+/// A keeper's settings that tests vary.
+#[derive(Clone, Debug)]
+pub struct KeeperOptions {
+    /// Blocks before an event runs.
+    pub confirmations: u64,
+    /// Blocks before a receipt settles.
+    pub settle_confirmations: u64,
+    /// Webhook attempts before failing.
+    pub max_attempts: u32,
+    /// First retry delay, ms.
+    pub base_delay_ms: u64,
+    /// What the keeper charges as runner.
+    pub runner_fee: u64,
+    /// Block to start reading at.
+    pub start_block: u64,
+}
+
+impl Default for KeeperOptions {
+    fn default() -> Self {
+        Self {
+            confirmations: 0,
+            settle_confirmations: 0,
+            max_attempts: 3,
+            base_delay_ms: 50,
+            runner_fee: 1_000_000_000_000_000,
+            start_block: 0,
+        }
+    }
+}
+
+/// A keeper process; killed when dropped.
+pub struct KeeperProcess {
+    child: Option<Child>,
+    config: PathBuf,
+    key: String,
+    /// Its working directory (store, config, log).
+    pub dir: tempfile::TempDir,
+    /// Its address.
+    pub address: Address,
+    chain_id: u64,
+    herald: Address,
+    starts: u32,
+}
+
+impl KeeperProcess {
+    /// Writes the keeper's configuration and starts it.
+    pub fn start(
+        anvil: &AnvilInstance,
+        herald: Address,
+        signer: &PrivateKeySigner,
+        options: &KeeperOptions,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("keeper.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[chain]\nrpc_url = \"{ws}\"\nherald = \"{herald}\"\nstart_block = {start}\n\
+                 confirmations = {conf}\nsettle_confirmations = {settle}\npoll_interval_ms = 200\n\n\
+                 [store]\nurl = \"sqlite://{db}\"\n\n\
+                 [webhook]\nallow_private_targets = true\ntimeout_ms = 2000\nmax_attempts = {attempts}\n\
+                 base_delay_ms = {base}\nmax_delay_ms = 1000\n\n\
+                 [settlement]\nbatch_size = 50\nbatch_age_ms = 200\nrunner_fee = \"{fee}\"\n\
+                 confirm_timeout_ms = 10000\n",
+                ws = anvil.ws_endpoint(),
+                start = options.start_block,
+                conf = options.confirmations,
+                settle = options.settle_confirmations,
+                db = dir.path().join("keeper.db").display(),
+                attempts = options.max_attempts,
+                base = options.base_delay_ms,
+                fee = options.runner_fee,
+            ),
+        )
+        .expect("write keeper.toml");
+        let mut keeper = Self {
+            child: None,
+            config,
+            key: alloy::hex::encode(signer.to_bytes()),
+            dir,
+            address: signer.address(),
+            chain_id: anvil.chain_id(),
+            herald,
+            starts: 0,
+        };
+        keeper.restart();
+        keeper
+    }
+
+    /// Starts the process again (after [`kill`](Self::kill)); its log goes to `keeper-<n>.log`.
+    pub fn restart(&mut self) {
+        self.starts += 1;
+        let log =
+            std::fs::File::create(self.dir.path().join(format!("keeper-{}.log", self.starts)))
+                .expect("log file");
+        let child = Command::new(keeper_binary())
+            .arg(&self.config)
+            .env("HERALD_PRIVATE_KEY", &self.key)
+            .env("HERALD_WEBHOOK_SEED", WEBHOOK_SEED)
+            .env("RUST_LOG", "warn,herald_keeper=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start the keeper");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// The secret a trigger's webhooks are signed with.
+    pub fn secret(&self, trigger_id: u64) -> WebhookSecret {
+        SecretSource::new(WEBHOOK_SEED.as_bytes().to_vec(), self.chain_id, self.herald)
+            .for_trigger(trigger_id)
+    }
+
+    /// Everything the keeper logged, across restarts (for failure messages).
+    pub fn logs(&self) -> String {
+        (1..=self.starts)
+            .map(|n| {
+                std::fs::read_to_string(self.dir.path().join(format!("keeper-{n}.log")))
+                    .unwrap_or_default()
+            })
+            .collect::<Vec<_>>()
+            .join("\n--- restart ---\n")
+    }
+
+    /// The keeper's store.
+    pub async fn store(&self) -> herald_store::Store {
+        herald_store::Store::connect(&format!(
+            "sqlite://{}",
+            self.dir.path().join("keeper.db").display()
+        ))
+        .await
+        .expect("open the keeper's store")
+    }
+}
+
+/// The `test-keeper` binary: Cargo builds a package's binaries before running its integration
+/// tests, into the directory above the tests' own (`target/<profile>/`).
+fn keeper_binary() -> PathBuf {
+    let test = std::env::current_exe().expect("the test's path");
+    let profile_dir = test
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("tests run from target/<profile>/deps");
+    profile_dir.join(format!("test-keeper{}", std::env::consts::EXE_SUFFIX))
+}
+
+impl Drop for KeeperProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}

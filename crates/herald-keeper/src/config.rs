@@ -1,0 +1,465 @@
+//! `keeper.toml`, with environment overrides.
+//!
+//! Every key can be overridden by `HERALD_<SECTION>__<KEY>` (e.g. `HERALD_CHAIN__RPC_URL`), and
+//! `DATABASE_URL` overrides `store.url`. A config that does not parse or validate fails at start
+//! with the offending key named (and its line, for a syntax error in the file).
+//!
+//! Secrets are never in the file: it names the environment variable (or keystore file) holding
+//! them.
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use alloy::primitives::{Address, U256};
+use serde::Deserialize;
+
+/// The keeper's configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeeperConfig {
+    /// The chain and the Herald deployment on it.
+    pub chain: ChainConfig,
+    /// The keeper's identity.
+    #[serde(default)]
+    pub keeper: IdentityConfig,
+    /// The durable store.
+    #[serde(default)]
+    pub store: StoreConfig,
+    /// Webhook delivery.
+    #[serde(default)]
+    pub webhook: WebhookSection,
+    /// Receipt batching and submission.
+    #[serde(default)]
+    pub settlement: SettlementConfig,
+}
+
+/// `[chain]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChainConfig {
+    /// `ws://…` (subscribes to new heads) or `http://…` (polls).
+    pub rpc_url: String,
+    /// The Herald contract.
+    pub herald: Address,
+    /// Where to start reading when the store has no cursor (default: the chain's head).
+    pub start_block: Option<u64>,
+    /// Where the trigger set's history starts (default: 0; set it to the deployment's block).
+    #[serde(default)]
+    pub deployed_at: u64,
+    /// Blocks an event must be buried under before it runs.
+    #[serde(default)]
+    pub confirmations: u64,
+    /// Blocks an event must be buried under before its receipt is settled; a reorg no deeper than
+    /// this never settles a retracted event.
+    #[serde(default = "defaults::settle_confirmations")]
+    pub settle_confirmations: u64,
+    /// Most blocks per `eth_getLogs`.
+    #[serde(default = "defaults::max_range")]
+    pub max_range: u64,
+    /// Polling interval without a subscription, in milliseconds.
+    #[serde(default = "defaults::poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// How deep a reorg is searched for, in blocks.
+    #[serde(default = "defaults::reorg_depth")]
+    pub reorg_depth: u64,
+}
+
+/// `[keeper]`: where the signing key comes from.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityConfig {
+    /// The environment variable holding the hex private key.
+    #[serde(default = "defaults::key_env")]
+    pub key_env: String,
+    /// A keystore file, used instead of `key_env` when set.
+    pub keystore: Option<PathBuf>,
+    /// The environment variable holding the keystore's password.
+    #[serde(default = "defaults::password_env")]
+    pub keystore_password_env: String,
+    /// The environment variable holding the seed per-trigger webhook secrets derive from.
+    #[serde(default = "defaults::webhook_seed_env")]
+    pub webhook_seed_env: String,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            key_env: defaults::key_env(),
+            keystore: None,
+            keystore_password_env: defaults::password_env(),
+            webhook_seed_env: defaults::webhook_seed_env(),
+        }
+    }
+}
+
+/// `[store]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://file` or `postgres://…`.
+    #[serde(default = "defaults::store_url")]
+    pub url: String,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: defaults::store_url(),
+        }
+    }
+}
+
+/// `[webhook]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// Per-attempt timeout, milliseconds.
+    #[serde(default = "defaults::timeout_ms")]
+    pub timeout_ms: u64,
+    /// Attempts before an execution is recorded as failed.
+    #[serde(default = "defaults::max_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay, milliseconds (doubles, with jitter).
+    #[serde(default = "defaults::base_delay_ms")]
+    pub base_delay_ms: u64,
+    /// Longest retry delay, milliseconds (also caps `Retry-After`).
+    #[serde(default = "defaults::max_delay_ms")]
+    pub max_delay_ms: u64,
+    /// Deliver to loopback and private addresses (the devnet does; a public keeper must not).
+    #[serde(default)]
+    pub allow_private_targets: bool,
+    /// Deliveries in flight at once.
+    #[serde(default = "defaults::concurrency")]
+    pub concurrency: usize,
+}
+
+impl Default for WebhookSection {
+    fn default() -> Self {
+        Self {
+            timeout_ms: defaults::timeout_ms(),
+            max_attempts: defaults::max_attempts(),
+            base_delay_ms: defaults::base_delay_ms(),
+            max_delay_ms: defaults::max_delay_ms(),
+            allow_private_targets: false,
+            concurrency: defaults::concurrency(),
+        }
+    }
+}
+
+/// `[settlement]`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementConfig {
+    /// Most receipts per `settle` transaction.
+    #[serde(default = "defaults::batch_size")]
+    pub batch_size: u32,
+    /// Longest a finished execution waits for its batch to fill, milliseconds.
+    #[serde(default = "defaults::batch_age_ms")]
+    pub batch_age_ms: u64,
+    /// What this keeper charges as runner, in the token's smallest unit (decimal).
+    #[serde(default = "defaults::runner_fee")]
+    pub runner_fee: String,
+    /// How long to wait for a `settle` transaction to be mined before retrying, milliseconds.
+    #[serde(default = "defaults::confirm_timeout_ms")]
+    pub confirm_timeout_ms: u64,
+}
+
+impl Default for SettlementConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: defaults::batch_size(),
+            batch_age_ms: defaults::batch_age_ms(),
+            runner_fee: defaults::runner_fee(),
+            confirm_timeout_ms: defaults::confirm_timeout_ms(),
+        }
+    }
+}
+
+mod defaults {
+    pub fn settle_confirmations() -> u64 {
+        2
+    }
+    pub fn max_range() -> u64 {
+        2_000
+    }
+    pub fn poll_interval_ms() -> u64 {
+        1_000
+    }
+    pub fn reorg_depth() -> u64 {
+        64
+    }
+    pub fn key_env() -> String {
+        "HERALD_PRIVATE_KEY".into()
+    }
+    pub fn password_env() -> String {
+        "HERALD_KEYSTORE_PASSWORD".into()
+    }
+    pub fn webhook_seed_env() -> String {
+        "HERALD_WEBHOOK_SEED".into()
+    }
+    pub fn store_url() -> String {
+        "sqlite://keeper.db".into()
+    }
+    pub fn timeout_ms() -> u64 {
+        10_000
+    }
+    pub fn max_attempts() -> u32 {
+        6
+    }
+    pub fn base_delay_ms() -> u64 {
+        500
+    }
+    pub fn max_delay_ms() -> u64 {
+        60_000
+    }
+    pub fn concurrency() -> usize {
+        256
+    }
+    pub fn batch_size() -> u32 {
+        100
+    }
+    pub fn batch_age_ms() -> u64 {
+        1_000
+    }
+    pub fn runner_fee() -> String {
+        "0".into()
+    }
+    pub fn confirm_timeout_ms() -> u64 {
+        60_000
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Read {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML.
+    #[error("{file}: {message}")]
+    Syntax {
+        /// The file.
+        file: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// A key is missing, unknown, or has the wrong type or value.
+    #[error("{file}: `{key}`: {message}")]
+    Key {
+        /// The file (or `environment`, for an override).
+        file: String,
+        /// The key's dotted path.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl KeeperConfig {
+    /// Reads `path`, applies the environment's overrides, and validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            file: file.clone(),
+            source,
+        })?;
+        Self::parse(&file, &text, std::env::vars())
+    }
+
+    /// Parses `text` with overrides from `env` (`HERALD_<SECTION>__<KEY>`, `DATABASE_URL`).
+    pub fn parse(
+        file: &str,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::Syntax {
+                    file: file.to_string(),
+                    message: e.to_string().trim_end().to_string(),
+                })?;
+        for (name, value) in env {
+            let path: Vec<String> = if name == "DATABASE_URL" {
+                vec!["store".into(), "url".into()]
+            } else if let Some(rest) = name.strip_prefix("HERALD_")
+                && rest.contains("__")
+            {
+                rest.split("__").map(str::to_ascii_lowercase).collect()
+            } else {
+                continue;
+            };
+            override_key(&mut table, &path, &value);
+        }
+        let config: Self =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                ConfigError::Key {
+                    file: file.to_string(),
+                    key: e.path().to_string(),
+                    message: e.inner().message().to_string(),
+                }
+            })?;
+        config.validate(file)?;
+        Ok(config)
+    }
+
+    fn validate(&self, file: &str) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| ConfigError::Key {
+            file: file.to_string(),
+            key: key.to_string(),
+            message,
+        };
+        let url = &self.chain.rpc_url;
+        if !["ws://", "wss://", "http://", "https://"]
+            .iter()
+            .any(|scheme| url.starts_with(scheme))
+        {
+            return Err(bad(
+                "chain.rpc_url",
+                format!("expected ws://, wss://, http:// or https://, found {url:?}"),
+            ));
+        }
+        if self.chain.herald == Address::ZERO {
+            return Err(bad(
+                "chain.herald",
+                "the zero address is not a deployment".into(),
+            ));
+        }
+        if self.chain.max_range == 0 {
+            return Err(bad("chain.max_range", "must be at least 1".into()));
+        }
+        let store = &self.store.url;
+        if !(store.starts_with("sqlite:") || store.starts_with("postgres")) {
+            return Err(bad(
+                "store.url",
+                "expected sqlite://<file> or postgres://… (or set DATABASE_URL)".into(),
+            ));
+        }
+        if self.webhook.max_attempts == 0 {
+            return Err(bad("webhook.max_attempts", "must be at least 1".into()));
+        }
+        if self.webhook.concurrency == 0 {
+            return Err(bad("webhook.concurrency", "must be at least 1".into()));
+        }
+        if self.settlement.batch_size == 0 {
+            return Err(bad("settlement.batch_size", "must be at least 1".into()));
+        }
+        if self.settlement.runner_fee.parse::<U256>().is_err() {
+            return Err(bad(
+                "settlement.runner_fee",
+                format!(
+                    "expected a decimal amount, found {:?}",
+                    self.settlement.runner_fee
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The runner fee as a number (validated at load).
+    pub fn runner_fee(&self) -> U256 {
+        self.settlement.runner_fee.parse().unwrap_or_default()
+    }
+
+    /// The polling interval.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.chain.poll_interval_ms)
+    }
+}
+
+/// Sets `path` in `table` to `value`, read as a TOML value when it is one (`42`, `true`) and as a
+/// string otherwise.
+fn override_key(table: &mut toml::Table, path: &[String], value: &str) {
+    let Some((last, sections)) = path.split_last() else {
+        return;
+    };
+    let mut current = table;
+    for section in sections {
+        let entry = current
+            .entry(section.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(next) = entry else {
+            return;
+        };
+        current = next;
+    }
+    let parsed = format!("v = {value}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .filter(|v| !v.is_str() || value.starts_with('"'))
+        .unwrap_or_else(|| toml::Value::String(value.to_string()));
+    current.insert(last.clone(), parsed);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = "[chain]\nrpc_url = \"ws://127.0.0.1:8545\"\nherald = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\n";
+
+    fn parse(text: &str, env: &[(&str, &str)]) -> Result<KeeperConfig, ConfigError> {
+        KeeperConfig::parse(
+            "keeper.toml",
+            text,
+            env.iter().map(|(k, v)| (k.to_string(), v.to_string())),
+        )
+    }
+
+    #[test]
+    fn a_minimal_file_takes_the_defaults() {
+        let config = parse(MINIMAL, &[]).expect("valid");
+        assert_eq!(config.store.url, "sqlite://keeper.db");
+        assert_eq!(config.chain.settle_confirmations, 2);
+        assert!(!config.webhook.allow_private_targets);
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file() {
+        let config = parse(
+            MINIMAL,
+            &[
+                ("HERALD_CHAIN__CONFIRMATIONS", "3"),
+                ("HERALD_WEBHOOK__ALLOW_PRIVATE_TARGETS", "true"),
+                ("DATABASE_URL", "postgres://postgres@127.0.0.1/test"),
+                ("HERALD_UNRELATED", "ignored"),
+            ],
+        )
+        .expect("valid");
+        assert_eq!(config.chain.confirmations, 3);
+        assert!(config.webhook.allow_private_targets);
+        assert_eq!(config.store.url, "postgres://postgres@127.0.0.1/test");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let message =
+            |text: &str, env: &[(&str, &str)]| parse(text, env).expect_err("invalid").to_string();
+        assert_eq!(
+            message(&format!("{MINIMAL}confirmations = \"two\"\n"), &[]),
+            "keeper.toml: `chain.confirmations`: invalid type: string \"two\", expected u64"
+        );
+        assert_eq!(
+            message(MINIMAL, &[("HERALD_WEBHOOK__MAX_ATTEMPS", "3")]),
+            "keeper.toml: `webhook.max_attemps`: unknown field `max_attemps`, expected one of `timeout_ms`, `max_attempts`, `base_delay_ms`, `max_delay_ms`, `allow_private_targets`, `concurrency`"
+        );
+        assert_eq!(
+            message(
+                "[chain]\nherald = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\n",
+                &[]
+            ),
+            "keeper.toml: `chain`: missing field `rpc_url`"
+        );
+        assert!(
+            message(&MINIMAL.replace("ws://", "tcp://"), &[])
+                .starts_with("keeper.toml: `chain.rpc_url`: expected ws://"),
+        );
+        assert!(message("[chain\n", &[]).contains("line 1"));
+    }
+}

@@ -1,0 +1,63 @@
+//! Collecting the quorum's signatures over a receipt batch.
+//!
+//! Settlement needs signatures from at least `quorum` distinct active keepers over the batch's
+//! EIP-712 digest. A [`Cosigner`] turns a batch into that list, in the order `settle` requires. This
+//! keeper signs alone ([`LocalSigner`], enough for quorum 1); the keeper network fills the same
+//! interface by asking peers to check the receipts and sign.
+
+use std::future::Future;
+
+use alloy::{
+    primitives::{Address, B256, Bytes},
+    signers::local::PrivateKeySigner,
+};
+use herald_chain::receipt::{Receipt, order_signatures, sign_digest};
+
+/// Why signatures could not be collected.
+#[derive(Debug, thiserror::Error)]
+pub enum CosignError {
+    /// A local signing failure.
+    #[error("signing: {0}")]
+    Sign(#[from] alloy::signers::Error),
+    /// Fewer keepers signed than the quorum needs.
+    #[error("{got} of {needed} signatures collected")]
+    Quorum {
+        /// Signatures collected.
+        got: usize,
+        /// The quorum.
+        needed: usize,
+    },
+}
+
+/// Collects signatures over a batch digest.
+pub trait Cosigner: Send + Sync {
+    /// Signatures over `digest` (the batch of `receipts`), ordered by signer, at least a quorum.
+    fn cosign(
+        &self,
+        digest: B256,
+        receipts: &[Receipt],
+    ) -> impl Future<Output = Result<Vec<Bytes>, CosignError>> + Send;
+}
+
+/// Signs with this keeper's key alone.
+pub struct LocalSigner {
+    signer: PrivateKeySigner,
+}
+
+impl LocalSigner {
+    /// Signs as `signer`.
+    pub fn new(signer: PrivateKeySigner) -> Self {
+        Self { signer }
+    }
+
+    /// The signer's address.
+    pub fn address(&self) -> Address {
+        self.signer.address()
+    }
+}
+
+impl Cosigner for LocalSigner {
+    async fn cosign(&self, digest: B256, _receipts: &[Receipt]) -> Result<Vec<Bytes>, CosignError> {
+        Ok(order_signatures(vec![sign_digest(&self.signer, &digest)?]))
+    }
+}

@@ -1,0 +1,271 @@
+//! The dispatcher: from a range of chain logs to stored executions.
+//!
+//! Logs are handled in chain order. Herald's own logs update the trigger set (so a trigger created
+//! in block N fires from block N + 1, even within one range), invalidate cached budgets, and record
+//! settlement outcomes. Every other log is matched; each match is priced and checked against the
+//! trigger's budget, and recorded as a pending execution (with the exact request it will send) or
+//! as skipped (with the reason). All of it — events, executions and the cursor — is written in one
+//! transaction before any service runs.
+
+use std::collections::HashMap;
+
+use alloy::{
+    primitives::{Address, U256},
+    rpc::types::Log,
+    sol_types::SolEvent,
+};
+use herald_connectors::evm::{BlockLogs, LogContext};
+use herald_core::Event;
+use herald_store::{
+    Cursor, ExecutionKey, ExecutionStatus, IngestEvent, NewExecution, PendingExecution, Settlement,
+    Store,
+};
+use serde_json::{Value, json};
+
+use crate::{
+    budget::Budgets,
+    runner::ServiceRequest,
+    settler::settlement_update,
+    triggers::{LoadReport, Match, TriggerSet},
+};
+
+/// Turns logs into executions.
+pub struct Dispatcher {
+    /// The stream's name in the store, e.g. `eip155:31337`.
+    pub stream: String,
+    herald: Address,
+    set: TriggerSet,
+    budgets: Budgets,
+    store: Store,
+    runner_fee: U256,
+}
+
+/// What one ingested range produced.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// Executions to run now.
+    pub started: Vec<PendingExecution>,
+    /// Executions skipped (not run), with the reason.
+    pub skipped: Vec<(ExecutionKey, String)>,
+    /// Whether the trigger set changed (the follower's address filter may need updating).
+    pub triggers_changed: bool,
+}
+
+impl Dispatcher {
+    /// A dispatcher over `set`, writing to `store`.
+    pub fn new(
+        stream: String,
+        herald: Address,
+        set: TriggerSet,
+        budgets: Budgets,
+        store: Store,
+        runner_fee: U256,
+    ) -> Self {
+        Self {
+            stream,
+            herald,
+            set,
+            budgets,
+            store,
+            runner_fee,
+        }
+    }
+
+    /// The trigger set.
+    pub fn triggers(&self) -> &TriggerSet {
+        &self.set
+    }
+
+    /// Budgets, for releasing reservations of retracted executions.
+    pub fn budgets_mut(&mut self) -> &mut Budgets {
+        &mut self.budgets
+    }
+
+    /// Matches, prices and records a range of blocks, and moves the cursor to `cursor`.
+    pub async fn ingest(&mut self, blocks: &[BlockLogs], cursor: Cursor) -> eyre::Result<Ingested> {
+        let mut events: Vec<(Event, (u64, String))> = Vec::new();
+        let mut executions = Vec::new();
+        let mut settlements = Vec::new();
+        let mut out = Ingested::default();
+        let now = jiff::Timestamp::now().as_second().max(0) as u64;
+        for block in blocks {
+            for (log, context) in &block.logs {
+                if log.address() == self.herald {
+                    out.triggers_changed |= self.herald_log(log, &mut settlements);
+                    continue;
+                }
+                let matches = self.set.matches(log, context);
+                let Some(first) = matches.first() else {
+                    continue;
+                };
+                let event = chain_event(context, log.address(), first);
+                for m in &matches {
+                    executions.push(self.decide(&event, m, context, now).await?);
+                }
+                events.push((
+                    event,
+                    (context.block_number, context.block_hash.to_string()),
+                ));
+            }
+        }
+        let ingest: Vec<IngestEvent<'_>> = events
+            .iter()
+            .map(|(event, block)| IngestEvent {
+                event,
+                block: Some(block.clone()),
+            })
+            .collect();
+        let started = self
+            .store
+            .ingest(&self.stream, &ingest, &executions, Some(&cursor))
+            .await?;
+        if !settlements.is_empty() {
+            self.store.set_settlement(&settlements).await?;
+        }
+        let mut requests: HashMap<ExecutionKey, String> = executions
+            .iter()
+            .filter_map(|e| Some((e.key, e.request.clone()?)))
+            .collect();
+        out.started = started
+            .into_iter()
+            .filter_map(|key| {
+                Some(PendingExecution {
+                    key,
+                    request: requests.remove(&key)?,
+                })
+            })
+            .collect();
+        out.skipped = executions
+            .into_iter()
+            .filter(|e| e.status == ExecutionStatus::Skipped)
+            .map(|e| (e.key, e.detail.unwrap_or_default()))
+            .collect();
+        Ok(out)
+    }
+
+    /// Prices one match and checks its budget: a pending execution with its request, or a skipped
+    /// one with the reason.
+    async fn decide(
+        &mut self,
+        event: &Event,
+        m: &Match,
+        context: &LogContext,
+        now: u64,
+    ) -> eyre::Result<NewExecution> {
+        let trigger = &m.trigger;
+        let key = ExecutionKey {
+            trigger_id: trigger.id,
+            event_id: event.id,
+        };
+        let quote = self
+            .budgets
+            .prices(trigger.connector_type, trigger.service_type)
+            .await?
+            .quote(self.runner_fee, true);
+        let verdict = self.budgets.admit(key, &quote, now).await?;
+        let base = NewExecution {
+            key,
+            block: context.block_number,
+            status: ExecutionStatus::Pending,
+            request: None,
+            fee: Some(quote.total.to_string()),
+            detail: None,
+        };
+        Ok(match verdict {
+            Ok(()) => NewExecution {
+                request: Some(serde_json::to_string(&request(event, m, key))?),
+                ..base
+            },
+            Err(refusal) => NewExecution {
+                status: ExecutionStatus::Skipped,
+                detail: Some(format!("not run: {refusal}")),
+                ..base
+            },
+        })
+    }
+
+    /// Applies one of Herald's logs; returns whether the trigger set changed.
+    fn herald_log(&mut self, log: &Log, settlements: &mut Vec<(ExecutionKey, Settlement)>) -> bool {
+        let mut report = LoadReport::default();
+        let changed = self.set.apply(log, &mut report);
+        for (id, reason) in &report.invalid {
+            tracing::warn!(trigger = id, %reason, "trigger configuration refused");
+        }
+        for id in &report.loaded {
+            tracing::info!(trigger = id, "trigger loaded");
+        }
+        if let Some(update) = settlement_update(log) {
+            self.budgets.release(update.0);
+            settlements.push(update);
+        } else if let Some(topic) = log.topics().get(1) {
+            // Every trigger event indexes the trigger's id first: its state may have changed.
+            self.budgets
+                .invalidate(U256::from_be_bytes(topic.0).saturating_to());
+        }
+        if log.topic0().is_some_and(|t| {
+            *t == herald_chain::bindings::Herald::ConnectorTypeSet::SIGNATURE_HASH
+                || *t == herald_chain::bindings::Herald::ServiceTypeSet::SIGNATURE_HASH
+                || *t == herald_chain::bindings::Herald::ProtocolFeeSet::SIGNATURE_HASH
+        }) {
+            self.budgets.forget_prices();
+        }
+        changed
+    }
+}
+
+/// The event a matched log becomes.
+fn chain_event(context: &LogContext, address: Address, first: &Match) -> Event {
+    let mut event = Event::new(
+        "evm.log",
+        format!("eip155:{}/{address:#x}", context.chain_id),
+        (*first.payload).clone(),
+    );
+    event.id = herald_connectors::evm::EventAbi::event_id(context);
+    event.subject = Some(context.transaction_hash.to_string());
+    if let Ok(time) = jiff::Timestamp::from_second(context.block_time as i64) {
+        event.time = time;
+    }
+    event
+}
+
+/// The webhook a match sends: the event (as its trigger's source decoded it) and the trigger's
+/// data, templates rendered. `endpoint` and `headers` configure the request and are not echoed in
+/// the body (headers may carry credentials).
+fn request(event: &Event, m: &Match, key: ExecutionKey) -> ServiceRequest {
+    let data = herald_spec::render_data(&m.trigger.data, &m.payload);
+    let endpoint = data
+        .get("endpoint")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let headers = data
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|h| {
+            h.iter()
+                .map(|(k, v)| {
+                    let value = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                    (k.clone(), value)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut body_data = data;
+    if let Some(object) = body_data.as_object_mut() {
+        object.remove("endpoint");
+        object.remove("headers");
+    }
+    let mut cloud = event.to_cloudevent();
+    cloud["data"] = (*m.payload).clone();
+    ServiceRequest {
+        service: m.trigger.service.clone(),
+        endpoint,
+        headers,
+        body: json!({
+            "id": key.to_string(),
+            "trigger": m.trigger.id,
+            "event": cloud,
+            "data": body_data,
+        }),
+    }
+}

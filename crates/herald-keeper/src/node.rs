@@ -1,0 +1,338 @@
+//! The keeper process: follow the chain, dispatch, run services, settle.
+//!
+//! ```text
+//!  LogFollower ──blocks──▶ Dispatcher ──(one transaction: events, executions, cursor)──▶ Store
+//!                              │ pending executions
+//!                              ▼
+//!                       runners (bounded concurrency) ──results──▶ finisher (batched) ──▶ Store
+//!                                                                                          │
+//!                                            Settler ◀── settleable executions ────────────┘
+//! ```
+//!
+//! Crash safety comes from the order of writes, not from shutdown: an execution is stored before
+//! its service runs, its result before its receipt is built, and a `settle` transaction before it
+//! is awaited. A restarted keeper resumes pending executions (same request, same `webhook-id`),
+//! reconciles submitted transactions, and reads the chain again from its cursor.
+
+use std::{sync::Arc, time::Duration};
+
+use alloy::{
+    network::EthereumWallet,
+    primitives::{Address, B256},
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use eyre::WrapErr;
+use herald_connectors::evm::{FollowConfig, LogFollower, Step};
+use herald_services::{WebhookClient, WebhookConfig};
+use herald_spec::Manifests;
+use herald_store::{Cursor, Finished, PendingExecution, Store};
+use tokio::sync::{Notify, Semaphore, mpsc};
+
+use crate::{
+    budget::Budgets,
+    config::KeeperConfig,
+    cosign::LocalSigner,
+    dispatch::Dispatcher,
+    runner::{Runner, SecretSource},
+    settler::{Settler, SettlerConfig},
+    triggers::{TriggerSet, load_triggers},
+};
+
+/// The keeper's signing key, from the keystore file if configured, else from the environment
+/// variable. The key itself is never logged or put in an error.
+pub fn load_signer(config: &KeeperConfig) -> eyre::Result<PrivateKeySigner> {
+    let identity = &config.keeper;
+    if let Some(path) = &identity.keystore {
+        let password = std::env::var(&identity.keystore_password_env).wrap_err_with(|| {
+            format!(
+                "keeper.keystore is set: the password is read from ${}",
+                identity.keystore_password_env
+            )
+        })?;
+        return PrivateKeySigner::decrypt_keystore(path, password)
+            .map_err(|e| eyre::eyre!("keeper.keystore {}: {e}", path.display()));
+    }
+    let key = std::env::var(&identity.key_env).wrap_err_with(|| {
+        format!(
+            "the keeper's private key is read from ${} (or set keeper.keystore)",
+            identity.key_env
+        )
+    })?;
+    key.trim()
+        .parse::<PrivateKeySigner>()
+        .map_err(|_| eyre::eyre!("${} is not a hex private key", identity.key_env))
+}
+
+/// The seed per-trigger webhook secrets derive from.
+pub fn load_webhook_seed(config: &KeeperConfig) -> eyre::Result<Vec<u8>> {
+    let name = &config.keeper.webhook_seed_env;
+    let seed = std::env::var(name).wrap_err_with(|| {
+        format!(
+            "webhook secrets derive from a seed read from ${name}; set it to a long random string"
+        )
+    })?;
+    if seed.len() < 16 {
+        eyre::bail!("${name} is too short to be a secret (at least 16 characters)");
+    }
+    Ok(seed.into_bytes())
+}
+
+/// Runs the keeper until `shutdown` resolves.
+pub async fn run(
+    config: KeeperConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> eyre::Result<()> {
+    let signer = load_signer(&config)?;
+    let keeper = signer.address();
+    let seed = load_webhook_seed(&config)?;
+    let store = Store::connect(&config.store.url).await?;
+    let provider: DynProvider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer.clone()))
+        .connect(&config.chain.rpc_url)
+        .await
+        .wrap_err_with(|| format!("connecting to chain.rpc_url {}", config.chain.rpc_url))?
+        .erased();
+    let herald = config.chain.herald;
+    let chain_id = provider.get_chain_id().await?;
+    let stream = format!("eip155:{chain_id}");
+    tracing::info!(%keeper, %herald, chain_id, "keeper starting");
+
+    let mut set = TriggerSet::new(Manifests::builtin());
+    let report = load_triggers(&provider, herald, config.chain.deployed_at, &mut set).await?;
+    for (id, reason) in &report.invalid {
+        tracing::warn!(trigger = id, %reason, "trigger configuration refused");
+    }
+    tracing::info!(
+        loaded = report.loaded.len() - report.cancelled.len(),
+        invalid = report.invalid.len(),
+        "trigger set rebuilt from the registry"
+    );
+
+    let cursor = store.cursor(&stream).await?;
+    let (next_block, last) = match &cursor {
+        Some(c) => (c.block + 1, Some((c.block, c.block_hash.parse::<B256>()?))),
+        None => (
+            config.chain.start_block.unwrap_or(report.to_block + 1),
+            None,
+        ),
+    };
+    let mut follower = LogFollower::new(
+        provider.clone(),
+        FollowConfig {
+            confirmations: config.chain.confirmations,
+            max_range: config.chain.max_range,
+            poll_interval: config.poll_interval(),
+        },
+        next_block,
+        last,
+    )
+    .await?;
+    follower.set_addresses(set.addresses(herald));
+    tracing::info!(
+        from = next_block,
+        subscribed = follower.subscribed(),
+        "following the chain"
+    );
+
+    let webhook = WebhookClient::new(WebhookConfig {
+        timeout: Duration::from_millis(config.webhook.timeout_ms),
+        max_attempts: config.webhook.max_attempts,
+        base_delay: Duration::from_millis(config.webhook.base_delay_ms),
+        max_delay: Duration::from_millis(config.webhook.max_delay_ms),
+        allow_private_targets: config.webhook.allow_private_targets,
+        ..WebhookConfig::default()
+    });
+    let runner = Runner::new(
+        webhook,
+        SecretSource::new(seed, chain_id, herald),
+        config.runner_fee(),
+    );
+    let settled_wake = Arc::new(Notify::new());
+    let (run_tx, run_rx) = mpsc::unbounded_channel::<PendingExecution>();
+    let (done_tx, done_rx) = mpsc::unbounded_channel::<Finished>();
+    let runners = tokio::spawn(run_executions(
+        runner,
+        run_rx,
+        done_tx,
+        config.webhook.concurrency,
+    ));
+    let finisher = tokio::spawn(finish_executions(
+        store.clone(),
+        done_rx,
+        settled_wake.clone(),
+    ));
+    let settler = tokio::spawn(
+        Settler::new(
+            store.clone(),
+            provider.clone(),
+            herald,
+            chain_id,
+            keeper,
+            LocalSigner::new(signer),
+            SettlerConfig {
+                batch_size: config.settlement.batch_size,
+                batch_age: Duration::from_millis(config.settlement.batch_age_ms),
+                settle_confirmations: config.chain.settle_confirmations,
+                confirm_timeout: Duration::from_millis(config.settlement.confirm_timeout_ms),
+            },
+            settled_wake,
+        )
+        .run(),
+    );
+
+    // Resume what a previous run left pending: same request, same webhook-id.
+    let resumed = store.pending_requests(u32::MAX).await?;
+    if !resumed.is_empty() {
+        tracing::info!(executions = resumed.len(), "resuming pending executions");
+    }
+    for pending in resumed {
+        run_tx.send(pending)?;
+    }
+
+    let mut dispatcher = Dispatcher::new(
+        stream.clone(),
+        herald,
+        set,
+        Budgets::new(provider.clone(), herald),
+        store.clone(),
+        config.runner_fee(),
+    );
+    let follow = follow(
+        &mut follower,
+        &mut dispatcher,
+        &store,
+        &run_tx,
+        herald,
+        config.chain.reorg_depth,
+    );
+    let outcome = tokio::select! {
+        outcome = follow => outcome,
+        () = shutdown => Ok(()),
+    };
+    settler.abort();
+    runners.abort();
+    finisher.abort();
+    store.close().await;
+    tracing::info!("keeper stopped");
+    outcome
+}
+
+/// The main loop: read, dispatch, hand pending executions to the runners.
+async fn follow(
+    follower: &mut LogFollower,
+    dispatcher: &mut Dispatcher,
+    store: &Store,
+    run_tx: &mpsc::UnboundedSender<PendingExecution>,
+    herald: Address,
+    reorg_depth: u64,
+) -> eyre::Result<()> {
+    let mut backoff = Duration::from_millis(100);
+    let mut progress: Option<indicatif::ProgressBar> = None;
+    loop {
+        let step = match follower.next().await {
+            Ok(step) => step,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?backoff, "reading the chain");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(100);
+        match step {
+            Step::Blocks {
+                from,
+                to,
+                to_hash,
+                head,
+                blocks,
+            } => {
+                if head.saturating_sub(to) > 0 && progress.is_none() && head - from > 1_000 {
+                    let bar = indicatif::ProgressBar::new(head - from);
+                    bar.set_message("backfilling");
+                    progress = Some(bar);
+                }
+                let cursor = Cursor {
+                    block: to,
+                    block_hash: to_hash.to_string(),
+                };
+                let ingested = dispatcher.ingest(&blocks, cursor).await?;
+                for (key, reason) in &ingested.skipped {
+                    tracing::info!(execution = %key, %reason, "execution skipped");
+                }
+                for pending in ingested.started {
+                    run_tx.send(pending)?;
+                }
+                if ingested.triggers_changed {
+                    follower.set_addresses(dispatcher.triggers().addresses(herald));
+                }
+                if let Some(bar) = &progress {
+                    bar.inc(to - from + 1);
+                    if to >= head {
+                        bar.finish_and_clear();
+                        progress = None;
+                    }
+                }
+            }
+            Step::Reorg { at } => {
+                let from = at.saturating_sub(reorg_depth);
+                let mut retracted = 0;
+                for (number, hash) in store.event_blocks(&dispatcher.stream, from).await? {
+                    let canonical = follower.canonical_hash(number).await?;
+                    if canonical.map(|h| h.to_string()) != Some(hash.clone()) {
+                        for key in store.retract_block(&dispatcher.stream, &hash).await? {
+                            dispatcher.budgets_mut().release(key);
+                            retracted += 1;
+                        }
+                    }
+                }
+                tracing::warn!(at, rescan_from = from, retracted, "reorg: block replaced");
+                follower.rewind(from);
+            }
+        }
+    }
+}
+
+/// Runs pending executions with bounded concurrency.
+async fn run_executions(
+    runner: Runner,
+    mut pending: mpsc::UnboundedReceiver<PendingExecution>,
+    done: mpsc::UnboundedSender<Finished>,
+    concurrency: usize,
+) {
+    let slots = Arc::new(Semaphore::new(concurrency));
+    while let Some(execution) = pending.recv().await {
+        let Ok(permit) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let (runner, done) = (runner.clone(), done.clone());
+        tokio::spawn(async move {
+            let finished = runner.run(execution.key, &execution.request).await;
+            let _ = done.send(finished);
+            drop(permit);
+        });
+    }
+}
+
+/// Writes results in batches: whatever has arrived since the last write, in one transaction.
+async fn finish_executions(
+    store: Store,
+    mut done: mpsc::UnboundedReceiver<Finished>,
+    settle: Arc<Notify>,
+) {
+    let mut batch = Vec::new();
+    while done.recv_many(&mut batch, 1_024).await > 0 {
+        let mut backoff = Duration::from_millis(50);
+        while let Err(e) = store.finish(&batch).await {
+            tracing::warn!(error = %e, "recording results; retrying");
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+        for f in &batch {
+            tracing::debug!(execution = %f.key, status = f.status.as_str(), "execution finished");
+        }
+        batch.clear();
+        settle.notify_one();
+    }
+}

@@ -1,0 +1,259 @@
+//! Receipts into `settle` transactions: batched by size and age, co-signed, submitted, and tracked
+//! until the settlement events are seen.
+//!
+//! Exactly-once payment rests on the contract (a trigger's event positions must increase), so the
+//! settler can afford to be simple and safe: it submits a trigger's executions in position order and
+//! never one whose earlier sibling is unfinished (the store's `settleable` query), records the
+//! transaction before waiting for it, and after a restart looks each recorded transaction up — mined
+//! ones are applied, unknown ones are submitted again. A duplicate that slips through is refused by
+//! the contract as stale and cannot undo a recorded settlement.
+
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+use alloy::{
+    primitives::{Address, B256, U256, aliases::U96},
+    providers::{DynProvider, Provider},
+    rpc::types::TransactionReceipt,
+};
+use herald_chain::{
+    bindings::Herald,
+    receipt::{Receipt, batch_digest, domain},
+};
+use herald_core::EventId;
+use herald_store::{ExecutionKey, Settleable, Settlement, Store};
+use tokio::sync::Notify;
+
+use crate::cosign::Cosigner;
+
+/// How receipts are batched and submitted.
+#[derive(Clone, Debug)]
+pub struct SettlerConfig {
+    /// Most receipts per transaction.
+    pub batch_size: u32,
+    /// Longest a finished execution waits for a fuller batch.
+    pub batch_age: Duration,
+    /// Blocks an event must be buried under before its receipt is submitted.
+    pub settle_confirmations: u64,
+    /// How long to wait for a transaction to be mined before looking again.
+    pub confirm_timeout: Duration,
+}
+
+/// Submits receipts for settlement.
+pub struct Settler<C> {
+    store: Store,
+    provider: DynProvider,
+    herald: Address,
+    chain_id: u64,
+    keeper: Address,
+    cosigner: C,
+    config: SettlerConfig,
+    wake: Arc<Notify>,
+}
+
+impl<C: Cosigner> Settler<C> {
+    /// A settler for `herald`, reporting `keeper` as connector and runner.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Store,
+        provider: DynProvider,
+        herald: Address,
+        chain_id: u64,
+        keeper: Address,
+        cosigner: C,
+        config: SettlerConfig,
+        wake: Arc<Notify>,
+    ) -> Self {
+        Self {
+            store,
+            provider,
+            herald,
+            chain_id,
+            keeper,
+            cosigner,
+            config,
+            wake,
+        }
+    }
+
+    /// Settles until the task is dropped. Errors are logged and retried with backoff.
+    pub async fn run(self) {
+        if let Err(e) = self.reconcile().await {
+            tracing::warn!(error = %e, "reconciling submitted receipts");
+        }
+        let mut backoff = Duration::from_millis(200);
+        loop {
+            match self.settle_once().await {
+                Ok(0) => {
+                    backoff = Duration::from_millis(200);
+                    // Nothing ready: wait for finished executions or the batch age.
+                    let _ = tokio::time::timeout(self.config.batch_age, self.wake.notified()).await;
+                }
+                Ok(_) => backoff = Duration::from_millis(200),
+                Err(e) => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "settlement failed");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    }
+
+    /// Submits one batch, if one is ready; returns how many receipts it held.
+    pub async fn settle_once(&self) -> eyre::Result<usize> {
+        let head = self.provider.get_block_number().await?;
+        let Some(max_block) = head.checked_sub(self.config.settle_confirmations) else {
+            return Ok(0);
+        };
+        let ready = self
+            .store
+            .settleable(max_block, self.config.batch_size)
+            .await?;
+        if ready.is_empty() {
+            return Ok(0);
+        }
+        // A receipt may not claim a time after the block that settles it; the node's latest block
+        // time is the best bound known before sending.
+        let latest_time = self
+            .provider
+            .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+            .await?
+            .map_or(u64::MAX, |b| b.header.timestamp);
+        let receipts = ready
+            .iter()
+            .map(|s| self.receipt(s, latest_time))
+            .collect::<eyre::Result<Vec<_>>>()?;
+        let digest = batch_digest(&domain(self.chain_id, self.herald), &receipts);
+        let signatures = self.cosigner.cosign(digest, &receipts).await?;
+        let herald = Herald::new(self.herald, &self.provider);
+        let pending = herald.settle(receipts, signatures).send().await?;
+        let tx = *pending.tx_hash();
+        let keys: Vec<ExecutionKey> = ready.iter().map(|s| s.key).collect();
+        self.store
+            .set_settlement(
+                &keys
+                    .iter()
+                    .map(|k| (*k, Settlement::Submitted { tx: tx.to_string() }))
+                    .collect::<Vec<_>>(),
+            )
+            .await?;
+        tracing::info!(%tx, receipts = keys.len(), "settle submitted");
+        let receipt = pending
+            .with_timeout(Some(self.config.confirm_timeout))
+            .get_receipt()
+            .await?;
+        self.apply(&receipt, &keys).await?;
+        Ok(keys.len())
+    }
+
+    fn receipt(&self, s: &Settleable, latest_time: u64) -> eyre::Result<Receipt> {
+        Ok(Receipt {
+            triggerId: s.key.trigger_id,
+            eventId: *s.key.event_id.as_bytes(),
+            resultHash: B256::from_str(&s.result_hash)?,
+            connector: self.keeper,
+            runner: self.keeper,
+            runnerFee: U96::from(U256::from_str(&s.runner_fee)?.min(U256::from(U96::MAX))),
+            executedAt: s.executed_at.min(latest_time),
+            success: s.success,
+        })
+    }
+
+    /// Records what a mined `settle` did to each receipt it carried.
+    async fn apply(&self, receipt: &TransactionReceipt, keys: &[ExecutionKey]) -> eyre::Result<()> {
+        let updates = settlement_updates(receipt, self.herald);
+        if !receipt.status() {
+            // Reverted as a whole (e.g. a signer lost its stake): submit again later.
+            tracing::warn!(tx = %receipt.transaction_hash, "settle reverted");
+            let reset: Vec<_> = keys.iter().map(|k| (*k, Settlement::None)).collect();
+            self.store.set_settlement(&reset).await?;
+            return Ok(());
+        }
+        let (settled, rejected) = updates.iter().fold((0, 0), |(s, r), (_, u)| match u {
+            Settlement::Settled { .. } => (s + 1, r),
+            _ => (s, r + 1),
+        });
+        tracing::info!(tx = %receipt.transaction_hash, settled, rejected, "settle mined");
+        self.store.set_settlement(&updates).await?;
+        Ok(())
+    }
+
+    /// After a restart: looks up every recorded transaction. Mined ones are applied; unknown ones
+    /// (dropped, or never sent) are made eligible again.
+    pub async fn reconcile(&self) -> eyre::Result<()> {
+        for (tx, keys) in self.store.submitted().await? {
+            let hash = B256::from_str(&tx).unwrap_or_default();
+            match self.provider.get_transaction_receipt(hash).await? {
+                Some(receipt) => self.apply(&receipt, &keys).await?,
+                None => {
+                    let reset: Vec<_> = keys.iter().map(|k| (*k, Settlement::None)).collect();
+                    self.store.set_settlement(&reset).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The settlement outcome of each receipt, from a transaction's `ReceiptSettled` and
+/// `ReceiptRejected` logs emitted by `herald`.
+pub fn settlement_updates(
+    receipt: &TransactionReceipt,
+    herald: Address,
+) -> Vec<(ExecutionKey, Settlement)> {
+    receipt
+        .inner
+        .logs()
+        .iter()
+        .filter(|log| log.address() == herald)
+        .filter_map(settlement_update)
+        .collect()
+}
+
+/// The outcome one settlement log records, if it is one.
+pub fn settlement_update(log: &alloy::rpc::types::Log) -> Option<(ExecutionKey, Settlement)> {
+    use alloy::sol_types::SolEvent;
+    match *log.topic0()? {
+        Herald::ReceiptSettled::SIGNATURE_HASH => {
+            let e = log.log_decode::<Herald::ReceiptSettled>().ok()?.inner.data;
+            Some((
+                ExecutionKey {
+                    trigger_id: e.triggerId,
+                    event_id: EventId::from_bytes(e.eventId),
+                },
+                Settlement::Settled {
+                    fee: e.fee.to_string(),
+                },
+            ))
+        }
+        Herald::ReceiptRejected::SIGNATURE_HASH => {
+            let e = log.log_decode::<Herald::ReceiptRejected>().ok()?.inner.data;
+            Some((
+                ExecutionKey {
+                    trigger_id: e.triggerId,
+                    event_id: EventId::from_bytes(e.eventId),
+                },
+                Settlement::Rejected {
+                    reason: reject_reason(e.reason).to_string(),
+                },
+            ))
+        }
+        _ => None,
+    }
+}
+
+/// `RejectReason`'s names, in the contract's order.
+fn reject_reason(code: u8) -> &'static str {
+    const NAMES: [&str; 10] = [
+        "UnknownTrigger",
+        "StaleEvent",
+        "ExecutedInFuture",
+        "Expired",
+        "Paused",
+        "Exhausted",
+        "UnknownConnector",
+        "UnknownRunner",
+        "FeeAboveCap",
+        "InsufficientBudget",
+    ];
+    NAMES.get(usize::from(code)).copied().unwrap_or("Unknown")
+}
