@@ -5,9 +5,11 @@ use std::path::PathBuf;
 
 mod keeper;
 mod receiver;
+mod scenario;
 
 pub use keeper::{KeeperOptions, KeeperProcess, WEBHOOK_SEED};
 pub use receiver::{Received, Receiver};
+pub use scenario::{eventually, price, seed_trigger};
 
 use alloy::{
     network::EthereumWallet,

@@ -12,58 +12,13 @@ use alloy::{
 };
 use herald_anvil_tests::{
     CONNECTOR_DEV_FEE, KeeperOptions, KeeperProcess, MAX_RUNNER_FEE, OPERATOR_FEE, Receiver,
-    SERVICE_DEV_FEE, anvil, create_trigger, depositor, network, provider_for, signer, terms,
+    SERVICE_DEV_FEE, anvil, create_trigger, depositor, eventually, network, price, provider_for,
+    seed_trigger, signer, terms,
 };
 use herald_chain::bindings::{Herald, HeraldTestToken};
 use herald_services::verify;
 
 const BUDGET: u64 = 100_000_000_000_000_000; // 0.1 token
-
-fn seed_trigger(token: Address, endpoint: &str) -> String {
-    format!(
-        "augur-transfer-after-12-oct-with-more-than-10-token:
-  connector:
-    type: ETHEREUM_MAINNET_CONTRACT
-    contract: '{token:#x}'
-    abi: 'Transfer(address indexed from, address indexed to, uint256 Amount)'
-  event-filters:
-    - to:
-        eq: '{token:#x}'
-    - executedAt:
-        gt: '2017-10-12T00:00:00.000Z'
-    - arguments.Amount:
-        gt: 10
-  service:
-    service: webhook
-    data:
-      endpoint: {endpoint}
-      headers:
-        foo: bar
-      arguments:
-        amount: '{{{{ event.arguments.Amount }}}}'
-"
-    )
-}
-
-/// Polls `check` every 100 ms for up to `secs`; panics with `what` and the keeper's log otherwise.
-async fn eventually(
-    secs: u64,
-    keeper: &KeeperProcess,
-    what: &str,
-    mut check: impl AsyncFnMut() -> bool,
-) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
-    while tokio::time::Instant::now() < deadline {
-        if check().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "timed out waiting for {what}\nkeeper log:\n{}",
-        keeper.logs()
-    );
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn seed_000_delivers_exactly_the_matching_transfers_and_settles_them() {
@@ -173,10 +128,8 @@ async fn seed_000_delivers_exactly_the_matching_transfers_and_settles_them() {
 
     // Money: the user paid exactly two executions; each party got exactly its share.
     let runner_fee = KeeperOptions::default().runner_fee.min(MAX_RUNNER_FEE);
-    let bps = u64::from(herald.params().call().await.expect("params").protocolFeeBps);
-    let subtotal = CONNECTOR_DEV_FEE + OPERATOR_FEE + SERVICE_DEV_FEE + runner_fee;
-    let protocol = subtotal * bps / 10_000;
-    let price = subtotal + protocol;
+    let bps = herald.params().call().await.expect("params").protocolFeeBps;
+    let (price, protocol) = price(runner_fee, true, bps);
     let after = ledger().await;
     assert_eq!(U256::from(after.budget), U256::from(BUDGET - 2 * price));
     let claimable = async |who: Address| herald.claimable(who).call().await.expect("claimable");

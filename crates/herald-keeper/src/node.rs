@@ -87,7 +87,13 @@ pub async fn run(
     let keeper = signer.address();
     let seed = load_webhook_seed(&config)?;
     let store = Store::connect(&config.store.url).await?;
+    // Nonces are asked of the node for every transaction rather than cached: after a dropped
+    // transaction or a reorg, a cached nonce would stall every later settlement.
     let provider: DynProvider = ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .with_gas_estimation()
+        .with_simple_nonce_management()
+        .fetch_chain_id()
         .wallet(EthereumWallet::from(signer.clone()))
         .connect(&config.chain.rpc_url)
         .await

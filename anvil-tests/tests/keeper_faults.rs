@@ -1,0 +1,389 @@
+//! The keeper under faults, each against a real anvil, the real contracts, the real keeper process
+//! and a real receiver: SIGKILLs mid-stream, a reorg, a receiver that is down or always failing,
+//! and a trigger that cannot pay.
+
+use std::{
+    collections::{BTreeMap, HashSet},
+    time::Duration,
+};
+
+use alloy::{
+    node_bindings::AnvilInstance,
+    primitives::{U256, aliases::U96},
+    providers::{DynProvider, Provider, ext::AnvilApi},
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use herald_anvil_tests::{
+    KeeperOptions, KeeperProcess, Network, Receiver, anvil, create_trigger, depositor, eventually,
+    network, price, provider_for, seed_trigger, signer, terms,
+};
+use herald_chain::bindings::{Herald, HeraldTestToken};
+use herald_store::{ExecutionKey, ExecutionStatus, Settlement};
+
+const TOKEN: u64 = 1_000_000_000_000_000_000;
+
+struct Scene {
+    anvil: AnvilInstance,
+    net: Network,
+    watched: HeraldTestToken::HeraldTestTokenInstance<DynProvider>,
+    receiver: Receiver,
+    user: DynProvider,
+}
+
+/// A network, a watched token, a receiver, and a user with `deposit` tokens in escrow.
+async fn scene(deposit: u64) -> Scene {
+    let anvil = anvil();
+    let net = network(&anvil, 1, 1).await;
+    let watched = HeraldTestToken::deploy(net.admin.clone())
+        .await
+        .expect("token");
+    let receiver = Receiver::start().await;
+    let user = depositor(&anvil, &net, 9, U256::from(deposit)).await;
+    Scene {
+        anvil,
+        net,
+        watched,
+        receiver,
+        user,
+    }
+}
+
+impl Scene {
+    async fn trigger(&self, budget: u64) {
+        create_trigger(
+            &self.user,
+            &self.net,
+            terms(),
+            U96::from(budget),
+            &seed_trigger(*self.watched.address(), &self.receiver.url()),
+        )
+        .await;
+    }
+
+    fn keeper(&self, options: KeeperOptions) -> KeeperProcess {
+        KeeperProcess::start(
+            &self.anvil,
+            self.net.deployment.herald.address,
+            &self.net.keepers[0],
+            &options,
+        )
+    }
+
+    async fn head(&self) -> u64 {
+        self.net.admin.get_block_number().await.expect("head")
+    }
+
+    /// Mints through a fresh provider: after a revert, a provider's cached nonce is stale.
+    async fn mint(&self, amount: u64) {
+        HeraldTestToken::new(*self.watched.address(), provider_for(&self.anvil, 0).await)
+            .mint(signer(&self.anvil, 5).address(), U256::from(amount))
+            .send()
+            .await
+            .expect("send")
+            .with_timeout(Some(Duration::from_secs(30)))
+            .get_receipt()
+            .await
+            .expect("mint");
+    }
+
+    fn herald(&self) -> Herald::HeraldInstance<&DynProvider> {
+        Herald::new(self.net.deployment.herald.address, &self.net.admin)
+    }
+
+    async fn executions(&self, trigger: u64) -> u32 {
+        self.herald()
+            .trigger(trigger)
+            .call()
+            .await
+            .expect("trigger")
+            .ledger
+            .executions
+    }
+
+    /// Every `ReceiptSettled` so far: (trigger, event id) → times settled.
+    async fn settled(&self) -> BTreeMap<(u64, alloy::primitives::B256), u32> {
+        let logs = self
+            .net
+            .admin
+            .get_logs(
+                &Filter::new()
+                    .address(self.net.deployment.herald.address)
+                    .event_signature(Herald::ReceiptSettled::SIGNATURE_HASH)
+                    .from_block(0),
+            )
+            .await
+            .expect("logs");
+        let mut out = BTreeMap::new();
+        for log in logs {
+            let e = log
+                .log_decode::<Herald::ReceiptSettled>()
+                .expect("decodes")
+                .inner
+                .data;
+            *out.entry((e.triggerId, e.eventId)).or_default() += 1;
+        }
+        out
+    }
+}
+
+fn fast() -> KeeperOptions {
+    KeeperOptions::default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigkill_three_times_mid_stream_loses_nothing_and_pays_nothing_twice() {
+    const EVENTS: u64 = 200;
+    let s = scene(5 * TOKEN).await;
+    s.trigger(4 * TOKEN).await;
+    let mut keeper = s.keeper(KeeperOptions {
+        start_block: s.head().await + 1,
+        ..fast()
+    });
+
+    // Stream the events from another task while the keeper is killed and restarted.
+    let watched = s.watched.clone();
+    let to = signer(&s.anvil, 5).address();
+    let stream = tokio::spawn(async move {
+        for i in 0..EVENTS {
+            watched
+                .mint(to, U256::from(11 + i))
+                .send()
+                .await
+                .expect("send")
+                .with_timeout(Some(Duration::from_secs(30)))
+                .get_receipt()
+                .await
+                .expect("mint");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    // Kill points spread over the stream and the settlement that follows it, varied per run.
+    let jitter = u64::from(std::process::id() % 200);
+    for (n, wait_ms) in [300 + jitter, 500, 700 + jitter].into_iter().enumerate() {
+        tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+        keeper.kill();
+        tokio::time::sleep(Duration::from_millis(100 * n as u64)).await;
+        keeper.restart();
+    }
+    stream.await.expect("stream");
+
+    eventually(90, &keeper, "200 settled executions", async || {
+        s.executions(1).await == EVENTS as u32
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Delivered at least once each, always with the same webhook-id and body.
+    let mut bodies: BTreeMap<String, HashSet<Vec<u8>>> = BTreeMap::new();
+    for r in s.receiver.delivered() {
+        let id = r.header("webhook-id").expect("webhook-id").to_string();
+        bodies.entry(id).or_default().insert(r.body.to_vec());
+    }
+    assert_eq!(
+        bodies.len(),
+        EVENTS as usize,
+        "every matching event delivered\n{}",
+        keeper.logs()
+    );
+    assert!(
+        bodies.values().all(|b| b.len() == 1),
+        "a redelivery sends the same body"
+    );
+    // Settled exactly once each, on chain.
+    let settled = s.settled().await;
+    assert_eq!(settled.len(), EVENTS as usize);
+    assert!(settled.values().all(|n| *n == 1));
+    let bps = s
+        .herald()
+        .params()
+        .call()
+        .await
+        .expect("params")
+        .protocolFeeBps;
+    let (each, _) = price(fast().runner_fee, true, bps);
+    let ledger = s.herald().trigger(1).call().await.expect("trigger").ledger;
+    assert_eq!(
+        U256::from(ledger.budget),
+        U256::from(4 * TOKEN - EVENTS * each)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_in_a_reorged_block_is_retracted_and_never_settled() {
+    let s = scene(TOKEN).await;
+    s.trigger(TOKEN / 2).await;
+    let keeper = s.keeper(KeeperOptions {
+        start_block: s.head().await + 1,
+        settle_confirmations: 3,
+        ..fast()
+    });
+    let provider = &s.net.admin;
+    let snapshot = provider.anvil_snapshot().await.expect("snapshot");
+    s.mint(11).await; // runs at 0 confirmations, but is not settled yet
+    eventually(20, &keeper, "the first delivery", async || {
+        s.receiver.delivered().len() == 1
+    })
+    .await;
+    let first = s.receiver.delivered()[0]
+        .header("webhook-id")
+        .expect("id")
+        .to_string();
+
+    // The block is replaced: back to the snapshot, then other blocks at the same heights.
+    assert!(provider.anvil_revert(snapshot).await.expect("revert"));
+    provider
+        .anvil_mine(Some(2), None)
+        .await
+        .expect("mine replacement blocks");
+    s.mint(12).await;
+    provider.anvil_mine(Some(4), None).await.expect("mine");
+
+    eventually(30, &keeper, "the second event settled", async || {
+        s.executions(1).await == 1
+    })
+    .await;
+    let settled = s.settled().await;
+    assert_eq!(settled.len(), 1, "only the surviving event is settled");
+    let store = keeper.store().await;
+    let counts = store.execution_counts().await.expect("counts");
+    assert!(
+        counts.contains(&("retracted".to_string(), "none".to_string(), 1)),
+        "{counts:?}\n{}",
+        keeper.logs()
+    );
+    let second = s
+        .receiver
+        .delivered()
+        .iter()
+        .map(|r| r.header("webhook-id").expect("id").to_string())
+        .find(|id| *id != first)
+        .expect("the second event was delivered");
+    let (trigger, event) = settled.keys().next().expect("one");
+    assert_eq!(
+        second,
+        format!("{trigger}:{event}"),
+        "the settled event is the surviving one"
+    );
+    assert_ne!(first, second);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_that_is_down_then_up_gets_it_and_one_always_failing_settles_as_failure() {
+    let s = scene(TOKEN).await;
+    s.trigger(TOKEN / 2).await;
+    let keeper = s.keeper(KeeperOptions {
+        start_block: s.head().await + 1,
+        max_attempts: 4,
+        base_delay_ms: 200,
+        ..fast()
+    });
+    // Down for a while: 503s, then back.
+    s.receiver.answer(503);
+    s.mint(11).await;
+    eventually(20, &keeper, "two refused attempts", async || {
+        s.receiver.received().len() >= 2
+    })
+    .await;
+    s.receiver.answer(200);
+    eventually(30, &keeper, "the retried delivery settled", async || {
+        s.executions(1).await == 1
+    })
+    .await;
+    assert_eq!(s.receiver.delivered().len(), 1);
+
+    // Always failing: recorded as failed after the last attempt, settled with success = false,
+    // which does not pay the service developer.
+    s.receiver.answer(500);
+    let service_dev = signer(&s.anvil, 2).address();
+    let before = s
+        .herald()
+        .claimable(service_dev)
+        .call()
+        .await
+        .expect("claimable");
+    s.mint(12).await;
+    eventually(30, &keeper, "the failed execution settled", async || {
+        s.executions(1).await == 2
+    })
+    .await;
+    let failed: Vec<_> = s
+        .receiver
+        .received()
+        .into_iter()
+        .filter(|r| r.answered == 500)
+        .collect();
+    assert_eq!(failed.len(), 4, "max_attempts attempts");
+    let after = s
+        .herald()
+        .claimable(service_dev)
+        .call()
+        .await
+        .expect("claimable");
+    assert_eq!(
+        after, before,
+        "a failed execution does not pay the service developer"
+    );
+    let store = keeper.store().await;
+    let counts = store.execution_counts().await.expect("counts");
+    assert_eq!(
+        counts,
+        vec![
+            ("failed".to_string(), "settled".to_string(), 1),
+            ("succeeded".to_string(), "settled".to_string(), 1),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trigger_that_cannot_pay_is_skipped_with_the_reason_and_makes_no_receipt() {
+    let s = scene(TOKEN).await;
+    let bps = s
+        .herald()
+        .params()
+        .call()
+        .await
+        .expect("params")
+        .protocolFeeBps;
+    let (each, _) = price(fast().runner_fee, true, bps);
+    s.trigger(each - 1).await; // 1: one wei short
+    s.trigger(TOKEN / 2).await; // 2: same events, can pay
+    let keeper = s.keeper(KeeperOptions {
+        start_block: s.head().await + 1,
+        ..fast()
+    });
+    s.mint(11).await;
+    eventually(20, &keeper, "trigger 2 settled", async || {
+        s.executions(2).await == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let delivered = s.receiver.delivered();
+    assert_eq!(delivered.len(), 1, "only the trigger that can pay runs");
+    assert_eq!(delivered[0].json()["trigger"], 2);
+    assert_eq!(s.executions(1).await, 0, "no receipt for trigger 1");
+    assert!(s.settled().await.keys().all(|(trigger, _)| *trigger == 2));
+    let store = keeper.store().await;
+    let (_, event) = delivered[0]
+        .header("webhook-id")
+        .expect("id")
+        .split_once(':')
+        .expect("trigger:event");
+    let skipped = store
+        .execution(ExecutionKey {
+            trigger_id: 1,
+            event_id: event.parse().expect("event id"),
+        })
+        .await
+        .expect("read")
+        .expect("recorded");
+    assert_eq!(skipped.status, ExecutionStatus::Skipped);
+    let reason = skipped.detail.unwrap_or_default();
+    assert!(reason.contains("InsufficientBudget"), "{reason}");
+    assert_eq!(
+        store.settlement(skipped.key).await.expect("read"),
+        Settlement::None
+    );
+    let pending = store.pending_requests(10).await.expect("pending");
+    assert!(pending.is_empty());
+}
