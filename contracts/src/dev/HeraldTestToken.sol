@@ -13,4 +13,12 @@ contract HeraldTestToken is ERC20Permit {
     function mint(address to, uint256 amount) external {
         _mint(to, amount);
     }
+
+    /// @notice Mints `count` times, `amount`, `amount + 1`, … to `to`: one transaction that emits
+    /// `count` distinct Transfer events, which is what load tests and demos need from a chain.
+    function mintBatch(address to, uint256 amount, uint256 count) external {
+        for (uint256 i = 0; i < count; ++i) {
+            _mint(to, amount + i);
+        }
+    }
 }
