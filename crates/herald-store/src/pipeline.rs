@@ -242,13 +242,18 @@ impl Store {
         max_block: u64,
         limit: u32,
     ) -> Result<Vec<Settleable>, StoreError> {
+        // Each trigger's barrier is its first execution that must settle before anything after
+        // it: one still running, or finished but not yet deep enough. Computing it once per
+        // trigger keeps this proportional to the unsettled executions, not to the history.
         let rows = sqlx::query(
-            "SELECT e.trigger_id, e.event_id, e.status, e.result_hash, e.executed_at, e.runner_fee \
-             FROM executions e \
-             WHERE e.status IN ('succeeded', 'failed') AND e.settlement = 'none' AND e.block <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM executions p WHERE p.trigger_id = e.trigger_id \
-                 AND p.position < e.position AND (p.status = 'pending' \
-                 OR (p.status IN ('succeeded', 'failed') AND p.settlement = 'none' AND p.block > $1))) \
+            "WITH barrier AS (SELECT trigger_id, MIN(position) AS position FROM executions \
+                 WHERE status = 'pending' OR (settlement = 'none' \
+                     AND status IN ('succeeded', 'failed') AND block > $1) \
+                 GROUP BY trigger_id) \
+             SELECT e.trigger_id, e.event_id, e.status, e.result_hash, e.executed_at, e.runner_fee \
+             FROM executions e LEFT JOIN barrier b ON b.trigger_id = e.trigger_id \
+             WHERE e.settlement = 'none' AND e.status IN ('succeeded', 'failed') AND e.block <= $1 \
+             AND (b.position IS NULL OR e.position < b.position) \
              ORDER BY e.trigger_id, e.position LIMIT $2",
         )
         .bind(max_block as i64)
