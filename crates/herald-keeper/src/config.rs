@@ -39,8 +39,11 @@ pub struct KeeperConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChainConfig {
-    /// `ws://…` (subscribes to new heads) or `http://…` (polls).
+    /// Where requests go: `http(s)://…` (recommended) or `ws(s)://…`.
     pub rpc_url: String,
+    /// Where new heads are subscribed to: a `ws(s)://…` endpoint of the same node. Default:
+    /// `rpc_url` when it is a WebSocket; without either the keeper polls every `poll_interval_ms`.
+    pub ws_url: Option<String>,
     /// The Herald contract.
     pub herald: Address,
     /// Where to start reading when the store has no cursor (default: the chain's head).
@@ -325,6 +328,14 @@ impl KeeperConfig {
                 format!("expected ws://, wss://, http:// or https://, found {url:?}"),
             ));
         }
+        if let Some(ws) = &self.chain.ws_url
+            && !(ws.starts_with("ws://") || ws.starts_with("wss://"))
+        {
+            return Err(bad(
+                "chain.ws_url",
+                format!("expected ws:// or wss://, found {ws:?}"),
+            ));
+        }
         if self.chain.herald == Address::ZERO {
             return Err(bad(
                 "chain.herald",
@@ -365,6 +376,15 @@ impl KeeperConfig {
     /// The runner fee as a number (validated at load).
     pub fn runner_fee(&self) -> U256 {
         self.settlement.runner_fee.parse().unwrap_or_default()
+    }
+
+    /// The endpoint new heads are subscribed to, if any.
+    pub fn heads_url(&self) -> Option<&str> {
+        let rpc = self.chain.rpc_url.as_str();
+        self.chain
+            .ws_url
+            .as_deref()
+            .or_else(|| (rpc.starts_with("ws://") || rpc.starts_with("wss://")).then_some(rpc))
     }
 
     /// The polling interval.
@@ -461,5 +481,22 @@ mod tests {
                 .starts_with("keeper.toml: `chain.rpc_url`: expected ws://"),
         );
         assert!(message("[chain\n", &[]).contains("line 1"));
+        assert!(
+            message(&format!("{MINIMAL}ws_url = \"http://x\"\n"), &[])
+                .starts_with("keeper.toml: `chain.ws_url`: expected ws://"),
+        );
+    }
+
+    #[test]
+    fn heads_come_from_ws_url_else_from_a_websocket_rpc_url() {
+        let config = parse(MINIMAL, &[]).expect("valid");
+        assert_eq!(config.heads_url(), Some("ws://127.0.0.1:8545"));
+        let http = MINIMAL.replace("ws://", "http://");
+        assert_eq!(parse(&http, &[]).expect("valid").heads_url(), None);
+        let both = format!("{http}ws_url = \"ws://127.0.0.1:8546\"\n");
+        assert_eq!(
+            parse(&both, &[]).expect("valid").heads_url(),
+            Some("ws://127.0.0.1:8546")
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! registry, runs the triggers' services, and settles signed receipts. See `node` for how the parts
 //! fit and why a crash at any point loses nothing and pays nothing twice.
 
+pub mod backoff;
 pub mod budget;
 pub mod config;
 pub mod cosign;

@@ -23,13 +23,14 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use eyre::WrapErr;
-use herald_connectors::evm::{FollowConfig, LogFollower, Step};
+use herald_connectors::evm::{FollowConfig, HeadSource, LogFollower, Step};
 use herald_services::{WebhookClient, WebhookConfig};
 use herald_spec::Manifests;
 use herald_store::{Cursor, Finished, PendingExecution, Store};
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::{
+    backoff::Backoff,
     budget::Budgets,
     config::KeeperConfig,
     cosign::LocalSigner,
@@ -38,6 +39,34 @@ use crate::{
     settler::{Settler, SettlerConfig},
     triggers::{TriggerSet, load_triggers},
 };
+
+/// Who the keeper is: its signing key and the seed its per-trigger webhook secrets derive from.
+/// Neither is ever logged or put in an error.
+#[derive(Clone)]
+pub struct Identity {
+    /// Signs receipts and `settle` transactions.
+    pub signer: PrivateKeySigner,
+    /// Per-trigger `whsec_` secrets derive from it.
+    pub webhook_seed: Vec<u8>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity")
+            .field("address", &self.signer.address())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Identity {
+    /// The identity `config` points at: the keystore or key variable, and the seed variable.
+    pub fn load(config: &KeeperConfig) -> eyre::Result<Self> {
+        Ok(Self {
+            signer: load_signer(config)?,
+            webhook_seed: load_webhook_seed(config)?,
+        })
+    }
+}
 
 /// The keeper's signing key, from the keystore file if configured, else from the environment
 /// variable. The key itself is never logged or put in an error.
@@ -78,14 +107,26 @@ pub fn load_webhook_seed(config: &KeeperConfig) -> eyre::Result<Vec<u8>> {
     Ok(seed.into_bytes())
 }
 
-/// Runs the keeper until `shutdown` resolves.
+/// Runs the keeper, with the identity its configuration points at, until `shutdown` resolves.
 pub async fn run(
     config: KeeperConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> eyre::Result<()> {
-    let signer = load_signer(&config)?;
+    let identity = Identity::load(&config)?;
+    run_as(config, identity, shutdown).await
+}
+
+/// Runs the keeper as `identity` until `shutdown` resolves.
+pub async fn run_as(
+    config: KeeperConfig,
+    identity: Identity,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> eyre::Result<()> {
+    let Identity {
+        signer,
+        webhook_seed: seed,
+    } = identity;
     let keeper = signer.address();
-    let seed = load_webhook_seed(&config)?;
     let store = Store::connect(&config.store.url).await?;
     // Nonces are asked of the node for every transaction rather than cached: after a dropped
     // transaction or a reorg, a cached nonce would stall every later settlement.
@@ -125,6 +166,10 @@ pub async fn run(
     };
     let mut follower = LogFollower::new(
         provider.clone(),
+        match config.heads_url() {
+            Some(url) => HeadSource::connect(url).await,
+            None => HeadSource::Poll,
+        },
         FollowConfig {
             confirmations: config.chain.confirmations,
             max_range: config.chain.max_range,
@@ -233,19 +278,17 @@ async fn follow(
     herald: Address,
     reorg_depth: u64,
 ) -> eyre::Result<()> {
-    let mut backoff = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     let mut progress: Option<indicatif::ProgressBar> = None;
     loop {
         let step = match follower.next().await {
             Ok(step) => step,
             Err(e) => {
-                tracing::warn!(error = %e, retry_in = ?backoff, "reading the chain");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                backoff.failed("reading the chain", &e).await;
                 continue;
             }
         };
-        backoff = Duration::from_millis(100);
+        backoff.succeeded();
         match step {
             Step::Blocks {
                 from,
@@ -329,11 +372,9 @@ async fn finish_executions(
 ) {
     let mut batch = Vec::new();
     while done.recv_many(&mut batch, 1_024).await > 0 {
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(5));
         while let Err(e) = store.finish(&batch).await {
-            tracing::warn!(error = %e, "recording results; retrying");
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(Duration::from_secs(5));
+            backoff.failed("recording results", &e).await;
         }
         for f in &batch {
             tracing::debug!(execution = %f.key, status = f.status.as_str(), "execution finished");

@@ -23,7 +23,7 @@ use herald_core::EventId;
 use herald_store::{ExecutionKey, Settleable, Settlement, Store};
 use tokio::sync::Notify;
 
-use crate::cosign::Cosigner;
+use crate::{backoff::Backoff, cosign::Cosigner};
 
 /// How receipts are batched and submitted.
 #[derive(Clone, Debug)]
@@ -76,41 +76,60 @@ impl<C: Cosigner> Settler<C> {
     }
 
     /// Settles until the task is dropped. Errors are logged and retried with backoff.
+    ///
+    /// A batch goes out when it is full, or when its first receipt has waited `batch_age`: under
+    /// load every transaction carries `batch_size` receipts (settlement gas per receipt falls with
+    /// the batch, see the contract's gas table), and when quiet no receipt waits longer than that.
     pub async fn run(self) {
         if let Err(e) = self.reconcile().await {
             tracing::warn!(error = %e, "reconciling submitted receipts");
         }
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(30));
+        let mut filling_since: Option<tokio::time::Instant> = None;
         loop {
-            match self.settle_once().await {
-                Ok(0) => {
-                    backoff = Duration::from_millis(200);
-                    // Nothing ready: wait for finished executions or the batch age.
-                    let _ = tokio::time::timeout(self.config.batch_age, self.wake.notified()).await;
-                }
-                Ok(_) => backoff = Duration::from_millis(200),
+            let ready = match self.ready().await {
+                Ok(ready) => ready,
                 Err(e) => {
-                    tracing::warn!(error = %e, retry_in = ?backoff, "settlement failed");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff.failed("reading settleable receipts", &e).await;
+                    continue;
                 }
+            };
+            if ready.is_empty() {
+                filling_since = None;
+                let _ = tokio::time::timeout(self.config.batch_age, self.wake.notified()).await;
+                continue;
+            }
+            let since = *filling_since.get_or_insert_with(tokio::time::Instant::now);
+            let due = since + self.config.batch_age;
+            if ready.len() < self.config.batch_size as usize && tokio::time::Instant::now() < due {
+                // A partial batch: wait for more receipts, but not past its age.
+                let _ = tokio::time::timeout_at(due, self.wake.notified()).await;
+                continue;
+            }
+            filling_since = None;
+            match self.submit(&ready).await {
+                Ok(()) => backoff.succeeded(),
+                Err(e) => backoff.failed("settlement failed", &e).await,
             }
         }
     }
 
-    /// Submits one batch, if one is ready; returns how many receipts it held.
-    pub async fn settle_once(&self) -> eyre::Result<usize> {
+    /// Receipts that may be settled now (buried deep enough, in each trigger's event order), at
+    /// most a batch.
+    pub async fn ready(&self) -> eyre::Result<Vec<Settleable>> {
         let head = self.provider.get_block_number().await?;
         let Some(max_block) = head.checked_sub(self.config.settle_confirmations) else {
-            return Ok(0);
+            return Ok(Vec::new());
         };
-        let ready = self
+        Ok(self
             .store
             .settleable(max_block, self.config.batch_size)
-            .await?;
-        if ready.is_empty() {
-            return Ok(0);
-        }
+            .await?)
+    }
+
+    /// Co-signs and submits one batch, records the transaction before waiting for it, and applies
+    /// what it did to each receipt once mined.
+    pub async fn submit(&self, ready: &[Settleable]) -> eyre::Result<()> {
         // A receipt may not claim a time after the block that settles it; the node's latest block
         // time is the best bound known before sending.
         let latest_time = self
@@ -141,8 +160,7 @@ impl<C: Cosigner> Settler<C> {
             .with_timeout(Some(self.config.confirm_timeout))
             .get_receipt()
             .await?;
-        self.apply(&receipt, &keys).await?;
-        Ok(keys.len())
+        self.apply(&receipt, &keys).await
     }
 
     fn receipt(&self, s: &Settleable, latest_time: u64) -> eyre::Result<Receipt> {

@@ -3,8 +3,8 @@
 //!
 //! The follower only reads. It hands out blocks' logs in order and says when a block it handed out
 //! is no longer canonical; the caller stores what it was given and checkpoints the cursor in the
-//! same transaction, then asks for more. New heads come from a WebSocket subscription when the
-//! node offers one, and from polling otherwise (or when the subscription drops).
+//! same transaction, then asks for more. New heads come from a [`HeadSource`]: a WebSocket
+//! subscription when the node offers one, polling otherwise (or when the subscription drops).
 //!
 //! Consistency within a range: the range's last header is read before and after its logs; if the
 //! two differ, the chain moved under the read and the range is read again. Across ranges: before
@@ -17,11 +17,10 @@ use alloy::{
     eips::{BlockId, BlockNumberOrTag},
     primitives::{Address, B256},
     providers::{DynProvider, Provider},
-    pubsub::Subscription,
     rpc::types::{Filter, Header, Log},
 };
 
-use super::LogContext;
+use super::{HeadSource, LogContext};
 
 /// How the follower reads the chain.
 #[derive(Clone, Debug)]
@@ -108,14 +107,15 @@ pub struct LogFollower {
     addresses: Option<Vec<Address>>,
     next_block: u64,
     last: Option<(u64, B256)>,
-    heads: Option<Subscription<Header>>,
+    heads: HeadSource,
 }
 
 impl LogFollower {
     /// A follower reading from `next_block`, after `last` (the cursor: its number and hash), if
-    /// any. `addresses` limits the logs to those contracts; `None` reads every log.
+    /// any, learning of new blocks from `heads`.
     pub async fn new(
         provider: DynProvider,
+        heads: HeadSource,
         config: FollowConfig,
         next_block: u64,
         last: Option<(u64, B256)>,
@@ -127,7 +127,6 @@ impl LogFollower {
                 call: "eth_chainId",
                 source,
             })?;
-        let heads = provider.subscribe_blocks().await.ok();
         Ok(Self {
             provider,
             config,
@@ -146,7 +145,7 @@ impl LogFollower {
 
     /// Whether new heads arrive by subscription (otherwise by polling).
     pub fn subscribed(&self) -> bool {
-        self.heads.is_some()
+        self.heads.is_subscribed()
     }
 
     /// The next block to read.
@@ -208,15 +207,10 @@ impl LogFollower {
         }
     }
 
+    /// Waits until a head that makes `next_block` safe is announced, or the poll interval passes.
     async fn wait_for_head(&mut self) {
-        let interval = self.config.poll_interval;
-        match &mut self.heads {
-            Some(heads) => match tokio::time::timeout(interval, heads.recv()).await {
-                Ok(Ok(_)) | Err(_) => {}
-                Ok(Err(_)) => self.heads = None, // the subscription ended: poll from now on
-            },
-            None => tokio::time::sleep(interval).await,
-        }
+        let wanted = self.next_block.saturating_add(self.config.confirmations);
+        self.heads.wait(wanted, self.config.poll_interval).await;
     }
 
     async fn header(&self, number: u64) -> Result<Option<Header>, FollowError> {
