@@ -12,35 +12,8 @@ use herald_services::WebhookSecret;
 /// The webhook seed every test keeper uses.
 pub const WEBHOOK_SEED: &str = "anvil-tests-webhook-seed-0123456789";
 
-/// A keeper's settings that tests vary.
-#[derive(Clone, Debug)]
-pub struct KeeperOptions {
-    /// Blocks before an event runs.
-    pub confirmations: u64,
-    /// Blocks before a receipt settles.
-    pub settle_confirmations: u64,
-    /// Webhook attempts before failing.
-    pub max_attempts: u32,
-    /// First retry delay, ms.
-    pub base_delay_ms: u64,
-    /// What the keeper charges as runner.
-    pub runner_fee: u64,
-    /// Block to start reading at.
-    pub start_block: u64,
-}
-
-impl Default for KeeperOptions {
-    fn default() -> Self {
-        Self {
-            confirmations: 0,
-            settle_confirmations: 0,
-            max_attempts: 3,
-            base_delay_ms: 50,
-            runner_fee: 1_000_000_000_000_000,
-            start_block: 0,
-        }
-    }
-}
+/// A keeper's settings that tests vary (the devnet's).
+pub type KeeperOptions = herald_devnet::KeeperSettings;
 
 /// A keeper process; killed when dropped.
 pub struct KeeperProcess {
@@ -68,23 +41,7 @@ impl KeeperProcess {
         let config = dir.path().join("keeper.toml");
         std::fs::write(
             &config,
-            format!(
-                "[chain]\nrpc_url = \"{ws}\"\nherald = \"{herald}\"\nstart_block = {start}\n\
-                 confirmations = {conf}\nsettle_confirmations = {settle}\npoll_interval_ms = 200\n\n\
-                 [store]\nurl = \"sqlite://{db}\"\n\n\
-                 [webhook]\nallow_private_targets = true\ntimeout_ms = 2000\nmax_attempts = {attempts}\n\
-                 base_delay_ms = {base}\nmax_delay_ms = 1000\n\n\
-                 [settlement]\nbatch_size = 50\nbatch_age_ms = 200\nrunner_fee = \"{fee}\"\n\
-                 confirm_timeout_ms = 10000\n",
-                ws = anvil.ws_endpoint(),
-                start = options.start_block,
-                conf = options.confirmations,
-                settle = options.settle_confirmations,
-                db = dir.path().join("keeper.db").display(),
-                attempts = options.max_attempts,
-                base = options.base_delay_ms,
-                fee = options.runner_fee,
-            ),
+            options.keeper_toml(anvil, herald, &dir.path().join("keeper.db")),
         )
         .expect("write keeper.toml");
         let mut keeper = Self {

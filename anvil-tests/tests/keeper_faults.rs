@@ -38,7 +38,7 @@ async fn scene(deposit: u64) -> Scene {
     let watched = HeraldTestToken::deploy(net.admin.clone())
         .await
         .expect("token");
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.expect("receiver");
     let user = depositor(&anvil, &net, 9, U256::from(deposit)).await;
     Scene {
         anvil,

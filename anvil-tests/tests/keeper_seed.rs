@@ -28,7 +28,7 @@ async fn seed_000_delivers_exactly_the_matching_transfers_and_settles_them() {
     let herald = Herald::new(herald_address, &net.admin);
     let watched = HeraldTestToken::deploy(&net.admin).await.expect("token");
     let other = HeraldTestToken::deploy(&net.admin).await.expect("token");
-    let receiver = Receiver::start().await;
+    let receiver = Receiver::start().await.expect("receiver");
 
     let user = depositor(&anvil, &net, 9, U256::from(BUDGET)).await;
     let owner = signer(&anvil, 9).address();

@@ -1,23 +1,13 @@
 //! `herald deploy` against a real anvil: deploys, records, reuses, redeploys on --fresh, and refuses
 //! a missing or malformed key without echoing it.
 
-use std::path::PathBuf;
-
-use alloy::{
-    node_bindings::{Anvil, AnvilInstance},
-    providers::ProviderBuilder,
-};
+use alloy::{node_bindings::AnvilInstance, providers::ProviderBuilder};
 use assert_cmd::Command;
 use herald_chain::{Deployment, bindings::Herald};
 
 /// The project's own anvil (tools/install puts it in .tools/; `HERALD_ANVIL` overrides).
 fn anvil() -> AnvilInstance {
-    let path = std::env::var_os("HERALD_ANVIL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.tools/node_modules/.bin/anvil")
-        });
-    Anvil::new().path(path).spawn()
+    herald_devnet::spawn_anvil().expect("anvil starts")
 }
 
 fn key(anvil: &AnvilInstance) -> String {

@@ -1,0 +1,50 @@
+//! Finding and starting the project's own anvil.
+
+use std::path::{Path, PathBuf};
+
+use alloy::node_bindings::{Anvil, AnvilInstance};
+use eyre::WrapErr;
+
+/// Where anvil is: `$HERALD_ANVIL`, else `.tools/node_modules/.bin/anvil` in this directory or an
+/// ancestor (the repository's pinned toolchain, installed by `tools/install`), else the checkout
+/// this binary was built from, else `anvil` on the `PATH`.
+pub fn anvil_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("HERALD_ANVIL") {
+        return PathBuf::from(path);
+    }
+    let in_toolchain = |dir: &Path| {
+        dir.ancestors()
+            .map(|d| d.join(".tools/node_modules/.bin/anvil"))
+            .find(|p| p.is_file())
+    };
+    std::env::current_dir()
+        .ok()
+        .and_then(|dir| in_toolchain(&dir))
+        .or_else(|| in_toolchain(Path::new(env!("CARGO_MANIFEST_DIR"))))
+        .unwrap_or_else(|| PathBuf::from("anvil"))
+}
+
+/// Starts anvil (automining, 10 funded development accounts, chain id 31337) on a free port.
+pub fn spawn_anvil() -> eyre::Result<AnvilInstance> {
+    spawn_anvil_on(0)
+}
+
+/// Starts anvil on `port` (0: a free one).
+pub fn spawn_anvil_on(port: u16) -> eyre::Result<AnvilInstance> {
+    let path = anvil_path();
+    Anvil::new()
+        .path(&path)
+        .port(port)
+        .try_spawn()
+        .wrap_err_with(|| {
+            let port = if port == 0 {
+                String::new()
+            } else {
+                format!(" on port {port} (is another node using it? choose one with --port)")
+            };
+            format!(
+                "starting anvil from {}{port} (run tools/install, or set HERALD_ANVIL)",
+                path.display()
+            )
+        })
+}

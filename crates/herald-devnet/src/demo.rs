@@ -1,0 +1,257 @@
+//! The devnet's demo: seed 000's trigger on a token, sample transfers, and who got paid what.
+//!
+//! [`Demo::start`] brings up anvil, the contracts, the priced types, the keepers (in this process,
+//! each with its own SQLite store), a user with an escrowed budget, a watched token and seed
+//! 000's trigger pointed at the built-in receiver. [`Demo::emit_samples`] sends transfers of which
+//! some match; [`Demo::progress`] reads what was delivered and settled so far; [`Demo::payouts`]
+//! reads every party's claimable balance from the contract.
+
+use alloy::{
+    node_bindings::AnvilInstance,
+    primitives::{Address, U256, aliases::U96},
+    providers::{DynProvider, Provider},
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use eyre::WrapErr;
+use herald_chain::bindings::{Herald, HeraldTestToken};
+use herald_keeper::node::Identity;
+
+use crate::{
+    InProcessKeeper, KeeperSettings, Network, Receiver, create_trigger, depositor, seed_trigger,
+    signer, spawn_anvil_on, terms,
+};
+
+/// The demo user's anvil account.
+const USER: usize = 9;
+/// The account the sample transfers are minted to.
+const HOLDER: usize = 5;
+/// What the demo user escrows for the trigger (1 token).
+const BUDGET: u64 = 1_000_000_000_000_000_000;
+/// The sample transfers' amounts; seed 000's trigger wants more than 10.
+pub const SAMPLE_AMOUNTS: [u64; 5] = [11, 5, 1_000, 10, 42];
+
+/// How the demo is set up.
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    /// Anvil's port (0: a free one).
+    pub port: u16,
+    /// Keepers to run.
+    pub keepers: usize,
+}
+
+/// A running demo.
+pub struct Demo {
+    /// The chain.
+    pub anvil: AnvilInstance,
+    /// The deployment, types and keepers.
+    pub net: Network,
+    /// The token whose transfers the trigger watches.
+    pub token: Address,
+    /// The built-in webhook receiver the trigger points at.
+    pub receiver: Receiver,
+    /// The keepers, running.
+    pub keepers: Vec<InProcessKeeper>,
+    /// The demo user.
+    pub user: Address,
+    /// The trigger's id.
+    pub trigger: u64,
+    /// The trigger's configuration (seed 000's YAML).
+    pub trigger_yaml: String,
+    _dir: tempfile::TempDir,
+}
+
+/// What has happened so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Webhooks the receiver accepted: (webhook-id, amount transferred).
+    pub delivered: Vec<(String, String)>,
+    /// Receipts settled on chain: (event id, fee).
+    pub settled: Vec<(String, U256)>,
+    /// Receipts the contract rejected: (event id, reason code).
+    pub rejected: Vec<(String, u8)>,
+}
+
+/// One party's earnings.
+#[derive(Clone, Debug)]
+pub struct Payout {
+    /// What the party did.
+    pub role: String,
+    /// Its address.
+    pub address: Address,
+    /// Its claimable balance.
+    pub claimable: U256,
+}
+
+impl Demo {
+    /// Sets everything up and starts the keepers.
+    pub async fn start(options: &DemoOptions) -> eyre::Result<Self> {
+        if options.keepers == 0 {
+            eyre::bail!("--keepers: at least one keeper is needed");
+        }
+        if options.keepers > 5 {
+            eyre::bail!("--keepers: at most 5 (anvil's accounts 3 to 7)");
+        }
+        let anvil = spawn_anvil_on(options.port)?;
+        let net = Network::setup(&anvil, options.keepers, 1).await?;
+        let token = *HeraldTestToken::deploy(&net.admin)
+            .await
+            .wrap_err("deploying the demo token")?
+            .address();
+        let receiver = Receiver::start().await?;
+        let user = depositor(&anvil, &net, USER, U256::from(BUDGET)).await?;
+        let trigger_yaml = seed_trigger(token, &receiver.url());
+        let trigger =
+            create_trigger(&user, &net, terms(), U96::from(BUDGET), &trigger_yaml).await?;
+        let start_block = net.admin.get_block_number().await? + 1;
+        let dir = tempfile::tempdir()?;
+        let mut keepers = Vec::new();
+        for (i, signer) in net.keepers.iter().enumerate() {
+            let config = KeeperSettings {
+                start_block,
+                ..KeeperSettings::default()
+            }
+            .keeper_config(
+                &anvil,
+                net.herald(),
+                &dir.path().join(format!("keeper-{i}.db")),
+            )?;
+            keepers.push(InProcessKeeper::start(
+                config,
+                Identity {
+                    signer: signer.clone(),
+                    webhook_seed: format!("herald-devnet-webhook-seed-{i}").into_bytes(),
+                },
+            ));
+        }
+        Ok(Self {
+            user: signer(&anvil, USER).address(),
+            anvil,
+            net,
+            token,
+            receiver,
+            keepers,
+            trigger,
+            trigger_yaml,
+            _dir: dir,
+        })
+    }
+
+    /// Mints the sample transfers (one transaction each); returns how many match the trigger.
+    pub async fn emit_samples(&self) -> eyre::Result<usize> {
+        let token = HeraldTestToken::new(self.token, &self.net.admin);
+        let holder = signer(&self.anvil, HOLDER).address();
+        for amount in SAMPLE_AMOUNTS {
+            token
+                .mint(holder, U256::from(amount))
+                .send()
+                .await?
+                .get_receipt()
+                .await
+                .wrap_err("minting a sample transfer")?;
+        }
+        Ok(SAMPLE_AMOUNTS.iter().filter(|a| **a > 10).count())
+    }
+
+    /// Deliveries and settlements so far.
+    pub async fn progress(&self) -> eyre::Result<Progress> {
+        let delivered = self
+            .receiver
+            .delivered()
+            .iter()
+            .map(|r| {
+                let body = r.json();
+                let amount = body["event"]["data"]["arguments"]["Amount"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
+                (
+                    r.header("webhook-id").unwrap_or_default().to_string(),
+                    amount,
+                )
+            })
+            .collect();
+        let logs = self
+            .net
+            .admin
+            .get_logs(
+                &Filter::new()
+                    .address(self.net.herald())
+                    .event_signature(vec![
+                        Herald::ReceiptSettled::SIGNATURE_HASH,
+                        Herald::ReceiptRejected::SIGNATURE_HASH,
+                    ])
+                    .from_block(0),
+            )
+            .await
+            .wrap_err("reading settlement events")?;
+        let mut progress = Progress {
+            delivered,
+            ..Progress::default()
+        };
+        for log in logs {
+            if let Ok(e) = log.log_decode::<Herald::ReceiptSettled>() {
+                let e = e.inner.data;
+                progress.settled.push((e.eventId.to_string(), e.fee));
+            } else if let Ok(e) = log.log_decode::<Herald::ReceiptRejected>() {
+                let e = e.inner.data;
+                progress.rejected.push((e.eventId.to_string(), e.reason));
+            }
+        }
+        Ok(progress)
+    }
+
+    /// Every party's claimable balance, and the trigger's remaining budget.
+    pub async fn payouts(&self) -> eyre::Result<(Vec<Payout>, U256)> {
+        let herald = Herald::new(self.net.herald(), &self.net.admin);
+        let mut parties = vec![
+            (
+                "connector developer".to_string(),
+                signer(&self.anvil, 1).address(),
+            ),
+            (
+                "service developer".to_string(),
+                signer(&self.anvil, 2).address(),
+            ),
+        ];
+        for (i, keeper) in self.keepers.iter().enumerate() {
+            parties.push((
+                format!("keeper {} (connector operator, runner)", i + 1),
+                keeper.address,
+            ));
+        }
+        parties.push((
+            "protocol treasury".to_string(),
+            signer(&self.anvil, 0).address(),
+        ));
+        let mut payouts = Vec::new();
+        for (role, address) in parties {
+            let claimable = herald.claimable(address).call().await?;
+            payouts.push(Payout {
+                role,
+                address,
+                claimable,
+            });
+        }
+        let budget = U256::from(herald.trigger(self.trigger).call().await?.ledger.budget);
+        Ok((payouts, budget))
+    }
+
+    /// What the user escrowed for the trigger.
+    pub fn budget(&self) -> U256 {
+        U256::from(BUDGET)
+    }
+
+    /// A provider on the devnet (account 0).
+    pub fn provider(&self) -> &DynProvider {
+        &self.net.admin
+    }
+
+    /// Stops the keepers; anvil stops when the demo is dropped.
+    pub async fn stop(self) -> eyre::Result<()> {
+        for keeper in self.keepers {
+            keeper.stop().await?;
+        }
+        Ok(())
+    }
+}

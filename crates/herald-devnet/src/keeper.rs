@@ -1,0 +1,139 @@
+//! Keepers on the devnet: their configuration, and keepers running inside this process.
+
+use std::path::Path;
+
+use alloy::{node_bindings::AnvilInstance, primitives::Address};
+use eyre::WrapErr;
+use herald_keeper::{
+    KeeperConfig,
+    node::{self, Identity},
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+/// The keeper settings a devnet, a benchmark or a test chooses.
+#[derive(Clone, Debug)]
+pub struct KeeperSettings {
+    /// Block to start reading at.
+    pub start_block: u64,
+    /// Blocks before an event runs.
+    pub confirmations: u64,
+    /// Blocks before a receipt settles.
+    pub settle_confirmations: u64,
+    /// Webhook attempts before failing.
+    pub max_attempts: u32,
+    /// First retry delay, ms.
+    pub base_delay_ms: u64,
+    /// What the keeper charges as runner.
+    pub runner_fee: u64,
+    /// Most receipts per `settle`.
+    pub batch_size: u32,
+    /// Longest a receipt waits for its batch, ms.
+    pub batch_age_ms: u64,
+}
+
+impl Default for KeeperSettings {
+    fn default() -> Self {
+        Self {
+            start_block: 0,
+            confirmations: 0,
+            settle_confirmations: 0,
+            max_attempts: 3,
+            base_delay_ms: 50,
+            runner_fee: 1_000_000_000_000_000,
+            batch_size: 50,
+            batch_age_ms: 200,
+        }
+    }
+}
+
+impl KeeperSettings {
+    /// The `keeper.toml` for a keeper of `herald` on `anvil` (requests over HTTP, new heads over
+    /// WebSocket), storing in the SQLite file `db`. Loopback webhook targets are allowed: the
+    /// devnet's receivers live there.
+    pub fn keeper_toml(&self, anvil: &AnvilInstance, herald: Address, db: &Path) -> String {
+        format!(
+            "[chain]\nrpc_url = \"{http}\"\nws_url = \"{ws}\"\nherald = \"{herald}\"\nstart_block = {start}\n\
+             confirmations = {conf}\nsettle_confirmations = {settle}\npoll_interval_ms = 200\n\n\
+             [store]\nurl = \"sqlite://{db}\"\n\n\
+             [webhook]\nallow_private_targets = true\ntimeout_ms = 2000\nmax_attempts = {attempts}\n\
+             base_delay_ms = {base}\nmax_delay_ms = 1000\n\n\
+             [settlement]\nbatch_size = {batch}\nbatch_age_ms = {age}\nrunner_fee = \"{fee}\"\n\
+             confirm_timeout_ms = 10000\n",
+            http = anvil.endpoint(),
+            ws = anvil.ws_endpoint(),
+            start = self.start_block,
+            conf = self.confirmations,
+            settle = self.settle_confirmations,
+            db = db.display(),
+            attempts = self.max_attempts,
+            base = self.base_delay_ms,
+            batch = self.batch_size,
+            age = self.batch_age_ms,
+            fee = self.runner_fee,
+        )
+    }
+
+    /// The same, parsed (environment overrides are not applied: the devnet is self-contained).
+    pub fn keeper_config(
+        &self,
+        anvil: &AnvilInstance,
+        herald: Address,
+        db: &Path,
+    ) -> eyre::Result<KeeperConfig> {
+        KeeperConfig::parse(
+            "devnet keeper.toml",
+            &self.keeper_toml(anvil, herald, db),
+            [],
+        )
+        .wrap_err("the devnet's keeper configuration")
+    }
+}
+
+/// A keeper node running on this process's runtime.
+pub struct InProcessKeeper {
+    /// Its address.
+    pub address: Address,
+    /// Its store's URL.
+    pub store_url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<eyre::Result<()>>,
+}
+
+impl InProcessKeeper {
+    /// Starts a keeper with `config` as `identity`.
+    pub fn start(config: KeeperConfig, identity: Identity) -> Self {
+        let (stop, stopped) = oneshot::channel::<()>();
+        let address = identity.signer.address();
+        let store_url = config.store.url.clone();
+        let task = tokio::spawn(node::run_as(config, identity, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            address,
+            store_url,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// Whether it stopped on its own (an error it could not retry).
+    pub fn has_stopped(&self) -> bool {
+        self.task.is_finished()
+    }
+
+    /// Stops it and returns how its run ended.
+    pub async fn stop(mut self) -> eyre::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task)
+            .await
+            .wrap_err("the keeper task panicked")?
+    }
+}
+
+impl Drop for InProcessKeeper {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

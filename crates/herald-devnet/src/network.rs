@@ -1,0 +1,219 @@
+//! A deployed Herald with priced types, bonded keepers and funded users.
+
+use alloy::{
+    network::EthereumWallet,
+    node_bindings::AnvilInstance,
+    primitives::{
+        Address, U256,
+        aliases::{U24, U40, U80, U96},
+    },
+    providers::{DynProvider, Provider, ProviderBuilder},
+    signers::local::PrivateKeySigner,
+};
+use eyre::WrapErr;
+use herald_chain::{
+    DeployOptions, Deployment, TokenChoice,
+    bindings::{Herald, HeraldTestToken},
+    deploy::deploy,
+};
+
+/// The connector developer's fee per execution (0.003 token).
+pub const CONNECTOR_DEV_FEE: u64 = 3_000_000_000_000_000;
+/// The connector operator's fee per execution (0.002 token).
+pub const OPERATOR_FEE: u64 = 2_000_000_000_000_000;
+/// The service developer's fee per successful execution (0.004 token).
+pub const SERVICE_DEV_FEE: u64 = 4_000_000_000_000_000;
+/// The cap on the runner's fee per execution (0.005 token).
+pub const MAX_RUNNER_FEE: u64 = 5_000_000_000_000_000;
+/// Each keeper's bond (10 tokens).
+pub const BOND: u64 = 10_000_000_000_000_000_000;
+
+/// Anvil's development account `i` as a signer.
+pub fn signer(anvil: &AnvilInstance, i: usize) -> PrivateKeySigner {
+    PrivateKeySigner::from_signing_key(anvil.keys()[i].clone().into())
+}
+
+/// A provider over HTTP that signs as anvil's account `i`.
+pub async fn provider_for(anvil: &AnvilInstance, i: usize) -> eyre::Result<DynProvider> {
+    Ok(ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer(anvil, i)))
+        .connect(&anvil.endpoint())
+        .await
+        .wrap_err_with(|| format!("connecting to anvil at {}", anvil.endpoint()))?
+        .erased())
+}
+
+/// A deployed Herald with a test token, connector type 1 and service type 1, and keepers that are
+/// registered, bonded and active. Accounts: 0 deployer, admin and treasury; 1 connector
+/// developer; 2 service developer; `3..3 + keepers` the keepers.
+pub struct Network {
+    /// The deployment record.
+    pub deployment: Deployment,
+    /// Account 0: deployer, admin and treasury.
+    pub admin: DynProvider,
+    /// The keepers' signers, in anvil account order.
+    pub keepers: Vec<PrivateKeySigner>,
+}
+
+impl Network {
+    /// Deploys and sets up a network with `keepers` keepers and the given quorum.
+    pub async fn setup(anvil: &AnvilInstance, keepers: usize, quorum: u8) -> eyre::Result<Self> {
+        let admin = provider_for(anvil, 0).await?;
+        let dir = tempfile::tempdir()?;
+        let owner = signer(anvil, 0).address();
+        let options = DeployOptions {
+            token: TokenChoice::TestToken,
+            admin: owner,
+            treasury: owner,
+            dir: dir.path().into(),
+            fresh: true,
+        };
+        let (deployment, _) = deploy(&admin, &options)
+            .await
+            .wrap_err("deploying the contracts")?;
+        let herald = deployment.herald.address;
+        Herald::new(herald, &admin)
+            .setQuorum(quorum)
+            .send()
+            .await?
+            .get_receipt()
+            .await
+            .wrap_err("setQuorum")?;
+
+        let connector_dev = provider_for(anvil, 1).await?;
+        Herald::new(herald, &connector_dev)
+            .registerConnectorType(
+                signer(anvil, 1).address(),
+                U96::from(CONNECTOR_DEV_FEE),
+                U96::from(OPERATOR_FEE),
+                Default::default(),
+                "ipfs://evm-log".into(),
+            )
+            .send()
+            .await?
+            .get_receipt()
+            .await
+            .wrap_err("registerConnectorType")?;
+        let service_dev = provider_for(anvil, 2).await?;
+        Herald::new(herald, &service_dev)
+            .registerServiceType(
+                signer(anvil, 2).address(),
+                U96::from(SERVICE_DEV_FEE),
+                U96::from(MAX_RUNNER_FEE),
+                Default::default(),
+                "ipfs://webhook".into(),
+            )
+            .send()
+            .await?
+            .get_receipt()
+            .await
+            .wrap_err("registerServiceType")?;
+
+        let mut signers = Vec::new();
+        for i in 3..3 + keepers {
+            let keeper = provider_for(anvil, i).await?;
+            fund(
+                &keeper,
+                &deployment,
+                signer(anvil, i).address(),
+                U256::from(BOND),
+            )
+            .await?;
+            Herald::new(herald, &keeper)
+                .registerKeeper(U96::from(BOND), "http://127.0.0.1:0".into())
+                .send()
+                .await?
+                .get_receipt()
+                .await
+                .wrap_err_with(|| format!("registerKeeper for account {i}"))?;
+            signers.push(signer(anvil, i));
+        }
+        Ok(Self {
+            deployment,
+            admin,
+            keepers: signers,
+        })
+    }
+
+    /// The Herald contract's address.
+    pub fn herald(&self) -> Address {
+        self.deployment.herald.address
+    }
+}
+
+/// Mints `amount` test tokens to `who` (sent by `provider`'s account) and approves Herald to take
+/// them.
+pub async fn fund(
+    provider: &DynProvider,
+    deployment: &Deployment,
+    who: Address,
+    amount: U256,
+) -> eyre::Result<()> {
+    let token = HeraldTestToken::new(deployment.token.address, provider);
+    token
+        .mint(who, amount)
+        .send()
+        .await?
+        .get_receipt()
+        .await
+        .wrap_err("minting test tokens")?;
+    token
+        .approve(deployment.herald.address, amount)
+        .send()
+        .await?
+        .get_receipt()
+        .await
+        .wrap_err("approving Herald")?;
+    Ok(())
+}
+
+/// A user (anvil account `i`) holding `amount` tokens deposited into Herald.
+pub async fn depositor(
+    anvil: &AnvilInstance,
+    net: &Network,
+    i: usize,
+    amount: U256,
+) -> eyre::Result<DynProvider> {
+    let user = provider_for(anvil, i).await?;
+    fund(&user, &net.deployment, signer(anvil, i).address(), amount).await?;
+    Herald::new(net.herald(), &user)
+        .deposit(amount)
+        .send()
+        .await?
+        .get_receipt()
+        .await
+        .wrap_err("deposit")?;
+    Ok(user)
+}
+
+/// Terms on the network's connector and service types: cap 0.1 token, no expiry, no limit.
+pub fn terms() -> Herald::TriggerTerms {
+    Herald::TriggerTerms {
+        connectorType: U24::from(1),
+        serviceType: U24::from(1),
+        maxFeePerExecution: U80::from(10u64.pow(17)),
+        expiresAt: U40::ZERO,
+        maxExecutions: 0,
+    }
+}
+
+/// Creates a trigger as `user`, waits for it to be mined and returns its id.
+pub async fn create_trigger(
+    user: &DynProvider,
+    net: &Network,
+    terms: Herald::TriggerTerms,
+    budget: U96,
+    config: &str,
+) -> eyre::Result<u64> {
+    let receipt = Herald::new(net.herald(), user)
+        .createTrigger(terms, budget, config.to_string().into_bytes().into())
+        .send()
+        .await?
+        .get_receipt()
+        .await
+        .wrap_err("createTrigger")?;
+    receipt
+        .decoded_log::<Herald::TriggerCreated>()
+        .map(|log| log.data.id)
+        .ok_or_else(|| eyre::eyre!("createTrigger mined without a TriggerCreated event"))
+}
