@@ -1,7 +1,9 @@
 # Herald developer tasks. Every target installs the pinned toolchain first (tools/install is
 # idempotent and returns in milliseconds when it is already there).
 #
+#   make devnet      a whole local network running seed 000's demo (Ctrl-C stops it)
 #   make test        everything CI runs: contracts, gas, abi/ freshness, Rust fmt/clippy/tests
+#   make bench       the keeper's latency and throughput on a local anvil (release build)
 #   make gas         settlement gas per receipt for batches of 1, 10 and 100 (3-of-5 quorum)
 #   make bench-match matching throughput at 1k, 10k and 100k triggers (one core)
 #   make abi         regenerate abi/ from contracts/ (commit the result)
@@ -12,7 +14,10 @@ SHELL := /bin/bash
 FORGE := ../.tools/node_modules/.bin/forge
 TOOLS = eval "$$(tools/install --env)"
 
-.PHONY: test tools services contracts-test gas bench-match snapshot abi abi-check rust-test fmt
+.PHONY: devnet test tools services contracts-test gas bench bench-match snapshot abi abi-check rust-test fmt
+
+devnet: tools
+	cargo run -q -p herald -- devnet
 
 test: tools contracts-test gas abi-check rust-test
 	@echo "make test: all checks passed"
@@ -30,6 +35,10 @@ gas: tools
 
 bench-match:
 	cargo bench -q -p herald-match --bench match
+
+bench: tools
+	cargo run -q --release -p herald -- bench latency
+	cargo run -q --release -p herald -- bench throughput
 
 snapshot: tools
 	cd contracts && $(FORGE) snapshot --no-match-test "testFuzz|invariant" --no-match-contract SettlementGasBench

@@ -4,7 +4,9 @@
 //! 1 a negative answer (no match), 2 invalid input (a file that cannot be read or parsed, an
 //! invalid trigger), with a one-line reason on stderr that names the file, line and column.
 
+mod bench;
 mod deploy;
+mod devnet;
 mod keeper;
 mod trigger;
 
@@ -28,6 +30,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Measure the keeper end to end on a local anvil (prints one line of figures).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// Run a whole network on this machine: anvil, contracts, keepers and seed 000's demo.
+    Devnet(devnet::DevnetArgs),
     /// Deploy the Herald contracts (and a test token where asked) and record them in deploy/.
     Deploy(deploy::DeployArgs),
     /// Run a keeper node.
@@ -49,7 +56,9 @@ pub(crate) enum Outcome {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Bench(command) => bench::run(command, cli.json),
         Command::Deploy(args) => deploy::run(args, cli.json),
+        Command::Devnet(args) => devnet::run(args, cli.json),
         Command::Keeper(command) => keeper::run(command),
         Command::Trigger(command) => trigger::run(command, cli.json),
     };
