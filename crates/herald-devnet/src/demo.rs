@@ -28,6 +28,8 @@ const USER: usize = 9;
 const HOLDER: usize = 5;
 /// What the demo user escrows for the trigger (1 token).
 const BUDGET: u64 = 1_000_000_000_000_000_000;
+/// What the demo user holds in its wallet besides (100 tokens).
+const WALLET: u128 = 100_000_000_000_000_000_000;
 /// The sample transfers' amounts; seed 000's trigger wants more than 10.
 pub const SAMPLE_AMOUNTS: [u64; 5] = [11, 5, 1_000, 10, 42];
 
@@ -100,6 +102,14 @@ impl Demo {
             .address();
         let receiver = Receiver::start().await?;
         let user = depositor(&anvil, &net, USER, U256::from(BUDGET)).await?;
+        // Tokens in the user's wallet too, to try `herald deposit` and friends on the devnet.
+        HeraldTestToken::new(net.deployment.token.address, &user)
+            .mint(signer(&anvil, USER).address(), U256::from(WALLET))
+            .send()
+            .await?
+            .get_receipt()
+            .await
+            .wrap_err("minting the demo user's wallet tokens")?;
         let trigger_yaml = seed_trigger(token, &receiver.url());
         let trigger =
             create_trigger(&user, &net, terms(), U96::from(BUDGET), &trigger_yaml).await?;

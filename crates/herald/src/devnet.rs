@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alloy::primitives::{U256, utils::format_units};
+use alloy::primitives::U256;
 use clap::Args;
 use herald_devnet::{Demo, DemoOptions, Progress};
 
@@ -141,9 +141,13 @@ async fn devnet(args: DevnetArgs, json: bool) -> eyre::Result<Outcome> {
 
     if !args.once {
         say(format!(
-            "\nthe devnet keeps running: RPC {} (ws {}); Ctrl-C stops it",
+            "\nthe devnet keeps running (Ctrl-C stops it). To act as the demo user from another shell:\n\
+             export HERALD_RPC_URL={} HERALD_ADDRESS={:#x}\n\
+             export HERALD_PRIVATE_KEY=0x{}   # anvil's public development key #9\n\
+             herald balance; herald trigger list; herald deposit 10",
             demo.anvil.endpoint(),
-            demo.anvil.ws_endpoint()
+            demo.net.herald(),
+            alloy::hex::encode(demo.anvil.keys()[9].to_bytes()),
         ));
         let shutdown = crate::keeper::shutdown_signal();
         tokio::pin!(shutdown);
@@ -193,12 +197,7 @@ impl Shown {
     }
 }
 
-/// An 18-decimal amount in tokens, without trailing zeros (`0.0105`).
+/// An amount of the devnet's 18-decimal token.
 fn tokens(amount: U256) -> String {
-    let text = format_units(amount, 18).unwrap_or_else(|_| amount.to_string());
-    match text.split_once('.') {
-        Some((whole, fraction)) if fraction.trim_end_matches('0').is_empty() => whole.to_string(),
-        Some((whole, fraction)) => format!("{whole}.{}", fraction.trim_end_matches('0')),
-        None => text,
-    }
+    crate::session::tokens(amount, 18)
 }

@@ -4,11 +4,14 @@
 //! 1 a negative answer (no match), 2 invalid input (a file that cannot be read or parsed, an
 //! invalid trigger), with a one-line reason on stderr that names the file, line and column.
 
+mod account;
 mod bench;
 mod deploy;
 mod devnet;
 mod keeper;
+mod session;
 mod trigger;
+mod trigger_chain;
 
 use std::process::ExitCode;
 
@@ -30,6 +33,15 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Deposit tokens into Herald (approving it first if needed).
+    Deposit(account::DepositArgs),
+    /// Take tokens out: from your balance now, or from a trigger's budget after a delay.
+    #[command(subcommand)]
+    Withdraw(account::WithdrawCommand),
+    /// Show a wallet's tokens, deposited balance, trigger budgets and claimable rewards.
+    Balance(account::BalanceArgs),
+    /// Claim the rewards you earned as a developer, keeper or treasury.
+    Claim(account::ClaimArgs),
     /// Measure the keeper end to end on a local anvil (prints one line of figures).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -53,9 +65,22 @@ pub(crate) enum Outcome {
     No,
 }
 
+/// Runs an async command to completion.
+pub(crate) fn on_runtime(
+    command: impl std::future::Future<Output = Result<Outcome, String>>,
+) -> Result<Outcome, String> {
+    tokio::runtime::Runtime::new()
+        .map_err(|e| format!("starting the runtime: {e}"))?
+        .block_on(command)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Deposit(args) => on_runtime(account::deposit(args, cli.json)),
+        Command::Withdraw(command) => on_runtime(account::withdraw(command, cli.json)),
+        Command::Balance(args) => on_runtime(account::balance(args, cli.json)),
+        Command::Claim(args) => on_runtime(account::claim(args, cli.json)),
         Command::Bench(command) => bench::run(command, cli.json),
         Command::Deploy(args) => deploy::run(args, cli.json),
         Command::Devnet(args) => devnet::run(args, cli.json),

@@ -30,10 +30,29 @@ pub(crate) enum TriggerCommand {
     },
     /// Print the JSON Schema of trigger files (also in schemas/trigger.schema.json).
     Schema,
+    /// Validate a trigger file as keepers will, then register it with a budget.
+    Create(crate::trigger_chain::CreateArgs),
+    /// List triggers (all, or one owner's).
+    List(crate::trigger_chain::ListArgs),
+    /// Show a trigger's state and configuration.
+    Show(crate::trigger_chain::IdArgs),
+    /// Pause a trigger: executions inside the pause are not paid.
+    Pause(crate::trigger_chain::IdArgs),
+    /// Resume a paused trigger.
+    Resume(crate::trigger_chain::IdArgs),
+    /// Cancel a trigger for good (its budget comes back through `withdraw request`).
+    Cancel(crate::trigger_chain::IdArgs),
 }
 
 pub(crate) fn run(command: TriggerCommand, json_output: bool) -> Result<Outcome, String> {
+    use crate::{on_runtime, trigger_chain as chain};
     match command {
+        TriggerCommand::Create(args) => on_runtime(chain::create(args, json_output)),
+        TriggerCommand::List(args) => on_runtime(chain::list(args, json_output)),
+        TriggerCommand::Show(args) => on_runtime(chain::show(args, json_output)),
+        TriggerCommand::Pause(args) => on_runtime(chain::set_state(args, "pause", json_output)),
+        TriggerCommand::Resume(args) => on_runtime(chain::set_state(args, "resume", json_output)),
+        TriggerCommand::Cancel(args) => on_runtime(chain::set_state(args, "cancel", json_output)),
         TriggerCommand::Schema => {
             print!("{}", trigger_file_schema());
             Ok(Outcome::Yes)

@@ -1,0 +1,353 @@
+//! `herald trigger create | list | show | pause | resume | cancel`: triggers on chain.
+//!
+//! `create` validates the file exactly as keepers will (the same parser, manifests and ABI check)
+//! before any transaction, so a file keepers would refuse never costs gas; errors name the file's
+//! line and column.
+
+use std::path::PathBuf;
+
+use alloy::{
+    primitives::{
+        Address, U256,
+        aliases::{U24, U40, U96},
+    },
+    providers::Provider,
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+use clap::Args;
+use herald_chain::bindings::Herald;
+use herald_spec::{Manifests, parse_triggers};
+use serde_json::json;
+
+use crate::{
+    Outcome,
+    account::report,
+    session::{ChainArgs, Session, narrow},
+};
+
+/// `trigger create`.
+#[derive(Args)]
+pub(crate) struct CreateArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// The trigger file (YAML, one trigger).
+    file: PathBuf,
+    /// Tokens to give the trigger's budget from your deposited balance.
+    #[arg(long)]
+    budget: String,
+    /// The on-chain connector type id the trigger's connector names.
+    #[arg(long, default_value_t = 1)]
+    connector_type: u32,
+    /// The on-chain service type id the trigger's service names.
+    #[arg(long, default_value_t = 1)]
+    service_type: u32,
+    /// Cap per execution in tokens, when the file's limits do not set `max-fee-per-execution`.
+    #[arg(long, default_value = "0.1")]
+    max_fee: String,
+}
+
+/// `trigger list`.
+#[derive(Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// Only this owner's triggers.
+    #[arg(long)]
+    owner: Option<Address>,
+}
+
+/// `trigger show|pause|resume|cancel ID`.
+#[derive(Args)]
+pub(crate) struct IdArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// The trigger's id.
+    id: u64,
+}
+
+/// A trigger as the chain has it.
+pub(crate) struct OnChain {
+    pub id: u64,
+    pub owner: Address,
+    pub budget: U256,
+    pub executions: u32,
+    pub max_executions: u32,
+    pub max_fee: U256,
+    pub expires_at: u64,
+    pub status: &'static str,
+    pub config: String,
+}
+
+pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcome, String> {
+    let file = args.file.display().to_string();
+    let text = std::fs::read_to_string(&args.file).map_err(|e| format!("{file}: {e}"))?;
+    let specs = parse_triggers(&file, &text).map_err(|e| e.to_string())?;
+    let [spec] = specs.as_slice() else {
+        return Err(format!(
+            "{file}: defines {} triggers; `trigger create` registers one per file",
+            specs.len()
+        ));
+    };
+    Manifests::builtin()
+        .validate(&file, spec)
+        .map_err(|e| e.to_string())?;
+    if let Some(abi) = &spec.source.abi {
+        herald_connectors::evm::EventAbi::parse(&abi.value)
+            .map_err(|e| format!("{file}:{}:{}: connector.abi: {e}", abi.at.line, abi.at.col))?;
+    }
+    if let Some(contract) = &spec.source.contract {
+        contract.value.parse::<Address>().map_err(|e| {
+            format!(
+                "{file}:{}:{}: connector.contract: {e}",
+                contract.at.line, contract.at.col
+            )
+        })?;
+    }
+
+    let s = args.chain.write().await?;
+    let budget = s.parse_amount("--budget", &args.budget)?;
+    let max_fee = match &spec.limits.max_fee_per_execution {
+        Some(wei) => wei
+            .parse::<U256>()
+            .map_err(|_| format!("{file}: max-fee-per-execution: {wei:?} is not an amount"))?,
+        None => s.parse_amount("--max-fee", &args.max_fee)?,
+    };
+    let deposited = s
+        .contract()
+        .balanceOf(s.account())
+        .call()
+        .await
+        .map_err(|e| e.to_string())?;
+    if deposited < budget {
+        return Err(format!(
+            "insufficient balance: the budget needs {} and {:#x} has {} deposited (herald deposit)",
+            s.format(budget),
+            s.account(),
+            s.format(deposited)
+        ));
+    }
+    let terms = Herald::TriggerTerms {
+        connectorType: U24::from(args.connector_type),
+        serviceType: U24::from(args.service_type),
+        maxFeePerExecution: narrow::<80, 2>("max fee per execution", max_fee)?,
+        expiresAt: U40::from(
+            spec.limits
+                .expires_at
+                .map_or(0, |t| t.as_second().max(0) as u64),
+        ),
+        maxExecutions: spec.limits.max_executions.unwrap_or(0),
+    };
+    let budget96: U96 = narrow("--budget", budget)?;
+    let receipt = s
+        .send(
+            "createTrigger",
+            s.contract()
+                .createTrigger(terms, budget96, text.clone().into_bytes().into()),
+        )
+        .await?;
+    let id = receipt
+        .decoded_log::<Herald::TriggerCreated>()
+        .map(|l| l.data.id)
+        .ok_or("createTrigger mined without a TriggerCreated event")?;
+    report(
+        json_output,
+        json!({"id": id, "name": spec.name.value, "budget": budget.to_string(),
+               "max_fee_per_execution": max_fee.to_string(), "tx": receipt.transaction_hash}),
+        format!(
+            "trigger #{id} `{}` created with a budget of {} (at most {} per execution)  tx {}",
+            spec.name.value,
+            s.format(budget),
+            s.format(max_fee),
+            receipt.transaction_hash
+        ),
+    )
+}
+
+pub(crate) async fn list(args: ListArgs, json_output: bool) -> Result<Outcome, String> {
+    let s = args.chain.read().await?;
+    let triggers = triggers_of(&s, args.owner).await?;
+    if json_output {
+        println!(
+            "{}",
+            serde_json::Value::Array(triggers.iter().map(to_json).collect())
+        );
+        return Ok(Outcome::Yes);
+    }
+    println!(
+        "{:>4}  {:<10} {:<44} {:>12} {:>10}",
+        "id", "status", "owner", "budget", "executions"
+    );
+    for t in &triggers {
+        println!(
+            "{:>4}  {:<10} {:<44} {:>12} {:>10}",
+            t.id,
+            t.status,
+            format!("{:#x}", t.owner),
+            s.format(t.budget),
+            t.executions
+        );
+    }
+    Ok(Outcome::Yes)
+}
+
+pub(crate) async fn show(args: IdArgs, json_output: bool) -> Result<Outcome, String> {
+    let s = args.chain.read().await?;
+    let t = trigger(&s, args.id).await?;
+    if json_output {
+        println!("{}", to_json(&t));
+        return Ok(Outcome::Yes);
+    }
+    println!("trigger     #{} ({})", t.id, t.status);
+    println!("owner       {:#x}", t.owner);
+    println!("budget      {}", s.format(t.budget));
+    let limit = if t.max_executions == 0 {
+        "no limit".to_string()
+    } else {
+        format!("of {}", t.max_executions)
+    };
+    println!("executions  {} ({limit})", t.executions);
+    println!("max fee     {} per execution", s.format(t.max_fee));
+    if t.expires_at != 0 {
+        println!("expires     {} (unix time)", t.expires_at);
+    }
+    println!("config:\n{}", t.config.trim_end());
+    Ok(Outcome::Yes)
+}
+
+/// `pause`, `resume` or `cancel`.
+pub(crate) async fn set_state(
+    args: IdArgs,
+    action: &str,
+    json_output: bool,
+) -> Result<Outcome, String> {
+    let s = args.chain.write().await?;
+    let id = args.id;
+    owned_trigger(&s, id).await?;
+    let contract = s.contract();
+    let receipt = match action {
+        "pause" => s.send("pauseTrigger", contract.pauseTrigger(id)).await?,
+        "resume" => s.send("resumeTrigger", contract.resumeTrigger(id)).await?,
+        _ => s.send("cancelTrigger", contract.cancelTrigger(id)).await?,
+    };
+    let t = trigger(&s, id).await?;
+    report(
+        json_output,
+        json!({"id": id, "status": t.status, "tx": receipt.transaction_hash}),
+        format!(
+            "trigger #{id} is {}  tx {}",
+            t.status, receipt.transaction_hash
+        ),
+    )
+}
+
+/// The trigger `id`, or an error naming it if it does not exist.
+pub(crate) async fn trigger(s: &Session, id: u64) -> Result<OnChain, String> {
+    let state = s
+        .contract()
+        .trigger(id)
+        .call()
+        .await
+        .map_err(|e| e.to_string())?;
+    if state.owner == Address::ZERO {
+        let count = s
+            .contract()
+            .triggerCount()
+            .call()
+            .await
+            .map_err(|e| e.to_string())?;
+        return Err(format!(
+            "unknown trigger #{id} (this deployment has {count})"
+        ));
+    }
+    let config = created_log(s, Some(id), None)
+        .await?
+        .into_iter()
+        .next()
+        .map(|e| String::from_utf8_lossy(&e.config).into_owned())
+        .unwrap_or_default();
+    let flags = state.rules.flags;
+    Ok(OnChain {
+        id,
+        owner: state.owner,
+        budget: U256::from(state.ledger.budget),
+        executions: state.ledger.executions,
+        max_executions: state.ledger.maxExecutions,
+        max_fee: U256::from(state.rules.maxFeePerExecution),
+        expires_at: state.rules.expiresAt.to::<u64>(),
+        status: if flags & 2 != 0 {
+            "cancelled"
+        } else if flags & 1 != 0 {
+            "paused"
+        } else {
+            "active"
+        },
+        config,
+    })
+}
+
+/// The trigger `id`, checked to belong to the session's account.
+pub(crate) async fn owned_trigger(s: &Session, id: u64) -> Result<OnChain, String> {
+    let t = trigger(s, id).await?;
+    if t.owner != s.account() {
+        return Err(format!(
+            "trigger #{id} belongs to {:#x}, not to {:#x} (the account of HERALD_PRIVATE_KEY)",
+            t.owner,
+            s.account()
+        ));
+    }
+    Ok(t)
+}
+
+/// Every trigger (of `owner`, if given), from the registry's creation events.
+pub(crate) async fn triggers_of(
+    s: &Session,
+    owner: Option<Address>,
+) -> Result<Vec<OnChain>, String> {
+    let mut out = Vec::new();
+    for created in created_log(s, None, owner).await? {
+        out.push(trigger(s, created.id).await?);
+    }
+    Ok(out)
+}
+
+async fn created_log(
+    s: &Session,
+    id: Option<u64>,
+    owner: Option<Address>,
+) -> Result<Vec<Herald::TriggerCreated>, String> {
+    let mut filter = Filter::new()
+        .address(s.herald)
+        .event_signature(Herald::TriggerCreated::SIGNATURE_HASH)
+        .from_block(0);
+    if let Some(id) = id {
+        filter = filter.topic1(U256::from(id));
+    }
+    if let Some(owner) = owner {
+        filter = filter.topic2(owner.into_word());
+    }
+    let logs = s
+        .provider
+        .get_logs(&filter)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(logs
+        .iter()
+        .filter_map(|log| log.log_decode::<Herald::TriggerCreated>().ok())
+        .map(|log| log.inner.data)
+        .collect())
+}
+
+fn to_json(t: &OnChain) -> serde_json::Value {
+    json!({
+        "id": t.id,
+        "owner": t.owner,
+        "status": t.status,
+        "budget": t.budget.to_string(),
+        "executions": t.executions,
+        "max_executions": t.max_executions,
+        "max_fee_per_execution": t.max_fee.to_string(),
+        "expires_at": t.expires_at,
+        "config": t.config,
+    })
+}

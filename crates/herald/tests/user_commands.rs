@@ -1,0 +1,205 @@
+//! The user's commands against a real anvil and the real contracts: deposit, balance, trigger
+//! create/show/list/pause/resume/cancel, budget withdrawal, withdraw, claim — and their error paths,
+//! each a one-line reason with a non-zero exit.
+
+use alloy::{node_bindings::AnvilInstance, primitives::U256};
+use assert_cmd::Command;
+use herald_devnet::{Network, fund, provider_for, seed_trigger, signer, spawn_anvil};
+use serde_json::Value;
+
+const TOKEN: u128 = 1_000_000_000_000_000_000;
+const USER: usize = 9;
+
+struct Chain {
+    anvil: AnvilInstance,
+    net: Network,
+    dir: tempfile::TempDir,
+}
+
+impl Chain {
+    async fn new() -> Self {
+        let anvil = spawn_anvil().expect("anvil");
+        let net = Network::setup(&anvil, 1, 1).await.expect("network");
+        let user = provider_for(&anvil, USER).await.expect("provider");
+        fund(
+            &user,
+            &net.deployment,
+            signer(&anvil, USER).address(),
+            U256::from(5 * TOKEN),
+        )
+        .await
+        .expect("fund");
+        Self {
+            anvil,
+            net,
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// `herald --json ARGS` as account `who`.
+    fn herald(&self, who: usize, args: &[&str]) -> std::process::Output {
+        Command::cargo_bin("herald")
+            .expect("binary")
+            .env("HERALD_RPC_URL", self.anvil.endpoint())
+            .env("HERALD_ADDRESS", self.net.herald().to_string())
+            .env(
+                "HERALD_PRIVATE_KEY",
+                format!(
+                    "0x{}",
+                    alloy::hex::encode(self.anvil.keys()[who].to_bytes())
+                ),
+            )
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("runs")
+    }
+
+    fn ok(&self, who: usize, args: &[&str]) -> Value {
+        let out = self.herald(who, args);
+        assert!(
+            out.status.success(),
+            "herald {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+    }
+
+    /// Runs a command that must fail; returns its one-line reason.
+    fn fails(&self, who: usize, args: &[&str]) -> String {
+        let out = self.herald(who, args);
+        assert_eq!(out.status.code(), Some(2), "herald {args:?} should fail");
+        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_string();
+        assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+        stderr
+    }
+
+    fn file(&self, name: &str, text: &str) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        path.display().to_string()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_user_deposits_creates_and_manages_a_trigger_and_withdraws() {
+    let chain = Chain::new().await;
+    let wei = |tokens: f64| ((tokens * 1e6) as u128 * (TOKEN / 1_000_000)).to_string();
+
+    let deposited = chain.ok(USER, &["deposit", "2"]);
+    assert_eq!(deposited["balance"], wei(2.0));
+    let balance = chain.ok(USER, &["balance"]);
+    assert_eq!(balance["wallet"], wei(3.0));
+    assert_eq!(balance["unallocated"], wei(2.0));
+
+    let token = chain.net.deployment.token.address;
+    let file = chain.file(
+        "seed.yaml",
+        &seed_trigger(token, "https://hooks.example.com/herald"),
+    );
+    let created = chain.ok(USER, &["trigger", "create", &file, "--budget", "1.5"]);
+    assert_eq!(created["id"], 1);
+    assert_eq!(
+        created["name"],
+        "augur-transfer-after-12-oct-with-more-than-10-token"
+    );
+    let shown = chain.ok(USER, &["trigger", "show", "1"]);
+    assert_eq!(shown["status"], "active");
+    assert_eq!(shown["budget"], wei(1.5));
+    assert!(
+        shown["config"]
+            .as_str()
+            .expect("config")
+            .contains("arguments.Amount")
+    );
+
+    assert_eq!(
+        chain.ok(USER, &["trigger", "pause", "1"])["status"],
+        "paused"
+    );
+    assert_eq!(
+        chain.ok(USER, &["trigger", "resume", "1"])["status"],
+        "active"
+    );
+    let requested = chain.ok(USER, &["withdraw", "request", "1", "0.5"]);
+    assert_eq!(requested["requested"], wei(0.5));
+    assert_eq!(
+        chain.ok(USER, &["trigger", "cancel", "1"])["status"],
+        "cancelled"
+    );
+
+    let owner = signer(&chain.anvil, USER).address().to_string();
+    let listed = chain.ok(USER, &["trigger", "list", "--owner", &owner]);
+    assert_eq!(listed.as_array().expect("list").len(), 1);
+    assert_eq!(listed[0]["status"], "cancelled");
+
+    let withdrawn = chain.ok(USER, &["withdraw", "balance", "0.5"]);
+    assert_eq!(withdrawn["withdrawn"], wei(0.5));
+    let balance = chain.ok(USER, &["balance"]);
+    assert_eq!(balance["wallet"], wei(3.5));
+    assert_eq!(balance["unallocated"], "0");
+    assert_eq!(balance["trigger_budgets"], wei(1.5));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_input_gets_a_one_line_reason_naming_what_was_wrong() {
+    let chain = Chain::new().await;
+    let token = chain.net.deployment.token.address;
+    chain.ok(USER, &["deposit", "1"]);
+
+    assert_eq!(
+        chain.fails(USER, &["trigger", "show", "9"]),
+        "error: unknown trigger #9 (this deployment has 0)"
+    );
+    let reason = chain.fails(USER, &["deposit", "1000"]);
+    assert!(reason.contains("insufficient token balance"), "{reason}");
+    assert!(reason.contains("needs 1000"), "{reason}");
+    let reason = chain.fails(USER, &["deposit", "1.2.3"]);
+    assert!(
+        reason.contains("amount: expected a token amount"),
+        "{reason}"
+    );
+
+    let typo = chain.file(
+        "typo.yaml",
+        &seed_trigger(token, "https://hooks.example.com/h").replace("    - to:", "    - too:"),
+    );
+    let reason = chain.fails(USER, &["trigger", "create", &typo, "--budget", "0.5"]);
+    assert!(
+        reason.contains("typo.yaml:7:7"),
+        "file:line:col in {reason}"
+    );
+    assert!(reason.contains("did you mean `to`"), "{reason}");
+
+    let good = chain.file(
+        "seed.yaml",
+        &seed_trigger(token, "https://hooks.example.com/h"),
+    );
+    let reason = chain.fails(USER, &["trigger", "create", &good, "--budget", "2"]);
+    assert!(
+        reason.contains("insufficient balance: the budget needs 2"),
+        "{reason}"
+    );
+
+    chain.ok(USER, &["trigger", "create", &good, "--budget", "0.5"]);
+    let reason = chain.fails(5, &["trigger", "pause", "1"]);
+    assert!(reason.contains("trigger #1 belongs to"), "{reason}");
+    let reason = chain.fails(5, &["claim"]);
+    assert!(reason.contains("nothing to claim"), "{reason}");
+
+    let out = Command::cargo_bin("herald")
+        .expect("binary")
+        .env("HERALD_RPC_URL", chain.anvil.endpoint())
+        .env("HERALD_ADDRESS", chain.net.herald().to_string())
+        .env("HERALD_PRIVATE_KEY", "not-a-key-but-a-secret")
+        .args(["deposit", "1"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("HERALD_PRIVATE_KEY is not a 32-byte hex private key"));
+    assert!(
+        !stderr.contains("not-a-key-but-a-secret"),
+        "the key is never echoed"
+    );
+}
