@@ -12,8 +12,10 @@
 //! makes after the events are stored.
 
 mod pipeline;
+mod query;
 mod store;
 
 pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution, Settleable, Settlement};
+pub use query::{ExecutionFilter, ExecutionPage, ExecutionRecord, PageCursor};
 
 pub use store::{Cursor, Execution, ExecutionKey, ExecutionStatus, Store, StoreError};

@@ -445,7 +445,7 @@ impl Store {
     }
 }
 
-fn key_of(row: &sqlx::any::AnyRow) -> Result<ExecutionKey, StoreError> {
+pub(crate) fn key_of(row: &sqlx::any::AnyRow) -> Result<ExecutionKey, StoreError> {
     let trigger_id: i64 = row.try_get("trigger_id")?;
     let event_id: String = row.try_get("event_id")?;
     Ok(ExecutionKey {

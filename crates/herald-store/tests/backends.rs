@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use herald_core::{Event, EventId};
 use herald_store::{
-    Cursor, ExecutionKey, ExecutionStatus, Finished, IngestEvent, NewExecution, Settlement, Store,
+    Cursor, ExecutionFilter, ExecutionKey, ExecutionStatus, Finished, IngestEvent, NewExecution,
+    PageCursor, Settlement, Store,
 };
 use serde_json::json;
 use sqlx::{Connection, Executor};
@@ -169,6 +170,7 @@ async fn suite(store: Store, reopen: impl AsyncFn() -> Store) {
     );
     restarted.close().await;
     pipeline(store.clone()).await;
+    listing(store.clone()).await;
     store.close().await;
 }
 
@@ -370,6 +372,104 @@ async fn pipeline(store: Store) {
         "a settled execution is history, not retracted"
     );
     assert_eq!(store.event_blocks(stream, 0).await.expect("blocks"), vec![]);
+}
+
+/// Listing executions for people: filters, newest first, pages that neither skip nor repeat.
+async fn listing(store: Store) {
+    let events: Vec<Event> = (300..306).map(event).collect();
+    let refs: Vec<IngestEvent<'_>> = events.iter().map(ingest).collect();
+    let executions: Vec<NewExecution> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| pending(if i % 2 == 0 { 70 } else { 80 }, e, 300 + i as u64))
+        .collect();
+    store
+        .ingest("listing", &refs, &executions, None)
+        .await
+        .expect("ingest");
+    store
+        .finish(&[done(70, &events[0], ExecutionStatus::Succeeded)])
+        .await
+        .expect("finish");
+
+    let all = |filter: ExecutionFilter| {
+        let store = store.clone();
+        async move { store.executions(&filter).await.expect("list").items }
+    };
+    let of_70 = all(ExecutionFilter {
+        trigger_id: Some(70),
+        limit: 100,
+        ..ExecutionFilter::default()
+    })
+    .await;
+    assert_eq!(of_70.len(), 3);
+    assert!(of_70.iter().all(|r| r.execution.key.trigger_id == 70));
+    let succeeded = all(ExecutionFilter {
+        trigger_id: Some(70),
+        status: Some(ExecutionStatus::Succeeded),
+        limit: 100,
+        ..ExecutionFilter::default()
+    })
+    .await;
+    assert_eq!(succeeded.len(), 1);
+    assert_eq!(succeeded[0].execution.key, key(70, &events[0]));
+    assert_eq!(succeeded[0].fee.as_deref(), Some("1050"));
+    assert_eq!(succeeded[0].settlement, "none");
+    let future = all(ExecutionFilter {
+        since_ms: Some(i64::MAX),
+        limit: 100,
+        ..ExecutionFilter::default()
+    })
+    .await;
+    assert!(future.is_empty(), "nothing was recorded in the future");
+
+    let everything = all(ExecutionFilter {
+        limit: 1_000,
+        ..ExecutionFilter::default()
+    })
+    .await;
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .executions(&ExecutionFilter {
+                after,
+                limit: 2,
+                ..ExecutionFilter::default()
+            })
+            .await
+            .expect("page");
+        paged.extend(page.items.iter().map(|r| r.execution.key));
+        let Some(next) = page.next else { break };
+        assert_eq!(
+            next.to_string().parse::<PageCursor>(),
+            Ok(next),
+            "cursors round-trip"
+        );
+        after = Some(next);
+    }
+    assert_eq!(
+        paged,
+        everything
+            .iter()
+            .map(|r| r.execution.key)
+            .collect::<Vec<_>>(),
+        "pages of 2 give every execution once, in the same order"
+    );
+    assert!(
+        everything
+            .windows(2)
+            .all(|w| w[0].created_ms >= w[1].created_ms),
+        "newest first"
+    );
+    let record = store
+        .execution_record(key(80, &events[1]))
+        .await
+        .expect("read")
+        .expect("present");
+    assert_eq!(record.execution.status, ExecutionStatus::Pending);
+    assert_eq!(record.request.as_deref(), Some("{\"trigger\":80}"));
+    assert_eq!(record.block, 301);
 }
 
 #[tokio::test(flavor = "multi_thread")]

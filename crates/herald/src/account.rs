@@ -68,28 +68,7 @@ pub(crate) struct ClaimArgs {
 pub(crate) async fn deposit(args: DepositArgs, json_output: bool) -> Result<Outcome, String> {
     let s = args.chain.write().await?;
     let amount = s.parse_amount("amount", &args.amount)?;
-    let token = HeraldTestToken::new(s.token, &s.provider);
-    let held = token
-        .balanceOf(s.account())
-        .call()
-        .await
-        .map_err(|e| e.to_string())?;
-    if held < amount {
-        return Err(format!(
-            "insufficient token balance: {:#x} holds {} and the deposit needs {}",
-            s.account(),
-            s.format(held),
-            s.format(amount)
-        ));
-    }
-    let allowance = token
-        .allowance(s.account(), s.herald)
-        .call()
-        .await
-        .map_err(|e| e.to_string())?;
-    if allowance < amount {
-        s.send("approve", token.approve(s.herald, amount)).await?;
-    }
+    s.allow_herald(amount).await?;
     let receipt = s.send("deposit", s.contract().deposit(amount)).await?;
     let balance = unallocated(&s, s.account()).await?;
     report(

@@ -15,6 +15,40 @@ use crate::Outcome;
 pub(crate) enum KeeperCommand {
     /// Follow the chain, run matching triggers' services and settle their receipts.
     Run(ConfigArgs),
+    /// Register as a keeper with a bond (approving Herald first if needed).
+    Register {
+        #[command(flatten)]
+        chain: crate::session::ChainArgs,
+        /// The bond, in tokens.
+        #[arg(long)]
+        bond: String,
+        /// Where other keepers reach this one for attestation (http:// or https://).
+        #[arg(long)]
+        endpoint: String,
+    },
+    /// Add to your bond.
+    Bond {
+        #[command(flatten)]
+        chain: crate::session::ChainArgs,
+        /// Tokens to add.
+        amount: String,
+    },
+    /// Start unbonding (you stop being active at once); with --withdraw, take the bond back after
+    /// the unbonding delay.
+    Unbond {
+        #[command(flatten)]
+        chain: crate::session::ChainArgs,
+        /// Withdraw the bond (after the delay) instead of starting to unbond.
+        #[arg(long)]
+        withdraw: bool,
+    },
+    /// A keeper's bond, state, endpoint and rewards.
+    Status {
+        #[command(flatten)]
+        chain: crate::session::ChainArgs,
+        /// The keeper (default: the account of HERALD_PRIVATE_KEY).
+        address: Option<alloy::primitives::Address>,
+    },
     /// Print the `whsec_` secret a trigger's webhooks are signed with (for its owner's receiver).
     WebhookSecret {
         #[command(flatten)]
@@ -35,17 +69,33 @@ pub(crate) struct ConfigArgs {
     config: PathBuf,
 }
 
-pub(crate) fn run(command: KeeperCommand) -> Result<Outcome, String> {
+pub(crate) fn run(command: KeeperCommand, json_output: bool) -> Result<Outcome, String> {
+    use crate::{keeper_chain, on_runtime};
     let load = |args: &ConfigArgs| KeeperConfig::load(&args.config).map_err(|e| e.to_string());
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     match command {
+        KeeperCommand::Register {
+            chain,
+            bond,
+            endpoint,
+        } => on_runtime(keeper_chain::register(chain, bond, endpoint, json_output)),
+        KeeperCommand::Bond { chain, amount } => {
+            on_runtime(keeper_chain::bond(chain, amount, json_output))
+        }
+        KeeperCommand::Unbond { chain, withdraw } => {
+            on_runtime(keeper_chain::unbond(chain, withdraw, json_output))
+        }
+        KeeperCommand::Status { chain, address } => {
+            on_runtime(keeper_chain::status(chain, address, json_output))
+        }
         KeeperCommand::Run(args) => {
             let config = load(&args)?;
             init_tracing();
-            runtime
-                .block_on(node::run(config, shutdown_signal()))
-                .map_err(|e| format!("{e:#}"))?;
-            Ok(Outcome::Yes)
+            on_runtime(async {
+                node::run(config, shutdown_signal())
+                    .await
+                    .map_err(|e| format!("{e:#}"))?;
+                Ok(Outcome::Yes)
+            })
         }
         KeeperCommand::WebhookSecret {
             config,
@@ -56,20 +106,26 @@ pub(crate) fn run(command: KeeperCommand) -> Result<Outcome, String> {
             let seed = load_webhook_seed(&config).map_err(|e| format!("{e:#}"))?;
             let chain_id = match chain_id {
                 Some(id) => id,
-                None => runtime.block_on(async {
-                    use alloy::providers::{Provider, ProviderBuilder};
-                    let provider = ProviderBuilder::new()
-                        .connect(&config.chain.rpc_url)
-                        .await
-                        .map_err(|e| format!("chain.rpc_url {}: {e}", config.chain.rpc_url))?;
-                    provider.get_chain_id().await.map_err(|e| e.to_string())
-                })?,
+                None => on_chain_id(&config.chain.rpc_url)?,
             };
             let secrets = SecretSource::new(seed, chain_id, config.chain.herald);
             println!("{}", secrets.for_trigger(trigger));
             Ok(Outcome::Yes)
         }
     }
+}
+
+/// The chain id the node at `url` reports.
+fn on_chain_id(url: &str) -> Result<u64, String> {
+    use alloy::providers::{Provider, ProviderBuilder};
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let provider = ProviderBuilder::new()
+            .connect(url)
+            .await
+            .map_err(|e| format!("chain.rpc_url {url}: {e}"))?;
+        provider.get_chain_id().await.map_err(|e| e.to_string())
+    })
 }
 
 /// Logs to stderr; `RUST_LOG` chooses what (default: info for Herald, warnings for the rest).

@@ -5,10 +5,13 @@
 //! invalid trigger), with a one-line reason on stderr that names the file, line and column.
 
 mod account;
+mod activity;
 mod bench;
 mod deploy;
 mod devnet;
 mod keeper;
+mod keeper_chain;
+mod publish;
 mod session;
 mod trigger;
 mod trigger_chain;
@@ -42,6 +45,18 @@ enum Command {
     Balance(account::BalanceArgs),
     /// Claim the rewards you earned as a developer, keeper or treasury.
     Claim(account::ClaimArgs),
+    /// Publish connector types (developers are paid per use).
+    #[command(subcommand)]
+    Connector(publish::ConnectorCommand),
+    /// Publish service types (developers are paid per use).
+    #[command(subcommand)]
+    Service(publish::ServiceCommand),
+    /// A keeper's executions, with their logs and results (from its store).
+    #[command(subcommand)]
+    Executions(activity::ExecutionsCommand),
+    /// Receipts settled or rejected on chain.
+    #[command(subcommand)]
+    Receipts(activity::ReceiptsCommand),
     /// Measure the keeper end to end on a local anvil (prints one line of figures).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -81,10 +96,14 @@ fn main() -> ExitCode {
         Command::Withdraw(command) => on_runtime(account::withdraw(command, cli.json)),
         Command::Balance(args) => on_runtime(account::balance(args, cli.json)),
         Command::Claim(args) => on_runtime(account::claim(args, cli.json)),
+        Command::Connector(command) => on_runtime(publish::connector(command, cli.json)),
+        Command::Service(command) => on_runtime(publish::service(command, cli.json)),
+        Command::Executions(command) => on_runtime(activity::executions(command, cli.json)),
+        Command::Receipts(command) => on_runtime(activity::receipts(command, cli.json)),
         Command::Bench(command) => bench::run(command, cli.json),
         Command::Deploy(args) => deploy::run(args, cli.json),
         Command::Devnet(args) => devnet::run(args, cli.json),
-        Command::Keeper(command) => keeper::run(command),
+        Command::Keeper(command) => keeper::run(command, cli.json),
         Command::Trigger(command) => trigger::run(command, cli.json),
     };
     match result {

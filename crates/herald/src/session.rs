@@ -147,6 +147,35 @@ impl Session {
         tokens(amount, self.decimals)
     }
 
+    /// Lets Herald take `amount` of the caller's tokens (approving only if the allowance is short),
+    /// after checking the caller holds them.
+    pub async fn allow_herald(&self, amount: U256) -> Result<(), String> {
+        let token = HeraldTestToken::new(self.token, &self.provider);
+        let held = token
+            .balanceOf(self.account())
+            .call()
+            .await
+            .map_err(|e| e.to_string())?;
+        if held < amount {
+            return Err(format!(
+                "insufficient token balance: {:#x} holds {} and needs {}",
+                self.account(),
+                self.format(held),
+                self.format(amount)
+            ));
+        }
+        let allowance = token
+            .allowance(self.account(), self.herald)
+            .call()
+            .await
+            .map_err(|e| e.to_string())?;
+        if allowance < amount {
+            self.send("approve", token.approve(self.herald, amount))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Sends a call and waits for it to be mined, naming `what` and the contract's error if it
     /// reverts.
     pub async fn send<C>(

@@ -203,3 +203,145 @@ async fn wrong_input_gets_a_one_line_reason_naming_what_was_wrong() {
         "the key is never echoed"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn developers_publish_types_and_keepers_manage_their_bond() {
+    let chain = Chain::new().await;
+    let manifests = concat!(env!("CARGO_MANIFEST_DIR"), "/../herald-spec/manifests");
+    let connector = chain.ok(
+        1,
+        &[
+            "connector",
+            "publish",
+            &format!("{manifests}/ethereum-mainnet-contract.yaml"),
+            "--developer-fee",
+            "0.001",
+            "--operator-fee",
+            "0.002",
+        ],
+    );
+    assert_eq!(connector["id"], 2, "the network registered type 1");
+    assert_eq!(connector["name"], "ETHEREUM_MAINNET_CONTRACT");
+    let service = chain.ok(
+        2,
+        &[
+            "service",
+            "publish",
+            &format!("{manifests}/webhook.yaml"),
+            "--developer-fee",
+            "0.004",
+            "--max-runner-fee",
+            "0.005",
+        ],
+    );
+    assert_eq!(service["id"], 2);
+    let bad = chain.file("bad-manifest.yaml", "title: x\ninputs: 3\n");
+    let reason = chain.fails(
+        2,
+        &[
+            "service",
+            "publish",
+            &bad,
+            "--developer-fee",
+            "0",
+            "--max-runner-fee",
+            "0",
+        ],
+    );
+    assert!(reason.contains("bad-manifest.yaml:2:"), "{reason}");
+
+    // Account 9 holds 5 tokens (see Chain::new).
+    let endpoint = "http://127.0.0.1:9/attest";
+    let registered = chain.ok(
+        USER,
+        &["keeper", "register", "--bond", "1", "--endpoint", endpoint],
+    );
+    assert_eq!(registered["bond"], TOKEN.to_string());
+    let status = chain.ok(USER, &["keeper", "status"]);
+    assert_eq!(status["state"], "active");
+    assert_eq!(status["endpoint"], endpoint);
+    let reason = chain.fails(
+        USER,
+        &["keeper", "register", "--bond", "1", "--endpoint", endpoint],
+    );
+    assert!(reason.contains("already registered"), "{reason}");
+    let bonded = chain.ok(USER, &["keeper", "bond", "0.5"]);
+    assert_eq!(bonded["bond"], (TOKEN * 3 / 2).to_string());
+    chain.ok(USER, &["keeper", "unbond"]);
+    assert_eq!(chain.ok(USER, &["keeper", "status"])["state"], "unbonding");
+    let reason = chain.fails(
+        7,
+        &["keeper", "register", "--bond", "1", "--endpoint", "ftp://x"],
+    );
+    assert!(reason.contains("--endpoint: expected an http"), "{reason}");
+    let reason = chain.fails(7, &["keeper", "status"]);
+    assert!(reason.contains("is not a registered keeper"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keepers_executions_and_the_chains_receipts_are_listed() {
+    let demo = herald_devnet::Demo::start(&herald_devnet::DemoOptions {
+        port: 0,
+        keepers: 1,
+    })
+    .await
+    .expect("demo");
+    let expected = demo.emit_samples().await.expect("samples");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while demo.progress().await.expect("progress").settled.len() < expected {
+        assert!(std::time::Instant::now() < deadline, "the demo settles");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let store = demo.keepers[0].store_url.clone();
+    let herald = |args: &[&str]| {
+        Command::cargo_bin("herald")
+            .expect("binary")
+            .env("HERALD_RPC_URL", demo.anvil.endpoint())
+            .env("HERALD_ADDRESS", demo.net.herald().to_string())
+            .env("DATABASE_URL", &store)
+            .arg("--json")
+            .args(args)
+            .output()
+            .expect("runs")
+    };
+    let json = |args: &[&str]| -> Value {
+        let out = herald(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("json")
+    };
+
+    let receipts = json(&["receipts", "list", "--trigger", "1"]);
+    let receipts = receipts.as_array().expect("array");
+    assert_eq!(receipts.len(), expected);
+    assert!(receipts.iter().all(|r| r["outcome"] == "settled"));
+
+    let executions = json(&["executions", "list"]);
+    let executions = executions.as_array().expect("array");
+    assert_eq!(executions.len(), expected);
+    assert!(
+        executions
+            .iter()
+            .all(|e| e["status"] == "succeeded" && e["settlement"] == "settled")
+    );
+    let key = executions[0]["key"].as_str().expect("key");
+    let shown = json(&["executions", "show", key]);
+    assert_eq!(shown["attempts"], 1);
+    assert_eq!(shown["detail"], "delivered: HTTP 200");
+    assert_eq!(shown["request"]["endpoint"], demo.receiver.url());
+    assert_eq!(
+        json(&["executions", "list", "--status", "failed"]),
+        serde_json::json!([])
+    );
+
+    let out = herald(&["executions", "list", "--status", "done"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--status"));
+    let out = herald(&["executions", "show", "1:nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an execution key"));
+    demo.stop().await.expect("stop");
+}

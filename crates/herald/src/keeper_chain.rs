@@ -1,0 +1,178 @@
+//! `herald keeper register | bond | unbond | status`: a keeper's stake on chain.
+
+use alloy::primitives::{Address, U256, aliases::U96};
+use serde_json::json;
+
+use crate::{
+    Outcome,
+    account::report,
+    session::{ChainArgs, narrow},
+};
+
+pub(crate) async fn register(
+    chain: ChainArgs,
+    bond: String,
+    endpoint: String,
+    json_output: bool,
+) -> Result<Outcome, String> {
+    if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+        return Err(format!(
+            "--endpoint: expected an http:// or https:// URL, found {endpoint:?}"
+        ));
+    }
+    let s = chain.write().await?;
+    let amount = s.parse_amount("--bond", &bond)?;
+    let current = s
+        .contract()
+        .keeper(s.account())
+        .call()
+        .await
+        .map_err(|e| e.to_string())?;
+    if current.activeFrom.to::<u64>() != 0 {
+        return Err(format!(
+            "{:#x} is already registered (bond {}); use `herald keeper bond` to add to it",
+            s.account(),
+            s.format(U256::from(current.bond))
+        ));
+    }
+    s.allow_herald(amount).await?;
+    let bond96: U96 = narrow("--bond", amount)?;
+    let receipt = s
+        .send(
+            "registerKeeper",
+            s.contract().registerKeeper(bond96, endpoint.clone()),
+        )
+        .await?;
+    report(
+        json_output,
+        json!({"keeper": s.account(), "bond": amount.to_string(), "endpoint": endpoint,
+               "tx": receipt.transaction_hash}),
+        format!(
+            "registered {:#x} with a bond of {} at {endpoint}  tx {}",
+            s.account(),
+            s.format(amount),
+            receipt.transaction_hash
+        ),
+    )
+}
+
+pub(crate) async fn bond(
+    chain: ChainArgs,
+    amount: String,
+    json_output: bool,
+) -> Result<Outcome, String> {
+    let s = chain.write().await?;
+    let amount = s.parse_amount("amount", &amount)?;
+    s.allow_herald(amount).await?;
+    let amount96: U96 = narrow("amount", amount)?;
+    let receipt = s.send("addBond", s.contract().addBond(amount96)).await?;
+    let bond = U256::from(
+        s.contract()
+            .keeper(s.account())
+            .call()
+            .await
+            .map_err(|e| e.to_string())?
+            .bond,
+    );
+    report(
+        json_output,
+        json!({"keeper": s.account(), "bond": bond.to_string(), "tx": receipt.transaction_hash}),
+        format!(
+            "bond is now {}  tx {}",
+            s.format(bond),
+            receipt.transaction_hash
+        ),
+    )
+}
+
+pub(crate) async fn unbond(
+    chain: ChainArgs,
+    withdraw: bool,
+    json_output: bool,
+) -> Result<Outcome, String> {
+    let s = chain.write().await?;
+    let me = s.account();
+    let receipt = if withdraw {
+        s.send("withdrawBond", s.contract().withdrawBond(me))
+            .await?
+    } else {
+        s.send("requestUnbond", s.contract().requestUnbond())
+            .await?
+    };
+    let k = s
+        .contract()
+        .keeper(me)
+        .call()
+        .await
+        .map_err(|e| e.to_string())?;
+    let unbonds_at = k.unbondsAt.to::<u64>();
+    report(
+        json_output,
+        json!({"keeper": me, "withdrawn": withdraw, "unbonds_at": unbonds_at,
+               "tx": receipt.transaction_hash}),
+        if withdraw {
+            format!("bond withdrawn to {me:#x}  tx {}", receipt.transaction_hash)
+        } else {
+            format!(
+                "unbonding: inactive now, bond withdrawable after {unbonds_at} (unix time)  tx {}",
+                receipt.transaction_hash
+            )
+        },
+    )
+}
+
+pub(crate) async fn status(
+    chain: ChainArgs,
+    address: Option<Address>,
+    json_output: bool,
+) -> Result<Outcome, String> {
+    let (s, who) = match address {
+        Some(a) => (chain.read().await?, a),
+        None => {
+            let s = chain.write().await?;
+            let who = s.account();
+            (s, who)
+        }
+    };
+    let contract = s.contract();
+    let k = contract
+        .keeper(who)
+        .call()
+        .await
+        .map_err(|e| e.to_string())?;
+    if k.activeFrom.to::<u64>() == 0 {
+        return Err(format!("{who:#x} is not a registered keeper"));
+    }
+    let active = contract
+        .isActiveKeeper(who)
+        .call()
+        .await
+        .map_err(|e| e.to_string())?;
+    let claimable = contract
+        .claimable(who)
+        .call()
+        .await
+        .map_err(|e| e.to_string())?;
+    let bond = U256::from(k.bond);
+    let state = if active {
+        "active"
+    } else if k.unbondsAt.to::<u64>() != 0 {
+        "unbonding"
+    } else {
+        "inactive"
+    };
+    if json_output {
+        println!(
+            "{}",
+            json!({"keeper": who, "state": state, "bond": bond.to_string(),
+                   "active_from": k.activeFrom.to::<u64>(), "unbonds_at": k.unbondsAt.to::<u64>(),
+                   "endpoint": k.endpoint, "claimable": claimable.to_string()})
+        );
+    } else {
+        println!("keeper     {who:#x} ({state})");
+        println!("bond       {}", s.format(bond));
+        println!("endpoint   {}", k.endpoint);
+        println!("claimable  {}", s.format(claimable));
+    }
+    Ok(Outcome::Yes)
+}
