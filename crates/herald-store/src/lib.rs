@@ -11,10 +11,12 @@
 //! unless already settled; a stream's cursor moves only forward in separate calls that the caller
 //! makes after the events are stored.
 
+mod api;
 mod pipeline;
 mod query;
 mod store;
 
+pub use api::{ApiKey, EventType, KeyScope};
 pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution, Settleable, Settlement};
 pub use query::{ExecutionFilter, ExecutionPage, ExecutionRecord, PageCursor};
 

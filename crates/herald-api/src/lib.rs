@@ -1,0 +1,126 @@
+//! Herald's REST API, served by the keeper (and by `herald devnet`).
+//!
+//! `/health`, `/ready`, `/metrics`, `/openapi.json` and `/docs` are open; everything under `/v1`
+//! needs an API key (`Authorization: Bearer hk_…`; see [`auth`]): executions with their logs, event
+//! types and events (seed 003), and read-only views of the chain (triggers, balances, keepers).
+//! Every error is a JSON body with a stable code; bodies over 64 KiB are refused with 413; bad
+//! input is a 4xx, never a 500. The OpenAPI 3.1 document is generated from the handlers
+//! themselves (utoipa), so it cannot drift from the routes.
+
+pub mod auth;
+pub mod chain;
+pub mod error;
+pub mod event_types;
+pub mod executions;
+pub mod metrics;
+pub mod system;
+
+use std::sync::Arc;
+
+use axum::{Router, extract::DefaultBodyLimit, middleware};
+use herald_store::Store;
+use utoipa::{
+    Modify, OpenApi,
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_scalar::{Scalar, Servable};
+
+pub use chain::Chain;
+pub use metrics::Metrics;
+
+/// The largest request body accepted.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct ApiState {
+    /// The keeper's store.
+    pub store: Store,
+    /// The chain, for triggers, balances and keepers.
+    pub chain: Option<Chain>,
+    /// The keeper's metrics.
+    pub metrics: Arc<Metrics>,
+    /// Per-key rate limiters.
+    pub limits: Arc<auth::RateLimits>,
+}
+
+impl ApiState {
+    /// State over `store` and, if given, a chain.
+    pub fn new(store: Store, chain: Option<Chain>, metrics: Arc<Metrics>) -> Self {
+        Self {
+            store,
+            chain,
+            metrics,
+            limits: Arc::default(),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Herald", description = "Events in, actions out, settled on chain."),
+    modifiers(&ApiKeyScheme),
+    tags((name = "executions"), (name = "events"), (name = "chain"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct ApiKeyScheme;
+
+impl Modify for ApiKeyScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
+
+/// The routes and their OpenAPI document.
+pub fn router(state: ApiState) -> Router {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(executions::list))
+        .routes(routes!(executions::show))
+        .routes(routes!(event_types::list, event_types::create))
+        .routes(routes!(
+            event_types::show,
+            event_types::update,
+            event_types::delete
+        ))
+        .routes(routes!(event_types::emit))
+        .routes(routes!(chain::triggers))
+        .routes(routes!(chain::trigger))
+        .routes(routes!(chain::balance))
+        .routes(routes!(chain::keepers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_key,
+        ));
+    let (router, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::health))
+        .routes(routes!(system::ready))
+        .routes(routes!(system::metrics))
+        .nest("/v1", v1)
+        .split_for_parts();
+    let document = openapi.clone();
+    router
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || async move { axum::Json(document.clone()) }),
+        )
+        .merge(Scalar::with_url("/docs", openapi))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}
+
+/// Serves the API on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
