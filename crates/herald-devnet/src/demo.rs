@@ -40,6 +40,8 @@ pub struct DemoOptions {
     pub port: u16,
     /// Keepers to run.
     pub keepers: usize,
+    /// The port the first keeper serves the REST API on (0: a free one).
+    pub api_port: u16,
 }
 
 /// A running demo.
@@ -60,6 +62,10 @@ pub struct Demo {
     pub trigger: u64,
     /// The trigger's configuration (seed 000's YAML).
     pub trigger_yaml: String,
+    /// The first keeper's REST API.
+    pub api_url: String,
+    /// A write key for it (made for the demo; shown to its user).
+    pub api_key: String,
     _dir: tempfile::TempDir,
 }
 
@@ -83,6 +89,13 @@ pub struct Payout {
     pub address: Address,
     /// Its claimable balance.
     pub claimable: U256,
+}
+
+/// `127.0.0.1:port`, or a free port when `port` is 0 (found by binding and releasing it).
+fn free_addr(port: u16) -> eyre::Result<std::net::SocketAddr> {
+    let probe = std::net::TcpListener::bind(("127.0.0.1", port))
+        .wrap_err_with(|| format!("127.0.0.1:{port} is taken (choose another with --api-port)"))?;
+    Ok(probe.local_addr()?)
 }
 
 impl Demo {
@@ -115,10 +128,12 @@ impl Demo {
             create_trigger(&user, &net, terms(), U96::from(BUDGET), &trigger_yaml).await?;
         let start_block = net.admin.get_block_number().await? + 1;
         let dir = tempfile::tempdir()?;
+        let api_addr = free_addr(options.api_port)?;
         let mut keepers = Vec::new();
         for (i, signer) in net.keepers.iter().enumerate() {
             let config = KeeperSettings {
                 start_block,
+                api_listen: (i == 0).then_some(api_addr),
                 ..KeeperSettings::default()
             }
             .keeper_config(
@@ -134,7 +149,14 @@ impl Demo {
                 },
             ));
         }
+        // The key is made in the first keeper's store before its API takes requests.
+        let store = herald_store::Store::connect(&keepers[0].store_url).await?;
+        let issued = herald_api::auth::issue("devnet", herald_store::KeyScope::Write, 600);
+        store.insert_api_key(&issued.key, &issued.hash).await?;
+        store.close().await;
         Ok(Self {
+            api_url: format!("http://{api_addr}"),
+            api_key: issued.secret,
             user: signer(&anvil, USER).address(),
             anvil,
             net,

@@ -29,6 +29,8 @@ pub struct KeeperSettings {
     pub batch_size: u32,
     /// Longest a receipt waits for its batch, ms.
     pub batch_age_ms: u64,
+    /// Where the keeper serves its REST API, if anywhere.
+    pub api_listen: Option<std::net::SocketAddr>,
 }
 
 impl Default for KeeperSettings {
@@ -42,6 +44,7 @@ impl Default for KeeperSettings {
             runner_fee: 1_000_000_000_000_000,
             batch_size: 50,
             batch_age_ms: 200,
+            api_listen: None,
         }
     }
 }
@@ -58,7 +61,7 @@ impl KeeperSettings {
              [webhook]\nallow_private_targets = true\ntimeout_ms = 2000\nmax_attempts = {attempts}\n\
              base_delay_ms = {base}\nmax_delay_ms = 1000\n\n\
              [settlement]\nbatch_size = {batch}\nbatch_age_ms = {age}\nrunner_fee = \"{fee}\"\n\
-             confirm_timeout_ms = 10000\n",
+             confirm_timeout_ms = 10000\n{api}",
             http = anvil.endpoint(),
             ws = anvil.ws_endpoint(),
             start = self.start_block,
@@ -70,6 +73,10 @@ impl KeeperSettings {
             batch = self.batch_size,
             age = self.batch_age_ms,
             fee = self.runner_fee,
+            api = self
+                .api_listen
+                .map(|listen| format!("\n[api]\nlisten = \"{listen}\"\n"))
+                .unwrap_or_default(),
         )
     }
 

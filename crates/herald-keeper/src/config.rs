@@ -33,6 +33,17 @@ pub struct KeeperConfig {
     /// Receipt batching and submission.
     #[serde(default)]
     pub settlement: SettlementConfig,
+    /// The REST API.
+    #[serde(default)]
+    pub api: ApiConfig,
+}
+
+/// `[api]`: the REST API the keeper serves (with `/metrics`), if `listen` is set.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address and port to serve on, e.g. `127.0.0.1:8080`. Unset: no API.
+    pub listen: Option<std::net::SocketAddr>,
 }
 
 /// `[chain]`.

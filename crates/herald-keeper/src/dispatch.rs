@@ -49,6 +49,8 @@ pub struct Ingested {
     pub skipped: Vec<(ExecutionKey, String)>,
     /// Whether the trigger set changed (the follower's address filter may need updating).
     pub triggers_changed: bool,
+    /// Logs read (the connector's events in).
+    pub logs: u64,
 }
 
 impl Dispatcher {
@@ -89,6 +91,7 @@ impl Dispatcher {
         let mut out = Ingested::default();
         let now = jiff::Timestamp::now().as_second().max(0) as u64;
         for block in blocks {
+            out.logs += block.logs.len() as u64;
             for (log, context) in &block.logs {
                 if log.address() == self.herald {
                     out.triggers_changed |= self.herald_log(log, &mut settlements);

@@ -14,7 +14,10 @@
 //! is awaited. A restarted keeper resumes pending executions (same request, same `webhook-id`),
 //! reconciles submitted transactions, and reads the chain again from its cursor.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use alloy::{
     network::EthereumWallet,
@@ -23,6 +26,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use eyre::WrapErr;
+use herald_api::{ApiState, Chain, Metrics};
 use herald_connectors::evm::{FollowConfig, HeadSource, LogFollower, Step};
 use herald_services::{WebhookClient, WebhookConfig};
 use herald_spec::Manifests;
@@ -105,6 +109,39 @@ pub fn load_webhook_seed(config: &KeeperConfig) -> eyre::Result<Vec<u8>> {
         eyre::bail!("${name} is too short to be a secret (at least 16 characters)");
     }
     Ok(seed.into_bytes())
+}
+
+/// The connector name chain events are counted under.
+const CONNECTOR: &str = "evm";
+
+/// Starts the REST API if `[api] listen` is set.
+async fn serve_api(
+    config: &KeeperConfig,
+    store: &Store,
+    provider: &DynProvider,
+    herald: Address,
+    metrics: &Arc<Metrics>,
+) -> eyre::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(listen) = config.api.listen else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .wrap_err_with(|| format!("api.listen {listen}"))?;
+    let state = ApiState::new(
+        store.clone(),
+        Some(Chain {
+            provider: provider.clone(),
+            herald,
+        }),
+        metrics.clone(),
+    );
+    tracing::info!(%listen, "serving the REST API");
+    Ok(Some(tokio::spawn(async move {
+        if let Err(error) = herald_api::serve(listener, state, std::future::pending()).await {
+            tracing::error!(%error, "the REST API stopped");
+        }
+    })))
 }
 
 /// Runs the keeper, with the identity its configuration points at, until `shutdown` resolves.
@@ -199,19 +236,23 @@ pub async fn run_as(
         SecretSource::new(seed, chain_id, herald),
         config.runner_fee(),
     );
+    let metrics = Arc::new(Metrics::default());
+    let api = serve_api(&config, &store, &provider, herald, &metrics).await?;
     let settled_wake = Arc::new(Notify::new());
-    let (run_tx, run_rx) = mpsc::unbounded_channel::<PendingExecution>();
+    let (run_tx, run_rx) = mpsc::unbounded_channel::<Dispatched>();
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Finished>();
     let runners = tokio::spawn(run_executions(
         runner,
         run_rx,
         done_tx,
         config.webhook.concurrency,
+        metrics.clone(),
     ));
     let finisher = tokio::spawn(finish_executions(
         store.clone(),
         done_rx,
         settled_wake.clone(),
+        metrics.clone(),
     ));
     let settler = tokio::spawn(
         Settler::new(
@@ -229,6 +270,7 @@ pub async fn run_as(
             },
             settled_wake,
         )
+        .with_metrics(metrics.clone())
         .run(),
     );
 
@@ -238,7 +280,7 @@ pub async fn run_as(
         tracing::info!(executions = resumed.len(), "resuming pending executions");
     }
     for pending in resumed {
-        run_tx.send(pending)?;
+        run_tx.send((pending, Instant::now()))?;
     }
 
     let mut dispatcher = Dispatcher::new(
@@ -256,6 +298,7 @@ pub async fn run_as(
         &run_tx,
         herald,
         config.chain.reorg_depth,
+        &metrics,
     );
     let outcome = tokio::select! {
         outcome = follow => outcome,
@@ -264,6 +307,9 @@ pub async fn run_as(
     settler.abort();
     runners.abort();
     finisher.abort();
+    if let Some(api) = api {
+        api.abort();
+    }
     store.close().await;
     tracing::info!("keeper stopped");
     outcome
@@ -274,9 +320,10 @@ async fn follow(
     follower: &mut LogFollower,
     dispatcher: &mut Dispatcher,
     store: &Store,
-    run_tx: &mpsc::UnboundedSender<PendingExecution>,
+    run_tx: &mpsc::UnboundedSender<Dispatched>,
     herald: Address,
     reorg_depth: u64,
+    metrics: &Metrics,
 ) -> eyre::Result<()> {
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     let mut progress: Option<indicatif::ProgressBar> = None;
@@ -284,6 +331,7 @@ async fn follow(
         let step = match follower.next().await {
             Ok(step) => step,
             Err(e) => {
+                metrics.rpc_error();
                 backoff.failed("reading the chain", &e).await;
                 continue;
             }
@@ -307,11 +355,15 @@ async fn follow(
                     block_hash: to_hash.to_string(),
                 };
                 let ingested = dispatcher.ingest(&blocks, cursor).await?;
+                metrics.events_in(CONNECTOR, ingested.logs);
+                metrics.matched((ingested.started.len() + ingested.skipped.len()) as u64);
                 for (key, reason) in &ingested.skipped {
+                    metrics.execution("skipped");
                     tracing::info!(execution = %key, %reason, "execution skipped");
                 }
+                let dispatched = Instant::now();
                 for pending in ingested.started {
-                    run_tx.send(pending)?;
+                    run_tx.send((pending, dispatched))?;
                 }
                 if ingested.triggers_changed {
                     follower.set_addresses(dispatcher.triggers().addresses(herald));
@@ -343,21 +395,26 @@ async fn follow(
     }
 }
 
+/// A pending execution and when it was handed to the runners.
+type Dispatched = (PendingExecution, Instant);
+
 /// Runs pending executions with bounded concurrency.
 async fn run_executions(
     runner: Runner,
-    mut pending: mpsc::UnboundedReceiver<PendingExecution>,
+    mut pending: mpsc::UnboundedReceiver<Dispatched>,
     done: mpsc::UnboundedSender<Finished>,
     concurrency: usize,
+    metrics: Arc<Metrics>,
 ) {
     let slots = Arc::new(Semaphore::new(concurrency));
-    while let Some(execution) = pending.recv().await {
+    while let Some((execution, dispatched)) = pending.recv().await {
         let Ok(permit) = slots.clone().acquire_owned().await else {
             return;
         };
-        let (runner, done) = (runner.clone(), done.clone());
+        let (runner, done, metrics) = (runner.clone(), done.clone(), metrics.clone());
         tokio::spawn(async move {
             let finished = runner.run(execution.key, &execution.request).await;
+            metrics.latency(dispatched.elapsed());
             let _ = done.send(finished);
             drop(permit);
         });
@@ -369,6 +426,7 @@ async fn finish_executions(
     store: Store,
     mut done: mpsc::UnboundedReceiver<Finished>,
     settle: Arc<Notify>,
+    metrics: Arc<Metrics>,
 ) {
     let mut batch = Vec::new();
     while done.recv_many(&mut batch, 1_024).await > 0 {
@@ -377,6 +435,7 @@ async fn finish_executions(
             backoff.failed("recording results", &e).await;
         }
         for f in &batch {
+            metrics.execution(f.status.as_str());
             tracing::debug!(execution = %f.key, status = f.status.as_str(), "execution finished");
         }
         batch.clear();

@@ -48,6 +48,7 @@ pub struct Settler<C> {
     cosigner: C,
     config: SettlerConfig,
     wake: Arc<Notify>,
+    metrics: Arc<herald_api::Metrics>,
 }
 
 impl<C: Cosigner> Settler<C> {
@@ -72,7 +73,14 @@ impl<C: Cosigner> Settler<C> {
             cosigner,
             config,
             wake,
+            metrics: Arc::default(),
         }
+    }
+
+    /// Records settlement gas, receipts and node errors in `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<herald_api::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Settles until the task is dropped. Errors are logged and retried with backoff.
@@ -109,7 +117,10 @@ impl<C: Cosigner> Settler<C> {
             filling_since = None;
             match self.submit(&ready).await {
                 Ok(()) => backoff.succeeded(),
-                Err(e) => backoff.failed("settlement failed", &e).await,
+                Err(e) => {
+                    self.metrics.rpc_error();
+                    backoff.failed("settlement failed", &e).await;
+                }
             }
         }
     }
@@ -191,6 +202,8 @@ impl<C: Cosigner> Settler<C> {
             _ => (s, r + 1),
         });
         tracing::info!(tx = %receipt.transaction_hash, settled, rejected, "settle mined");
+        self.metrics
+            .settled(receipt.gas_used, (settled + rejected) as u64);
         self.store.set_settlement(&updates).await?;
         Ok(())
     }

@@ -15,6 +15,13 @@ pub(crate) struct StoreArgs {
     store: String,
 }
 
+impl StoreArgs {
+    /// The store's URL.
+    pub(crate) fn url(&self) -> &str {
+        &self.store
+    }
+}
+
 #[derive(Subcommand)]
 pub(crate) enum ExecutionsCommand {
     /// Executions, newest first.

@@ -30,6 +30,9 @@ pub(crate) struct DevnetArgs {
     /// the default is one.
     #[arg(long, default_value_t = 1)]
     keepers: usize,
+    /// The port the REST API is served on (0: any free port).
+    #[arg(long, default_value_t = 8080)]
+    api_port: u16,
     /// Longest to wait for the scenario, seconds.
     #[arg(long, default_value_t = 60)]
     timeout: u64,
@@ -51,6 +54,7 @@ async fn devnet(args: DevnetArgs, json: bool) -> eyre::Result<Outcome> {
     let demo = Demo::start(&DemoOptions {
         port: args.port,
         keepers: args.keepers,
+        api_port: args.api_port,
     })
     .await?;
     say(format!("anvil     {} (chain 31337)", demo.anvil.endpoint()));
@@ -60,6 +64,10 @@ async fn devnet(args: DevnetArgs, json: bool) -> eyre::Result<Outcome> {
         demo.token
     ));
     say(format!("receiver  {}", demo.receiver.url()));
+    say(format!(
+        "api       {} (docs {0}/docs; key {})",
+        demo.api_url, demo.api_key
+    ));
     for keeper in &demo.keepers {
         say(format!("keeper    {:#x}", keeper.address));
     }
@@ -100,6 +108,8 @@ async fn devnet(args: DevnetArgs, json: bool) -> eyre::Result<Outcome> {
             "{}",
             serde_json::json!({
                 "ok": ok,
+                "api": demo.api_url,
+                "api_key": demo.api_key,
                 "expected": expected,
                 "delivered": progress.delivered.len(),
                 "settled": progress.settled.len(),

@@ -6,6 +6,7 @@
 
 mod account;
 mod activity;
+mod api_key;
 mod bench;
 mod deploy;
 mod devnet;
@@ -57,6 +58,9 @@ enum Command {
     /// Receipts settled or rejected on chain.
     #[command(subcommand)]
     Receipts(activity::ReceiptsCommand),
+    /// Keys for a keeper's REST API.
+    #[command(subcommand)]
+    ApiKey(api_key::ApiKeyCommand),
     /// Measure the keeper end to end on a local anvil (prints one line of figures).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -100,6 +104,7 @@ fn main() -> ExitCode {
         Command::Service(command) => on_runtime(publish::service(command, cli.json)),
         Command::Executions(command) => on_runtime(activity::executions(command, cli.json)),
         Command::Receipts(command) => on_runtime(activity::receipts(command, cli.json)),
+        Command::ApiKey(command) => on_runtime(api_key::run(command, cli.json)),
         Command::Bench(command) => bench::run(command, cli.json),
         Command::Deploy(args) => deploy::run(args, cli.json),
         Command::Devnet(args) => devnet::run(args, cli.json),

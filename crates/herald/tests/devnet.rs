@@ -7,7 +7,15 @@ use assert_cmd::Command;
 fn devnet_once_delivers_and_settles_every_matching_transfer_and_pays_exact_shares() {
     let output = Command::cargo_bin("herald")
         .expect("binary")
-        .args(["--json", "devnet", "--once", "--port", "0"])
+        .args([
+            "--json",
+            "devnet",
+            "--once",
+            "--port",
+            "0",
+            "--api-port",
+            "0",
+        ])
         .timeout(std::time::Duration::from_secs(120))
         .output()
         .expect("runs");

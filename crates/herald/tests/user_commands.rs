@@ -283,6 +283,7 @@ async fn a_keepers_executions_and_the_chains_receipts_are_listed() {
     let demo = herald_devnet::Demo::start(&herald_devnet::DemoOptions {
         port: 0,
         keepers: 1,
+        api_port: 0,
     })
     .await
     .expect("demo");
@@ -336,6 +337,36 @@ async fn a_keepers_executions_and_the_chains_receipts_are_listed() {
         json(&["executions", "list", "--status", "failed"]),
         serde_json::json!([])
     );
+
+    // The keeper's REST API shows the same executions, and its metrics count them.
+    let http = reqwest::Client::new();
+    let page: Value = http
+        .get(format!("{}/v1/executions?trigger=1", demo.api_url))
+        .bearer_auth(&demo.api_key)
+        .send()
+        .await
+        .expect("the keeper serves its API")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(expected));
+    let metrics = http
+        .get(format!("{}/metrics", demo.api_url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let succeeded = format!("herald_executions_total{{status=\"succeeded\"}} {expected}");
+    assert!(metrics.contains(&succeeded), "{metrics}");
+    assert!(metrics.contains("herald_matches_total 3"), "{metrics}");
+    let gas = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("herald_settlement_gas_total "))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("settlement gas is counted");
+    assert!(gas > 50_000, "{gas}");
 
     let out = herald(&["executions", "list", "--status", "done"]);
     assert_eq!(out.status.code(), Some(2));
