@@ -129,31 +129,41 @@ impl Demo {
         let start_block = net.admin.get_block_number().await? + 1;
         let dir = tempfile::tempdir()?;
         let api_addr = free_addr(options.api_port)?;
-        let mut keepers = Vec::new();
-        for (i, signer) in net.keepers.iter().enumerate() {
-            let config = KeeperSettings {
-                start_block,
-                api_listen: (i == 0).then_some(api_addr),
-                ..KeeperSettings::default()
-            }
-            .keeper_config(
-                &anvil,
-                net.herald(),
-                &dir.path().join(format!("keeper-{i}.db")),
-            )?;
-            keepers.push(InProcessKeeper::start(
-                config,
-                Identity {
-                    signer: signer.clone(),
-                    webhook_seed: format!("herald-devnet-webhook-seed-{i}").into_bytes(),
-                },
-            ));
+        let mut configs = Vec::new();
+        for i in 0..net.keepers.len() {
+            configs.push(
+                KeeperSettings {
+                    start_block,
+                    api_listen: (i == 0).then_some(api_addr),
+                    ..KeeperSettings::default()
+                }
+                .keeper_config(
+                    &anvil,
+                    net.herald(),
+                    &dir.path().join(format!("keeper-{i}.db")),
+                )?,
+            );
         }
-        // The key is made in the first keeper's store before its API takes requests.
-        let store = herald_store::Store::connect(&keepers[0].store_url).await?;
+        // The key goes into the first keeper's store before the keeper opens it: two pools
+        // migrating one new SQLite file at once would race (SQLite migrations take no lock).
+        let store = herald_store::Store::connect(&configs[0].store.url).await?;
         let issued = herald_api::auth::issue("devnet", herald_store::KeyScope::Write, 600);
         store.insert_api_key(&issued.key, &issued.hash).await?;
         store.close().await;
+        let keepers = configs
+            .into_iter()
+            .zip(&net.keepers)
+            .enumerate()
+            .map(|(i, (config, signer))| {
+                InProcessKeeper::start(
+                    config,
+                    Identity {
+                        signer: signer.clone(),
+                        webhook_seed: format!("herald-devnet-webhook-seed-{i}").into_bytes(),
+                    },
+                )
+            })
+            .collect();
         Ok(Self {
             api_url: format!("http://{api_addr}"),
             api_key: issued.secret,

@@ -165,7 +165,17 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        sqlx::migrate!("./migrations").run(&pool).await?;
+        let migrator = sqlx::migrate!("./migrations");
+        if let Err(first) = migrator.run(&pool).await {
+            // SQLite migrations take no lock: when two processes open a new file at once (a keeper
+            // and `herald api-key create`, say), one loses the race to create the tables. By the
+            // time it retries the winner has recorded them, and the retry finds nothing to do.
+            if !is_sqlite {
+                return Err(first.into());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+            migrator.run(&pool).await?;
+        }
         Ok(Self { pool })
     }
 

@@ -525,6 +525,23 @@ async fn postgres() {
         .expect("drop database");
 }
 
+/// Processes that open a new SQLite file at the same moment all get a migrated store.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_opens_of_a_new_sqlite_file_all_succeed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("new.db").display());
+    let opens: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { Store::connect(&url).await })
+        })
+        .collect();
+    for open in opens {
+        let store = open.await.expect("joined").expect("migrated");
+        assert!(store.event_types().await.expect("usable").is_empty());
+    }
+}
+
 #[tokio::test]
 async fn bad_urls_are_refused_without_leaking_passwords() {
     let err = Store::connect("mysql://root:hunter2@localhost/db")

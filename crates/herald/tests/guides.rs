@@ -1,0 +1,77 @@
+//! The users guide's examples run as written: every `herald …` line in its ```sh blocks is run,
+//! from the repository root, as the devnet demo's user against a running demo, and must succeed.
+
+use assert_cmd::Command;
+use herald_devnet::{Demo, DemoOptions};
+
+/// The `herald` command lines of a guide's ```sh blocks (continuations joined, comments dropped).
+fn commands(guide: &str) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let mut in_sh = false;
+    let mut pending = String::new();
+    for line in guide.lines() {
+        if line.starts_with("```") {
+            in_sh = line.trim() == "```sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        let line = line.split(" #").next().unwrap_or_default().trim_end();
+        if let Some(head) = line.strip_suffix('\\') {
+            pending.push_str(head);
+            continue;
+        }
+        pending.push_str(line);
+        let command = std::mem::take(&mut pending);
+        if let Some(args) = command.trim().strip_prefix("herald ") {
+            out.push(args.split_whitespace().map(String::from).collect());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_users_guide_runs_as_written() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let guide = std::fs::read_to_string(format!("{root}/docs/guides/users.md")).expect("guide");
+    let commands = commands(&guide);
+    assert!(
+        commands.len() >= 10,
+        "the guide's examples were found: {commands:?}"
+    );
+
+    let demo = Demo::start(&DemoOptions {
+        port: 0,
+        keepers: 1,
+        api_port: 0,
+    })
+    .await
+    .expect("demo");
+    let expected = demo.emit_samples().await.expect("samples");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while demo.progress().await.expect("progress").settled.len() < expected {
+        assert!(std::time::Instant::now() < deadline, "the demo settles");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let user_key = format!("0x{}", alloy::hex::encode(demo.anvil.keys()[9].to_bytes()));
+    for args in &commands {
+        let out = Command::cargo_bin("herald")
+            .expect("binary")
+            .current_dir(root)
+            .env("HERALD_RPC_URL", demo.anvil.endpoint())
+            .env("HERALD_ADDRESS", demo.net.herald().to_string())
+            .env("HERALD_PRIVATE_KEY", &user_key)
+            .args(args)
+            .output()
+            .expect("runs");
+        assert!(
+            out.status.success(),
+            "herald {}: {}{}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    demo.stop().await.expect("stop");
+}
