@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 
 use crate::{ApiState, error::ApiError};
 
-/// The connector name events emitted through the API are recorded under.
-pub const HTTP_CONNECTOR: &str = "http";
+/// The connector events emitted through the API are recorded under (the HTTP_EVENT manifest).
+pub const HTTP_CONNECTOR: &str = "HTTP_EVENT";
 
 /// An event type, as sent.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -214,6 +214,10 @@ pub async fn emit(
     let event = Event::new(name.clone(), "herald:api", payload);
     state.store.record_event(HTTP_CONNECTOR, &event).await?;
     state.metrics.events_in(HTTP_CONNECTOR, 1);
+    if let Some(feed) = &state.events {
+        // Stored first: a keeper that stops before dispatching finds it past its cursor.
+        let _ = feed.send(event.clone());
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(Accepted {

@@ -43,6 +43,8 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Per-key rate limiters.
     pub limits: Arc<auth::RateLimits>,
+    /// Where accepted events go to be dispatched (the keeper's HTTP connector), if anywhere.
+    pub events: Option<tokio::sync::mpsc::UnboundedSender<herald_core::Event>>,
 }
 
 impl ApiState {
@@ -53,7 +55,17 @@ impl ApiState {
             chain,
             metrics,
             limits: Arc::default(),
+            events: None,
         }
+    }
+
+    /// Hands every accepted event to `feed` after it is stored.
+    pub fn with_event_feed(
+        mut self,
+        feed: tokio::sync::mpsc::UnboundedSender<herald_core::Event>,
+    ) -> Self {
+        self.events = Some(feed);
+        self
     }
 }
 

@@ -342,7 +342,7 @@ async fn event_types_and_events_follow_their_schema() {
         metrics
             .as_str()
             .unwrap_or("")
-            .contains("herald_events_total{connector=\"http\"} 2"),
+            .contains("herald_events_total{connector=\"HTTP_EVENT\"} 2"),
         "{metrics}"
     );
 }

@@ -139,6 +139,11 @@ impl Network {
     pub fn herald(&self) -> Address {
         self.deployment.herald.address
     }
+
+    /// The block after the chain's head: where a keeper started now begins reading.
+    pub async fn next_block(&self) -> u64 {
+        self.admin.get_block_number().await.unwrap_or_default() + 1
+    }
 }
 
 /// Mints `amount` test tokens to `who` (sent by `provider`'s account) and approves Herald to take

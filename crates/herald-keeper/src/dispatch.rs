@@ -29,7 +29,10 @@ use crate::{
     triggers::{LoadReport, Match, TriggerSet},
 };
 
-/// Turns logs into executions.
+/// The store stream of events emitted through the API.
+pub const HTTP_STREAM: &str = "http";
+
+/// Turns logs, and events emitted through the API, into executions.
 pub struct Dispatcher {
     /// The stream's name in the store, e.g. `eip155:31337`.
     pub stream: String,
@@ -103,7 +106,7 @@ impl Dispatcher {
                 };
                 let event = chain_event(context, log.address(), first);
                 for m in &matches {
-                    executions.push(self.decide(&event, m, context, now).await?);
+                    executions.push(self.decide(&event, m, context.block_number, now).await?);
                 }
                 events.push((
                     event,
@@ -118,13 +121,62 @@ impl Dispatcher {
                 block: Some(block.clone()),
             })
             .collect();
-        let started = self
-            .store
-            .ingest(&self.stream, &ingest, &executions, Some(&cursor))
+        let stream = self.stream.clone();
+        let out = self
+            .record(&stream, &ingest, executions, Some(&cursor), out)
             .await?;
         if !settlements.is_empty() {
             self.store.set_settlement(&settlements).await?;
         }
+        Ok(out)
+    }
+
+    /// Matches, prices and records events emitted through the API (on the HTTP connector), and
+    /// moves the `http` stream's cursor past them.
+    pub async fn ingest_events(&mut self, events: &[Event]) -> eyre::Result<Ingested> {
+        let now = jiff::Timestamp::now().as_second().max(0) as u64;
+        let mut executions = Vec::new();
+        let mut matched = Vec::new();
+        for event in events {
+            let matches = self.set.matches_event(event);
+            if matches.is_empty() {
+                continue;
+            }
+            for m in &matches {
+                executions.push(self.decide(event, m, 0, now).await?);
+            }
+            matched.push(IngestEvent { event, block: None });
+        }
+        let cursor = events
+            .iter()
+            .map(|e| e.id.position())
+            .max()
+            .map(|position| Cursor {
+                block: position,
+                block_hash: String::new(),
+            });
+        let out = Ingested {
+            logs: events.len() as u64,
+            ..Ingested::default()
+        };
+        self.record(HTTP_STREAM, &matched, executions, cursor.as_ref(), out)
+            .await
+    }
+
+    /// Writes events, executions and the cursor in one transaction; fills in what to run now and
+    /// what was skipped.
+    async fn record(
+        &self,
+        stream: &str,
+        events: &[IngestEvent<'_>],
+        executions: Vec<NewExecution>,
+        cursor: Option<&Cursor>,
+        mut out: Ingested,
+    ) -> eyre::Result<Ingested> {
+        let started = self
+            .store
+            .ingest(stream, events, &executions, cursor)
+            .await?;
         let mut requests: HashMap<ExecutionKey, String> = executions
             .iter()
             .filter_map(|e| Some((e.key, e.request.clone()?)))
@@ -152,7 +204,7 @@ impl Dispatcher {
         &mut self,
         event: &Event,
         m: &Match,
-        context: &LogContext,
+        block: u64,
         now: u64,
     ) -> eyre::Result<NewExecution> {
         let trigger = &m.trigger;
@@ -168,7 +220,7 @@ impl Dispatcher {
         let verdict = self.budgets.admit(key, &quote, now).await?;
         let base = NewExecution {
             key,
-            block: context.block_number,
+            block,
             status: ExecutionStatus::Pending,
             request: None,
             fee: Some(quote.total.to_string()),

@@ -28,6 +28,7 @@ use alloy::{
 use eyre::WrapErr;
 use herald_api::{ApiState, Chain, Metrics};
 use herald_connectors::evm::{FollowConfig, HeadSource, LogFollower, Step};
+use herald_core::Event;
 use herald_services::{WebhookClient, WebhookConfig};
 use herald_spec::Manifests;
 use herald_store::{Cursor, Finished, PendingExecution, Store};
@@ -38,10 +39,10 @@ use crate::{
     budget::Budgets,
     config::KeeperConfig,
     cosign::LocalSigner,
-    dispatch::Dispatcher,
+    dispatch::{Dispatcher, HTTP_STREAM, Ingested},
     runner::{Runner, SecretSource},
     settler::{Settler, SettlerConfig},
-    triggers::{TriggerSet, load_triggers},
+    triggers::{HTTP_CONNECTOR, TriggerSet, load_triggers},
 };
 
 /// Who the keeper is: its signing key and the seed its per-trigger webhook secrets derive from.
@@ -121,6 +122,7 @@ async fn serve_api(
     provider: &DynProvider,
     herald: Address,
     metrics: &Arc<Metrics>,
+    events: mpsc::UnboundedSender<Event>,
 ) -> eyre::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(listen) = config.api.listen else {
         return Ok(None);
@@ -135,7 +137,8 @@ async fn serve_api(
             herald,
         }),
         metrics.clone(),
-    );
+    )
+    .with_event_feed(events);
     tracing::info!(%listen, "serving the REST API");
     Ok(Some(tokio::spawn(async move {
         if let Err(error) = herald_api::serve(listener, state, std::future::pending()).await {
@@ -237,7 +240,8 @@ pub async fn run_as(
         config.runner_fee(),
     );
     let metrics = Arc::new(Metrics::default());
-    let api = serve_api(&config, &store, &provider, herald, &metrics).await?;
+    let (api_events, mut api_feed) = mpsc::unbounded_channel::<Event>();
+    let api = serve_api(&config, &store, &provider, herald, &metrics, api_events).await?;
     let settled_wake = Arc::new(Notify::new());
     let (run_tx, run_rx) = mpsc::unbounded_channel::<Dispatched>();
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Finished>();
@@ -291,15 +295,17 @@ pub async fn run_as(
         store.clone(),
         config.runner_fee(),
     );
-    let follow = follow(
-        &mut follower,
-        &mut dispatcher,
-        &store,
-        &run_tx,
+    let wiring = Wiring {
+        store: &store,
+        run_tx: &run_tx,
         herald,
-        config.chain.reorg_depth,
-        &metrics,
-    );
+        reorg_depth: config.chain.reorg_depth,
+        metrics: &metrics,
+    };
+    // Events the API stored but a previous run did not dispatch.
+    redispatch_api_events(&mut dispatcher, &wiring).await?;
+    let api_feed = api.is_some().then_some(&mut api_feed);
+    let follow = follow(&mut follower, &mut dispatcher, api_feed, &wiring);
     let outcome = tokio::select! {
         outcome = follow => outcome,
         () = shutdown => Ok(()),
@@ -315,20 +321,82 @@ pub async fn run_as(
     outcome
 }
 
-/// The main loop: read, dispatch, hand pending executions to the runners.
+/// What the main loop hands its results to.
+struct Wiring<'a> {
+    store: &'a Store,
+    run_tx: &'a mpsc::UnboundedSender<Dispatched>,
+    herald: Address,
+    reorg_depth: u64,
+    metrics: &'a Metrics,
+}
+
+impl Wiring<'_> {
+    /// Counts what a dispatch produced and hands its executions to the runners.
+    fn started(&self, connector: &str, ingested: Ingested) -> eyre::Result<()> {
+        self.metrics.events_in(connector, ingested.logs);
+        self.metrics
+            .matched((ingested.started.len() + ingested.skipped.len()) as u64);
+        for (key, reason) in &ingested.skipped {
+            self.metrics.execution("skipped");
+            tracing::info!(execution = %key, %reason, "execution skipped");
+        }
+        let dispatched = Instant::now();
+        for pending in ingested.started {
+            self.run_tx.send((pending, dispatched))?;
+        }
+        Ok(())
+    }
+}
+
+/// Dispatches the API's events stored after the `http` stream's cursor.
+async fn redispatch_api_events(dispatcher: &mut Dispatcher, w: &Wiring<'_>) -> eyre::Result<()> {
+    loop {
+        let after = w.store.cursor(HTTP_STREAM).await?.map_or(0, |c| c.block);
+        let events = w.store.events_after(HTTP_CONNECTOR, after, 1_024).await?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(events = events.len(), "dispatching stored API events");
+        let ingested = dispatcher.ingest_events(&events).await?;
+        w.started(HTTP_CONNECTOR, ingested)?;
+    }
+}
+
+/// The main loop: read the chain and the API's events, dispatch, hand pending executions to the
+/// runners.
 async fn follow(
     follower: &mut LogFollower,
     dispatcher: &mut Dispatcher,
-    store: &Store,
-    run_tx: &mpsc::UnboundedSender<Dispatched>,
-    herald: Address,
-    reorg_depth: u64,
-    metrics: &Metrics,
+    mut api_feed: Option<&mut mpsc::UnboundedReceiver<Event>>,
+    w: &Wiring<'_>,
 ) -> eyre::Result<()> {
+    let (store, herald, reorg_depth, metrics) = (w.store, w.herald, w.reorg_depth, w.metrics);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     let mut progress: Option<indicatif::ProgressBar> = None;
+    let mut api_events = Vec::new();
     loop {
-        let step = match follower.next().await {
+        let api_batch = async {
+            match api_feed.as_deref_mut() {
+                Some(feed) => feed.recv_many(&mut api_events, 1_024).await,
+                None => std::future::pending().await,
+            }
+        };
+        // `LogFollower::next` changes nothing before it returns, so dropping it for an API event
+        // loses nothing.
+        let next = tokio::select! {
+            next = follower.next() => next,
+            received = api_batch => {
+                if received == 0 {
+                    api_feed = None; // the API stopped
+                } else {
+                    let ingested = dispatcher.ingest_events(&api_events).await?;
+                    w.started(HTTP_CONNECTOR, ingested)?;
+                    api_events.clear();
+                }
+                continue;
+            }
+        };
+        let step = match next {
             Ok(step) => step,
             Err(e) => {
                 metrics.rpc_error();
@@ -355,17 +423,9 @@ async fn follow(
                     block_hash: to_hash.to_string(),
                 };
                 let ingested = dispatcher.ingest(&blocks, cursor).await?;
-                metrics.events_in(CONNECTOR, ingested.logs);
-                metrics.matched((ingested.started.len() + ingested.skipped.len()) as u64);
-                for (key, reason) in &ingested.skipped {
-                    metrics.execution("skipped");
-                    tracing::info!(execution = %key, %reason, "execution skipped");
-                }
-                let dispatched = Instant::now();
-                for pending in ingested.started {
-                    run_tx.send((pending, dispatched))?;
-                }
-                if ingested.triggers_changed {
+                let triggers_changed = ingested.triggers_changed;
+                w.started(CONNECTOR, ingested)?;
+                if triggers_changed {
                     follower.set_addresses(dispatcher.triggers().addresses(herald));
                 }
                 if let Some(bar) = &progress {

@@ -21,6 +21,7 @@ use alloy::{
 };
 use herald_chain::bindings::Herald;
 use herald_connectors::evm::{EventAbi, LogContext, raw_payload};
+use herald_core::Event;
 use herald_match::{Matcher, TriggerId};
 use herald_spec::{Manifests, parse_triggers};
 use serde_json::Value;
@@ -173,6 +174,26 @@ impl TriggerSet {
         }
     }
 
+    /// The triggers an event emitted through the API matches, with the payload their filters
+    /// read (see [`http_payload`]).
+    pub fn matches_event(&self, event: &Event) -> Vec<Match> {
+        let payload = Arc::new(http_payload(event));
+        let mut out: Vec<Match> = self
+            .matcher
+            .snapshot()
+            .matches(HTTP_CONNECTOR, &payload)
+            .into_iter()
+            .filter_map(|TriggerId(id)| {
+                Some(Match {
+                    trigger: self.triggers.get(&id)?.clone(),
+                    payload: payload.clone(),
+                })
+            })
+            .collect();
+        out.sort_by_key(|m| m.trigger.id);
+        out
+    }
+
     /// The triggers a log matches, each with its payload. A trigger only fires for events in
     /// blocks after the one that created it.
     pub fn matches(&self, log: &Log, context: &LogContext) -> Vec<Match> {
@@ -231,6 +252,20 @@ impl TriggerSet {
             .manifests
             .validate(&file, spec)
             .map_err(|e| e.to_string())?;
+        if spec.connector.value == HTTP_CONNECTOR {
+            // Not a chain source: matched by `matches_event`, and no reason to read any logs.
+            self.matcher.insert(TriggerId(id), HTTP_CONNECTOR, &filter);
+            return Ok(ActiveTrigger {
+                id,
+                owner: event.owner,
+                connector_type: event.connectorType.to(),
+                service_type: event.serviceType.to(),
+                created_block: block,
+                service: spec.service.value.clone(),
+                data: spec.data.to_json(),
+                source: HTTP_CONNECTOR.to_string(),
+            });
+        }
         let contract =
             match &spec.source.contract {
                 Some(contract) => Some(contract.value.parse::<Address>().map_err(|e| {
@@ -280,6 +315,21 @@ impl TriggerSet {
             }
         }
     }
+}
+
+/// The connector of events emitted through the REST API (`manifests/http-event.yaml`).
+pub const HTTP_CONNECTOR: &str = "HTTP_EVENT";
+
+/// What an API event looks like to a trigger on [`HTTP_CONNECTOR`]: its type (the name it was
+/// emitted under), id, source, time and payload.
+pub fn http_payload(event: &Event) -> Value {
+    serde_json::json!({
+        "type": event.kind,
+        "id": event.id.to_string(),
+        "source": event.source,
+        "time": event.time.to_string(),
+        "data": event.data,
+    })
 }
 
 /// The matcher key of a source: connector type, contract and ABI. Two triggers share a source, and

@@ -15,18 +15,27 @@ pub struct Manifests {
 }
 
 impl Manifests {
-    /// The manifests Herald ships: the EVM contract-log connector and the webhook service.
+    /// The manifests Herald ships: the EVM contract-log connector, the HTTP event connector and
+    /// the webhook service.
     pub fn builtin() -> Self {
         let mut m = Self::default();
-        let connector = ConnectorManifest::parse(
-            "ethereum-mainnet-contract.yaml",
-            include_str!("../manifests/ethereum-mainnet-contract.yaml"),
-        )
-        .expect("the built-in connector manifest is valid (tested)");
+        for (file, text) in [
+            (
+                "ethereum-mainnet-contract.yaml",
+                include_str!("../manifests/ethereum-mainnet-contract.yaml"),
+            ),
+            (
+                "http-event.yaml",
+                include_str!("../manifests/http-event.yaml"),
+            ),
+        ] {
+            let connector = ConnectorManifest::parse(file, text)
+                .expect("the built-in connector manifests are valid (tested)");
+            m.add_connector(connector);
+        }
         let service =
             ServiceManifest::parse("webhook.yaml", include_str!("../manifests/webhook.yaml"))
                 .expect("the built-in service manifest is valid (tested)");
-        m.add_connector(connector);
         m.add_service(service);
         m
     }

@@ -69,7 +69,7 @@ fn golden() {
         ),
         (
             "t:\n  connector:\n    type: ETHEREUM_MAINNET\n  service:\n    service: webhook\n    data:\n      endpoint: x\n".into(),
-            "t.yaml:3:11: unknown connector type `ETHEREUM_MAINNET` (known: ETHEREUM_MAINNET_CONTRACT); did you mean `ETHEREUM_MAINNET_CONTRACT`?",
+            "t.yaml:3:11: unknown connector type `ETHEREUM_MAINNET` (known: ETHEREUM_MAINNET_CONTRACT, HTTP_EVENT); did you mean `ETHEREUM_MAINNET_CONTRACT`?",
         ),
         (
             "t:\n  connectr:\n    type: X\n".into(),

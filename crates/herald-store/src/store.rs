@@ -215,6 +215,36 @@ impl Store {
         .transpose()
     }
 
+    /// Events of `connector` after `position`, oldest first, at most `limit`: what a restarted
+    /// keeper dispatches again past its cursor.
+    pub async fn events_after(
+        &self,
+        connector: &str,
+        position: u64,
+        limit: u32,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT cloudevent FROM events WHERE connector = $1 AND position > $2 AND retracted = 0 \
+             ORDER BY position LIMIT $3",
+        )
+        .bind(connector)
+        .bind(position as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let text: String = row.try_get("cloudevent")?;
+                let corrupt = |reason: String| StoreError::Corrupt {
+                    table: "events",
+                    reason,
+                };
+                let json = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+                Event::from_cloudevent(&json).map_err(|e| corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
     /// Records an execution as pending before its service runs, or returns the one already there
     /// (after a crash, a redelivery or a takeover): the key is the idempotency key of every effect.
     pub async fn begin_execution(

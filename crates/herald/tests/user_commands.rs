@@ -320,7 +320,20 @@ async fn a_keepers_executions_and_the_chains_receipts_are_listed() {
     assert_eq!(receipts.len(), expected);
     assert!(receipts.iter().all(|r| r["outcome"] == "settled"));
 
-    let executions = json(&["executions", "list"]);
+    // The keeper records a settlement once it has read the transaction's receipt, a moment after
+    // the chain shows it.
+    let all_settled = |list: &Value| {
+        list.as_array()
+            .is_some_and(|l| l.len() == expected && l.iter().all(|e| e["settlement"] == "settled"))
+    };
+    let mut executions = json(&["executions", "list"]);
+    for _ in 0..100 {
+        if all_settled(&executions) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        executions = json(&["executions", "list"]);
+    }
     let executions = executions.as_array().expect("array");
     assert_eq!(executions.len(), expected);
     assert!(
@@ -350,23 +363,32 @@ async fn a_keepers_executions_and_the_chains_receipts_are_listed() {
         .await
         .expect("json");
     assert_eq!(page["items"].as_array().map(Vec::len), Some(expected));
-    let metrics = http
-        .get(format!("{}/metrics", demo.api_url))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    // The chain shows a settlement a moment before the settler has read its transaction receipt.
+    let mut metrics = String::new();
+    let mut gas = 0;
+    for _ in 0..100 {
+        metrics = http
+            .get(format!("{}/metrics", demo.api_url))
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        gas = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("herald_settlement_gas_total "))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or_default();
+        if gas > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gas > 50_000, "settlement gas is counted: {metrics}");
     let succeeded = format!("herald_executions_total{{status=\"succeeded\"}} {expected}");
     assert!(metrics.contains(&succeeded), "{metrics}");
     assert!(metrics.contains("herald_matches_total 3"), "{metrics}");
-    let gas = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("herald_settlement_gas_total "))
-        .and_then(|v| v.parse::<u64>().ok())
-        .expect("settlement gas is counted");
-    assert!(gas > 50_000, "{gas}");
 
     let out = herald(&["executions", "list", "--status", "done"]);
     assert_eq!(out.status.code(), Some(2));

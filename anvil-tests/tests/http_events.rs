@@ -1,0 +1,191 @@
+//! Seed 003 end to end: events emitted through a keeper's REST API run the triggers subscribed to
+//! them (triggers on the HTTP_EVENT connector) and are settled on chain like chain events; an event
+//! the API stored while the keeper was down is dispatched when it comes back.
+
+use std::time::Duration;
+
+use alloy::primitives::{U256, aliases::U96};
+use herald_anvil_tests::{Receiver, anvil, create_trigger, depositor, network, terms};
+use herald_chain::bindings::Herald;
+use herald_core::Event;
+use herald_devnet::{InProcessKeeper, KeeperSettings};
+use herald_keeper::node::Identity;
+use herald_store::{KeyScope, Store};
+use serde_json::{Value, json};
+
+fn subscription(endpoint: &str) -> String {
+    format!(
+        "orders-over-100:
+  connector:
+    type: HTTP_EVENT
+  event-filters:
+    - type:
+        eq: order.created
+    - data.amount:
+        gt: 100
+  service:
+    service: webhook
+    data:
+      endpoint: {endpoint}
+      arguments:
+        order: '{{{{ event.data.order }}}}'
+"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_events_run_their_subscriptions_and_settle() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    let anvil = anvil();
+    let net = network(&anvil, 1, 1).await;
+    let receiver = Receiver::start().await.expect("receiver");
+    let user = depositor(&anvil, &net, 9, U256::from(10u64.pow(18))).await;
+    let id = create_trigger(
+        &user,
+        &net,
+        terms(),
+        U96::from(10u64.pow(17)),
+        &subscription(&receiver.url()),
+    )
+    .await;
+    assert_eq!(id, 1);
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    let config = KeeperSettings {
+        start_block: net.next_block().await,
+        api_listen: Some(listen),
+        ..KeeperSettings::default()
+    }
+    .keeper_config(&anvil, net.herald(), &dir.path().join("keeper.db"))
+    .expect("config");
+    let store = Store::connect(&config.store.url).await.expect("store");
+    let issued = herald_api::auth::issue("test", KeyScope::Write, 6_000);
+    store
+        .insert_api_key(&issued.key, &issued.hash)
+        .await
+        .expect("key");
+    let identity = Identity {
+        signer: net.keepers[0].clone(),
+        webhook_seed: b"http-events-test-seed".to_vec(),
+    };
+    let keeper = InProcessKeeper::start(config.clone(), identity.clone());
+
+    let api = format!("http://{listen}");
+    let http = reqwest::Client::new();
+    let post = async |path: &str, body: Value| -> Value {
+        for _ in 0..100 {
+            if let Ok(response) = http
+                .post(format!("{api}{path}"))
+                .bearer_auth(&issued.secret)
+                .json(&body)
+                .send()
+                .await
+            {
+                assert!(
+                    response.status().is_success(),
+                    "{path}: {}",
+                    response.status()
+                );
+                return response.json().await.expect("json");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await; // the API is starting
+        }
+        panic!("the keeper's API never answered");
+    };
+    post("/v1/event-types", json!({"name": "order.created"})).await;
+    post("/v1/event-types", json!({"name": "order.cancelled"})).await;
+    let matching = post(
+        "/v1/events/order.created",
+        json!({"order": "A-1", "amount": 500}),
+    )
+    .await;
+    post(
+        "/v1/events/order.created",
+        json!({"order": "A-2", "amount": 50}),
+    )
+    .await; // too small
+    post(
+        "/v1/events/order.cancelled",
+        json!({"order": "A-1", "amount": 500}),
+    )
+    .await; // other type
+
+    if !receiver.wait_for_accepted(1, Duration::from_secs(60)).await {
+        panic!(
+            "the subscription did not run; keeper stopped: {}; received: {:?}; executions: {:?}",
+            keeper.has_stopped(),
+            receiver
+                .received()
+                .iter()
+                .map(|r| r.answered)
+                .collect::<Vec<_>>(),
+            store
+                .executions(&herald_store::ExecutionFilter {
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .map(|p| p
+                    .items
+                    .into_iter()
+                    .map(|r| (r.execution.status, r.execution.detail))
+                    .collect::<Vec<_>>())
+        );
+    }
+    let herald = Herald::new(net.herald(), &net.admin);
+    let settled = async |n: u32| {
+        for _ in 0..300 {
+            if herald
+                .trigger(1)
+                .call()
+                .await
+                .expect("trigger")
+                .ledger
+                .executions
+                == n
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{n} executions were not settled");
+    };
+    settled(1).await;
+    let delivered = receiver.delivered();
+    assert_eq!(delivered.len(), 1, "only the matching event ran");
+    let body = delivered[0].json();
+    assert_eq!(body["data"]["arguments"]["order"], "A-1");
+    assert_eq!(
+        delivered[0].header("webhook-id"),
+        Some(format!("1:{}", matching["id"].as_str().expect("id")).as_str())
+    );
+
+    // Stored while the keeper is down (as the API does before answering): dispatched on restart.
+    keeper.stop().await.expect("stopped cleanly");
+    let late = Event::new(
+        "order.created",
+        "herald:api",
+        json!({"order": "B-7", "amount": 900}),
+    );
+    store
+        .record_event("HTTP_EVENT", &late)
+        .await
+        .expect("stored");
+    let keeper = InProcessKeeper::start(config, identity);
+    assert!(
+        receiver.wait_for_accepted(2, Duration::from_secs(30)).await,
+        "the stored event was dispatched after the restart"
+    );
+    settled(2).await;
+    assert_eq!(
+        receiver.delivered()[1].json()["data"]["arguments"]["order"],
+        "B-7"
+    );
+    keeper.stop().await.expect("stopped cleanly");
+}
