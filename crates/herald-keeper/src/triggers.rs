@@ -23,7 +23,7 @@ use herald_chain::bindings::Herald;
 use herald_connectors::evm::{EventAbi, LogContext, raw_payload};
 use herald_core::Event;
 use herald_match::{Matcher, TriggerId};
-use herald_spec::{Manifests, parse_triggers};
+use herald_spec::{Manifests, TriggerSpec, parse_triggers};
 use serde_json::Value;
 
 /// A trigger the keeper can run.
@@ -252,20 +252,27 @@ impl TriggerSet {
             .manifests
             .validate(&file, spec)
             .map_err(|e| e.to_string())?;
-        if spec.connector.value == HTTP_CONNECTOR {
+        let key = if spec.connector.value == HTTP_CONNECTOR {
             // Not a chain source: matched by `matches_event`, and no reason to read any logs.
-            self.matcher.insert(TriggerId(id), HTTP_CONNECTOR, &filter);
-            return Ok(ActiveTrigger {
-                id,
-                owner: event.owner,
-                connector_type: event.connectorType.to(),
-                service_type: event.serviceType.to(),
-                created_block: block,
-                service: spec.service.value.clone(),
-                data: spec.data.to_json(),
-                source: HTTP_CONNECTOR.to_string(),
-            });
-        }
+            HTTP_CONNECTOR.to_string()
+        } else {
+            self.chain_source(&file, spec)?
+        };
+        self.matcher.insert(TriggerId(id), &key, &filter);
+        Ok(ActiveTrigger {
+            id,
+            owner: event.owner,
+            connector_type: event.connectorType.to(),
+            service_type: event.serviceType.to(),
+            created_block: block,
+            service: spec.service.value.clone(),
+            data: spec.data.to_json(),
+            source: key,
+        })
+    }
+
+    /// Registers the chain source (contract and event ABI) `spec` reads; returns its key.
+    fn chain_source(&mut self, file: &str, spec: &TriggerSpec) -> Result<String, String> {
         let contract =
             match &spec.source.contract {
                 Some(contract) => Some(contract.value.parse::<Address>().map_err(|e| {
@@ -286,7 +293,6 @@ impl TriggerSet {
             abi.as_ref().map(|a| a.selector()),
             spec.source.abi.as_ref().map(|a| a.value.as_str()),
         );
-        self.matcher.insert(TriggerId(id), &key, &filter);
         self.sources
             .entry(key.clone())
             .or_insert(Source {
@@ -295,16 +301,7 @@ impl TriggerSet {
                 triggers: 0,
             })
             .triggers += 1;
-        Ok(ActiveTrigger {
-            id,
-            owner: event.owner,
-            connector_type: event.connectorType.to(),
-            service_type: event.serviceType.to(),
-            created_block: block,
-            service: spec.service.value.clone(),
-            data: spec.data.to_json(),
-            source: key,
-        })
+        Ok(key)
     }
 
     fn release(&mut self, key: &str) {
