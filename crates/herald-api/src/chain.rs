@@ -74,7 +74,8 @@ pub struct KeeperView {
     pub endpoint: String,
 }
 
-fn chain(state: &ApiState) -> Result<&Chain, ApiError> {
+/// The chain the API serves, or 503.
+pub(crate) fn chain(state: &ApiState) -> Result<&Chain, ApiError> {
     state.chain.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -13,6 +13,7 @@ pub mod error;
 pub mod event_types;
 pub mod executions;
 pub mod metrics;
+pub mod subscriptions;
 pub mod system;
 
 use std::sync::Arc;
@@ -101,6 +102,12 @@ pub fn router(state: ApiState) -> Router {
             event_types::delete
         ))
         .routes(routes!(event_types::emit))
+        .routes(routes!(subscriptions::list, subscriptions::create))
+        .routes(routes!(
+            subscriptions::show,
+            subscriptions::update,
+            subscriptions::delete
+        ))
         .routes(routes!(chain::triggers))
         .routes(routes!(chain::trigger))
         .routes(routes!(chain::balance))

@@ -443,6 +443,11 @@ async fn the_openapi_document_is_valid_and_covers_every_route() {
         "GET /v1/triggers/{id}",
         "GET /v1/balances/{address}",
         "GET /v1/keepers",
+        "GET /v1/subscriptions",
+        "POST /v1/subscriptions",
+        "GET /v1/subscriptions/{id}",
+        "PUT /v1/subscriptions/{id}",
+        "DELETE /v1/subscriptions/{id}",
     ]
     .into_iter()
     .map(String::from)
