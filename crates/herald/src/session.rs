@@ -186,9 +186,16 @@ impl Session {
     where
         C: SendableCall,
     {
-        call.send_and_wait()
+        // Drawn on stderr only when it is a terminal: scripts and --json output see nothing.
+        let spinner = indicatif::ProgressBar::new_spinner()
+            .with_message(format!("{what}: waiting for the transaction to be mined"));
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        let result = call
+            .send_and_wait()
             .await
-            .map_err(|e| format!("{what}: {}", describe(&e)))
+            .map_err(|e| format!("{what}: {}", describe(&e)));
+        spinner.finish_and_clear();
+        result
     }
 }
 
