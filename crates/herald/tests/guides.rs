@@ -1,5 +1,6 @@
-//! The users guide's examples run as written: every `herald …` line in its ```sh blocks is run,
-//! from the repository root, as the devnet demo's user against a running demo, and must succeed.
+//! The guides' examples run as written: every `herald …` line in their ```sh blocks is run, from
+//! the repository root, against a running devnet demo, and must succeed — the users guide as the
+//! demo's user, the developers guide as its connector developer (who has fees to claim).
 
 use assert_cmd::Command;
 use herald_devnet::{Demo, DemoOptions};
@@ -32,14 +33,14 @@ fn commands(guide: &str) -> Vec<Vec<String>> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_users_guide_runs_as_written() {
+async fn the_users_and_developers_guides_run_as_written() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let guide = std::fs::read_to_string(format!("{root}/docs/guides/users.md")).expect("guide");
-    let commands = commands(&guide);
-    assert!(
-        commands.len() >= 10,
-        "the guide's examples were found: {commands:?}"
-    );
+    let guide = |name: &str| {
+        let text = std::fs::read_to_string(format!("{root}/docs/guides/{name}")).expect("guide");
+        commands(&text)
+    };
+    // (guide, anvil account acting, the least number of examples expected)
+    let runs = [("users.md", 9, 10), ("developers.md", 1, 4)];
 
     let demo = Demo::start(&DemoOptions {
         port: 0,
@@ -54,24 +55,34 @@ async fn the_users_guide_runs_as_written() {
         assert!(std::time::Instant::now() < deadline, "the demo settles");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let user_key = format!("0x{}", alloy::hex::encode(demo.anvil.keys()[9].to_bytes()));
-    for args in &commands {
-        let out = Command::cargo_bin("herald")
-            .expect("binary")
-            .current_dir(root)
-            .env("HERALD_RPC_URL", demo.anvil.endpoint())
-            .env("HERALD_ADDRESS", demo.net.herald().to_string())
-            .env("HERALD_PRIVATE_KEY", &user_key)
-            .args(args)
-            .output()
-            .expect("runs");
+    for (name, account, at_least) in runs {
+        let commands = guide(name);
         assert!(
-            out.status.success(),
-            "herald {}: {}{}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            commands.len() >= at_least,
+            "{name}'s examples were found: {commands:?}"
         );
+        let key = format!(
+            "0x{}",
+            alloy::hex::encode(demo.anvil.keys()[account].to_bytes())
+        );
+        for args in &commands {
+            let out = Command::cargo_bin("herald")
+                .expect("binary")
+                .current_dir(root)
+                .env("HERALD_RPC_URL", demo.anvil.endpoint())
+                .env("HERALD_ADDRESS", demo.net.herald().to_string())
+                .env("HERALD_PRIVATE_KEY", &key)
+                .args(args)
+                .output()
+                .expect("runs");
+            assert!(
+                out.status.success(),
+                "{name}: herald {}: {}{}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
     }
     demo.stop().await.expect("stop");
 }
