@@ -26,8 +26,8 @@ pub(crate) struct DevnetArgs {
     /// The port anvil listens on (0: any free port).
     #[arg(long, default_value_t = 8545)]
     port: u16,
-    /// Keepers to run. Until keepers coordinate (issue 6) each runs every trigger on its own, so
-    /// the default is one.
+    /// Keepers to run. One for now: several need the keeper network's runner assignment and
+    /// co-signing.
     #[arg(long, default_value_t = 1)]
     keepers: usize,
     /// The port the REST API is served on (0: any free port).
