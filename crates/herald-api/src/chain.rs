@@ -2,7 +2,7 @@
 //! given; 503 when it has none.
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::Address,
     providers::{DynProvider, Provider},
     rpc::types::Filter,
     sol_types::SolEvent,
@@ -12,7 +12,10 @@ use axum::{
     extract::{Path, State, rejection::PathRejection},
     http::StatusCode,
 };
-use herald_chain::bindings::Herald;
+use herald_chain::{
+    bindings::Herald,
+    state::{created_filter, keeper_state, trigger_status},
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -165,16 +168,9 @@ pub async fn keepers(State(state): State<ApiState>) -> Result<Json<Vec<KeeperVie
         let address = registered.inner.data.keeper;
         let k = herald.keeper(address).call().await.map_err(rpc)?;
         let active = herald.isActiveKeeper(address).call().await.map_err(rpc)?;
-        let state = if active {
-            "active"
-        } else if k.unbondsAt.to::<u64>() != 0 {
-            "unbonding"
-        } else {
-            "inactive"
-        };
         out.push(KeeperView {
             address: format!("{address:#x}"),
-            state: state.into(),
+            state: keeper_state(active, k.unbondsAt.to()).into(),
             bond: k.bond.to_string(),
             endpoint: k.endpoint,
         });
@@ -183,13 +179,7 @@ pub async fn keepers(State(state): State<ApiState>) -> Result<Json<Vec<KeeperVie
 }
 
 async fn created(chain: &Chain, id: Option<u64>) -> Result<Vec<Herald::TriggerCreated>, ApiError> {
-    let mut filter = Filter::new()
-        .address(chain.herald)
-        .event_signature(Herald::TriggerCreated::SIGNATURE_HASH)
-        .from_block(0);
-    if let Some(id) = id {
-        filter = filter.topic1(U256::from(id));
-    }
+    let filter = created_filter(chain.herald, id, None);
     let logs = chain.provider.get_logs(&filter).await.map_err(rpc)?;
     Ok(logs
         .iter()
@@ -207,18 +197,10 @@ async fn trigger_view(
         .call()
         .await
         .map_err(rpc)?;
-    let flags = t.rules.flags;
     Ok(TriggerView {
         id: created.id,
         owner: format!("{:#x}", t.owner),
-        status: if flags & 2 != 0 {
-            "cancelled"
-        } else if flags & 1 != 0 {
-            "paused"
-        } else {
-            "active"
-        }
-        .into(),
+        status: trigger_status(t.rules.flags).into(),
         budget: t.ledger.budget.to_string(),
         executions: t.ledger.executions,
         max_executions: t.ledger.maxExecutions,

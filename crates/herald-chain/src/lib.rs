@@ -4,9 +4,11 @@
 //!   artifacts in `abi/` (so the Rust side always speaks to exactly the bytecode the forge tests ran).
 //! - [`deploy`]: deploying them and the per-chain record in `deploy/<chain-id>.json`.
 //! - [`receipt`]: execution receipts, the EIP-712 batch digest and keeper signatures.
+//! - [`state`]: trigger and keeper states as clients show them.
 
 pub mod bindings;
 pub mod deploy;
 pub mod receipt;
+pub mod state;
 
 pub use deploy::{DeployError, DeployOptions, Deployed, Deployment, TokenChoice};

@@ -200,6 +200,20 @@ impl Demo {
         Ok(SAMPLE_AMOUNTS.iter().filter(|a| **a > 10).count())
     }
 
+    /// Mints the sample transfers and waits until every matching one is settled on chain; returns
+    /// how many matched.
+    pub async fn settle_samples(&self, timeout: std::time::Duration) -> eyre::Result<usize> {
+        let expected = self.emit_samples().await?;
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.progress().await?.settled.len() < expected {
+            if tokio::time::Instant::now() >= deadline {
+                eyre::bail!("the demo's {expected} executions were not settled within {timeout:?}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        Ok(expected)
+    }
+
     /// Deliveries and settlements so far.
     pub async fn progress(&self) -> eyre::Result<Progress> {
         let delivered = self

@@ -154,13 +154,7 @@ pub(crate) async fn status(
         .await
         .map_err(|e| e.to_string())?;
     let bond = U256::from(k.bond);
-    let state = if active {
-        "active"
-    } else if k.unbondsAt.to::<u64>() != 0 {
-        "unbonding"
-    } else {
-        "inactive"
-    };
+    let state = herald_chain::state::keeper_state(active, k.unbondsAt.to());
     if json_output {
         println!(
             "{}",

@@ -12,8 +12,6 @@ use alloy::{
         aliases::{U24, U40, U96},
     },
     providers::Provider,
-    rpc::types::Filter,
-    sol_types::SolEvent,
 };
 use clap::Args;
 use herald_chain::bindings::Herald;
@@ -266,7 +264,6 @@ pub(crate) async fn trigger(s: &Session, id: u64) -> Result<OnChain, String> {
         .next()
         .map(|e| String::from_utf8_lossy(&e.config).into_owned())
         .unwrap_or_default();
-    let flags = state.rules.flags;
     Ok(OnChain {
         id,
         owner: state.owner,
@@ -275,13 +272,7 @@ pub(crate) async fn trigger(s: &Session, id: u64) -> Result<OnChain, String> {
         max_executions: state.ledger.maxExecutions,
         max_fee: U256::from(state.rules.maxFeePerExecution),
         expires_at: state.rules.expiresAt.to::<u64>(),
-        status: if flags & 2 != 0 {
-            "cancelled"
-        } else if flags & 1 != 0 {
-            "paused"
-        } else {
-            "active"
-        },
+        status: herald_chain::state::trigger_status(state.rules.flags),
         config,
     })
 }
@@ -316,16 +307,7 @@ async fn created_log(
     id: Option<u64>,
     owner: Option<Address>,
 ) -> Result<Vec<Herald::TriggerCreated>, String> {
-    let mut filter = Filter::new()
-        .address(s.herald)
-        .event_signature(Herald::TriggerCreated::SIGNATURE_HASH)
-        .from_block(0);
-    if let Some(id) = id {
-        filter = filter.topic1(U256::from(id));
-    }
-    if let Some(owner) = owner {
-        filter = filter.topic2(owner.into_word());
-    }
+    let filter = herald_chain::state::created_filter(s.herald, id, owner);
     let logs = s
         .provider
         .get_logs(&filter)

@@ -49,12 +49,9 @@ async fn the_users_and_developers_guides_run_as_written() {
     })
     .await
     .expect("demo");
-    let expected = demo.emit_samples().await.expect("samples");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while demo.progress().await.expect("progress").settled.len() < expected {
-        assert!(std::time::Instant::now() < deadline, "the demo settles");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    demo.settle_samples(std::time::Duration::from_secs(60))
+        .await
+        .expect("the demo settles");
     for (name, account, at_least) in runs {
         let commands = guide(name);
         assert!(

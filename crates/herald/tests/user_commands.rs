@@ -287,12 +287,10 @@ async fn a_keepers_executions_and_the_chains_receipts_are_listed() {
     })
     .await
     .expect("demo");
-    let expected = demo.emit_samples().await.expect("samples");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while demo.progress().await.expect("progress").settled.len() < expected {
-        assert!(std::time::Instant::now() < deadline, "the demo settles");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let expected = demo
+        .settle_samples(std::time::Duration::from_secs(60))
+        .await
+        .expect("the demo settles");
     let store = demo.keepers[0].store_url.clone();
     let herald = |args: &[&str]| {
         Command::cargo_bin("herald")

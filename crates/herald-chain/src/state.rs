@@ -1,0 +1,63 @@
+//! Herald's on-chain state as every client shows it: trigger and keeper states, and the filter
+//! for trigger creations.
+
+use alloy::{
+    primitives::{Address, U256},
+    rpc::types::Filter,
+    sol_types::SolEvent,
+};
+
+use crate::bindings::Herald;
+
+/// A trigger's state from its rules' flags (PAUSED = 1, CANCELLED = 2; cancellation wins).
+pub fn trigger_status(flags: u8) -> &'static str {
+    if flags & 2 != 0 {
+        "cancelled"
+    } else if flags & 1 != 0 {
+        "paused"
+    } else {
+        "active"
+    }
+}
+
+/// A registered keeper's state: active, unbonding (inactive, bond still slashable), or inactive
+/// (not yet activated, or bonded below the minimum).
+pub fn keeper_state(active: bool, unbonds_at: u64) -> &'static str {
+    if active {
+        "active"
+    } else if unbonds_at != 0 {
+        "unbonding"
+    } else {
+        "inactive"
+    }
+}
+
+/// `TriggerCreated` logs of `herald` — one trigger's if `id` is given, one owner's if `owner` is.
+pub fn created_filter(herald: Address, id: Option<u64>, owner: Option<Address>) -> Filter {
+    let mut filter = Filter::new()
+        .address(herald)
+        .event_signature(Herald::TriggerCreated::SIGNATURE_HASH)
+        .from_block(0);
+    if let Some(id) = id {
+        filter = filter.topic1(U256::from(id));
+    }
+    if let Some(owner) = owner {
+        filter = filter.topic2(owner.into_word());
+    }
+    filter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancellation_wins_over_a_pause_and_unbonding_over_inactivity() {
+        assert_eq!(trigger_status(0), "active");
+        assert_eq!(trigger_status(1), "paused");
+        assert_eq!(trigger_status(3), "cancelled");
+        assert_eq!(keeper_state(true, 0), "active");
+        assert_eq!(keeper_state(false, 9), "unbonding");
+        assert_eq!(keeper_state(false, 0), "inactive");
+    }
+}
