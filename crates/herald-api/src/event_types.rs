@@ -17,8 +17,8 @@ use utoipa::ToSchema;
 
 use crate::{ApiState, error::ApiError};
 
-/// The connector events emitted through the API are recorded under (the HTTP_EVENT manifest).
-pub const HTTP_CONNECTOR: &str = "HTTP_EVENT";
+/// The connector events emitted through the API are recorded under.
+pub use herald_spec::HTTP_EVENT_CONNECTOR as HTTP_CONNECTOR;
 
 /// An event type, as sent.
 #[derive(Debug, Deserialize, ToSchema)]

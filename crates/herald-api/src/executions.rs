@@ -154,12 +154,7 @@ pub async fn show(
     key: Result<Path<String>, PathRejection>,
 ) -> Result<Json<ExecutionView>, ApiError> {
     let Path(key) = key?;
-    let invalid = || ApiError::bad_request(format!("{key:?} is not <trigger id>:<event id>"));
-    let (trigger, event) = key.split_once(':').ok_or_else(invalid)?;
-    let parsed = ExecutionKey {
-        trigger_id: trigger.parse().map_err(|_| invalid())?,
-        event_id: event.parse().map_err(|_| invalid())?,
-    };
+    let parsed: ExecutionKey = key.parse().map_err(ApiError::bad_request)?;
     let record = state
         .store
         .execution_record(parsed)

@@ -32,7 +32,7 @@ use crate::{
 };
 
 /// The connector subscriptions are triggers on.
-const CONNECTOR: &str = "HTTP_EVENT";
+use herald_spec::HTTP_EVENT_CONNECTOR as CONNECTOR;
 
 /// What to subscribe to and what to run.
 #[derive(Debug, Deserialize, ToSchema)]

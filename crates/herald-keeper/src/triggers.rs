@@ -314,8 +314,8 @@ impl TriggerSet {
     }
 }
 
-/// The connector of events emitted through the REST API (`manifests/http-event.yaml`).
-pub const HTTP_CONNECTOR: &str = "HTTP_EVENT";
+/// The connector of events emitted through the REST API.
+pub use herald_spec::HTTP_EVENT_CONNECTOR as HTTP_CONNECTOR;
 
 /// What an API event looks like to a trigger on [`HTTP_CONNECTOR`]: its type (the name it was
 /// emitted under), id, source, time and payload.

@@ -16,7 +16,7 @@ pub mod yaml;
 
 pub use error::{Spanned, SpecError};
 pub use manifest::{ConnectorManifest, Propagation, ServiceManifest};
-pub use registry::Manifests;
+pub use registry::{HTTP_EVENT_CONNECTOR, Manifests};
 pub use trigger::{
     Limits, NextTrigger, Source, SpannedFilter, TemplatePart, TriggerSpec, parse_template,
     parse_triggers, render_data,

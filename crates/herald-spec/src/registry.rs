@@ -6,6 +6,10 @@ use herald_match::CompiledFilter;
 
 use crate::{ConnectorManifest, ServiceManifest, SpecError, TriggerSpec, error::suggestion};
 
+/// The built-in connector of events emitted through a keeper's REST API
+/// (`manifests/http-event.yaml`); a trigger on it is a subscription.
+pub const HTTP_EVENT_CONNECTOR: &str = "HTTP_EVENT";
+
 /// Known connector and service types.
 #[derive(Clone, Debug, Default)]
 pub struct Manifests {

@@ -113,15 +113,14 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Creates or replaces an event type; returns whether it was new.
+    /// Creates or replaces an event type.
     pub async fn put_event_type(
         &self,
         name: &str,
         description: Option<&str>,
         schema: Option<&str>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<(), StoreError> {
         let now = now_ms();
-        let existed = self.event_type(name).await?.is_some();
         sqlx::query(
             "INSERT INTO event_types (name, description, schema, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO UPDATE SET \
@@ -134,7 +133,7 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        Ok(!existed)
+        Ok(())
     }
 
     /// An event type by name.

@@ -3,7 +3,9 @@
 use sqlx::Row;
 
 use crate::{
-    Execution, ExecutionKey, ExecutionStatus, Store, StoreError, pipeline::key_of, store::hex_id,
+    Execution, ExecutionKey, ExecutionStatus, Store, StoreError,
+    pipeline::key_of,
+    store::{execution_of, hex_id},
 };
 
 /// Which executions to list.
@@ -44,13 +46,9 @@ impl std::str::FromStr for PageCursor {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || format!("not a page cursor: {s:?}");
         let (created, key) = s.split_once('_').ok_or_else(invalid)?;
-        let (trigger, event) = key.split_once(':').ok_or_else(invalid)?;
         Ok(Self {
             created_ms: created.parse().map_err(|_| invalid())?,
-            key: ExecutionKey {
-                trigger_id: trigger.parse().map_err(|_| invalid())?,
-                event_id: event.parse().map_err(|_| invalid())?,
-            },
+            key: key.parse().map_err(|_| invalid())?,
         })
     }
 }
@@ -149,20 +147,9 @@ impl Store {
 }
 
 fn record_of(row: &sqlx::any::AnyRow) -> Result<ExecutionRecord, StoreError> {
-    let status: String = row.try_get("status")?;
-    let attempts: i64 = row.try_get("attempts")?;
     let block: i64 = row.try_get("block")?;
     Ok(ExecutionRecord {
-        execution: Execution {
-            key: key_of(row)?,
-            status: status.parse().map_err(|reason| StoreError::Corrupt {
-                table: "executions",
-                reason,
-            })?,
-            attempts: attempts as u32,
-            detail: row.try_get("detail")?,
-            result_hash: row.try_get("result_hash")?,
-        },
+        execution: execution_of(row, key_of(row)?)?,
         fee: row.try_get("fee")?,
         settlement: row.try_get("settlement")?,
         settle_tx: row.try_get("settle_tx")?,

@@ -52,6 +52,20 @@ impl fmt::Display for ExecutionKey {
     }
 }
 
+impl FromStr for ExecutionKey {
+    type Err = String;
+
+    /// Reads `<trigger>:<event>`, as [`Display`](fmt::Display) writes it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || format!("{s:?} is not an execution key: expected <trigger id>:<event id>");
+        let (trigger, event) = s.split_once(':').ok_or_else(invalid)?;
+        Ok(Self {
+            trigger_id: trigger.parse().map_err(|_| invalid())?,
+            event_id: event.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
 /// Where an execution stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ExecutionStatus {
@@ -325,21 +339,7 @@ impl Store {
         .bind(hex_id(&key.event_id))
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|row| {
-            let status: String = row.try_get("status")?;
-            let attempts: i64 = row.try_get("attempts")?;
-            Ok(Execution {
-                key,
-                status: status.parse().map_err(|reason| StoreError::Corrupt {
-                    table: "executions",
-                    reason,
-                })?,
-                attempts: attempts as u32,
-                detail: row.try_get("detail")?,
-                result_hash: row.try_get("result_hash")?,
-            })
-        })
-        .transpose()
+        row.map(|row| execution_of(&row, key)).transpose()
     }
 
     /// Executions still pending: what a restarted keeper resumes.
@@ -425,6 +425,25 @@ impl Store {
 
 /// Ids are stored as 0x hex of all 32 bytes (UUID-made ids included), so they sort and compare
 /// the same in every database.
+/// An execution from a row with its status, attempts, detail and result hash.
+pub(crate) fn execution_of(
+    row: &sqlx::any::AnyRow,
+    key: ExecutionKey,
+) -> Result<Execution, StoreError> {
+    let status: String = row.try_get("status")?;
+    let attempts: i64 = row.try_get("attempts")?;
+    Ok(Execution {
+        key,
+        status: status.parse().map_err(|reason| StoreError::Corrupt {
+            table: "executions",
+            reason,
+        })?,
+        attempts: attempts as u32,
+        detail: row.try_get("detail")?,
+        result_hash: row.try_get("result_hash")?,
+    })
+}
+
 pub(crate) fn hex_id(id: &EventId) -> String {
     id.as_bytes().to_string()
 }

@@ -107,7 +107,7 @@ pub(crate) async fn executions(
             Ok(Outcome::Yes)
         }
         ExecutionsCommand::Show { store, key } => {
-            let parsed = parse_key(&key)?;
+            let parsed: ExecutionKey = key.parse()?;
             let store = open(&store).await?;
             let record = store
                 .execution_record(parsed)
@@ -213,15 +213,6 @@ pub(crate) async fn receipts(
 
 async fn open(args: &StoreArgs) -> Result<Store, String> {
     Store::connect(&args.store).await.map_err(|e| e.to_string())
-}
-
-fn parse_key(key: &str) -> Result<ExecutionKey, String> {
-    let invalid = || format!("{key:?} is not an execution key: expected <trigger id>:<event id>");
-    let (trigger, event) = key.split_once(':').ok_or_else(invalid)?;
-    Ok(ExecutionKey {
-        trigger_id: trigger.parse().map_err(|_| invalid())?,
-        event_id: event.parse().map_err(|_| invalid())?,
-    })
 }
 
 fn to_json(r: &ExecutionRecord) -> serde_json::Value {

@@ -74,22 +74,21 @@ impl ChainArgs {
             .get_chain_id()
             .await
             .map_err(|e| format!("--rpc-url {}: {e}", self.rpc_url))?;
-        let herald = match self.herald {
-            Some(address) => address,
-            None => {
-                let path = herald_chain::deploy::record_path(&self.deploy_dir, chain_id);
-                let text = std::fs::read_to_string(&path).map_err(|_| {
-                    format!(
-                        "no Herald address: pass --herald (or HERALD_ADDRESS), or deploy first \
+        let herald =
+            match self.herald {
+                Some(address) => address,
+                None => herald_chain::deploy::load(&self.deploy_dir, chain_id)
+                    .map_err(|e| e.to_string())?
+                    .ok_or_else(|| {
+                        format!(
+                            "no Herald address: pass --herald (or HERALD_ADDRESS), or deploy first \
                          ({} not found)",
-                        path.display()
-                    )
-                })?;
-                let record: herald_chain::Deployment =
-                    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-                record.herald.address
-            }
-        };
+                            herald_chain::deploy::record_path(&self.deploy_dir, chain_id).display()
+                        )
+                    })?
+                    .herald
+                    .address,
+            };
         let code = provider
             .get_code_at(herald)
             .await

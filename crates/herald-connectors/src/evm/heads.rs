@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use alloy::{
-    providers::{Provider, ProviderBuilder},
+    providers::{DynProvider, Provider, ProviderBuilder},
     pubsub::Subscription,
     rpc::types::Header,
 };
@@ -26,8 +26,9 @@ use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
 pub enum HeadSource {
     /// The latest head number, kept current by a task that owns a dedicated connection.
     Watch(watch::Receiver<u64>),
-    /// alloy's subscription on a separate connection.
-    Subscription(Subscription<Header>),
+    /// alloy's subscription on a separate connection, with the provider that keeps the
+    /// connection's service running (dropping it would close the subscription).
+    Subscription(Subscription<Header>, DynProvider),
     /// Nothing: the follower polls.
     Poll,
 }
@@ -41,12 +42,11 @@ impl HeadSource {
             return Self::Watch(rx);
         }
         if url.starts_with("wss://") {
-            let subscription = match ProviderBuilder::new().connect(url).await {
-                Ok(provider) => provider.subscribe_blocks().await.ok(),
-                Err(_) => None,
-            };
-            if let Some(subscription) = subscription {
-                return Self::Subscription(subscription);
+            if let Ok(provider) = ProviderBuilder::new().connect(url).await {
+                let provider = provider.erased();
+                if let Ok(subscription) = provider.subscribe_blocks().await {
+                    return Self::Subscription(subscription, provider);
+                }
             }
             tracing::warn!("the node offers no new-heads subscription; polling instead");
         }
@@ -73,7 +73,7 @@ impl HeadSource {
                     *self = Self::Poll;
                 }
             }
-            Self::Subscription(heads) => loop {
+            Self::Subscription(heads, _) => loop {
                 match tokio::time::timeout_at(deadline, heads.recv()).await {
                     Ok(Ok(head)) if head.number < wanted => continue,
                     Ok(Ok(_)) | Err(_) | Ok(Err(RecvError::Lagged(_))) => return,
