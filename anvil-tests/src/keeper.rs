@@ -27,6 +27,8 @@ pub struct KeeperProcess {
     chain_id: u64,
     herald: Address,
     starts: u32,
+    /// The byzantine test mode (`HERALD_BYZANTINE`) it runs in, if any.
+    pub byzantine: Option<&'static str>,
 }
 
 impl KeeperProcess {
@@ -53,7 +55,23 @@ impl KeeperProcess {
             chain_id: anvil.chain_id(),
             herald,
             starts: 0,
+            byzantine: None,
         };
+        keeper.restart();
+        keeper
+    }
+
+    /// Like [`start`](Self::start), misbehaving as `mode` (see `herald_keeper::network::fault`).
+    pub fn start_byzantine(
+        anvil: &AnvilInstance,
+        herald: Address,
+        signer: &PrivateKeySigner,
+        options: &KeeperOptions,
+        mode: &'static str,
+    ) -> Self {
+        let mut keeper = Self::start(anvil, herald, signer, options);
+        keeper.kill();
+        keeper.byzantine = Some(mode);
         keeper.restart();
         keeper
     }
@@ -64,7 +82,11 @@ impl KeeperProcess {
         let log =
             std::fs::File::create(self.dir.path().join(format!("keeper-{}.log", self.starts)))
                 .expect("log file");
-        let child = Command::new(keeper_binary())
+        let mut command = Command::new(keeper_binary());
+        if let Some(mode) = self.byzantine {
+            command.env("HERALD_BYZANTINE", mode);
+        }
+        let child = command
             .arg(&self.config)
             .env("HERALD_PRIVATE_KEY", &self.key)
             .env("HERALD_WEBHOOK_SEED", WEBHOOK_SEED)

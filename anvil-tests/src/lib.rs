@@ -12,10 +12,14 @@ pub use herald_devnet::{
 pub use keeper::{KeeperOptions, KeeperProcess, WEBHOOK_SEED};
 pub use scenario::eventually;
 
+use std::collections::BTreeMap;
+
 use alloy::{
     node_bindings::AnvilInstance,
-    primitives::{Address, U256, aliases::U96},
-    providers::DynProvider,
+    primitives::{Address, B256, U256, aliases::U96},
+    providers::{DynProvider, Provider},
+    rpc::types::{Filter, Log},
+    sol_types::SolEvent,
 };
 use herald_chain::{Deployment, bindings::Herald};
 
@@ -71,4 +75,34 @@ pub async fn create_trigger(
     herald_devnet::create_trigger(user, net, terms, budget, config)
         .await
         .expect("createTrigger")
+}
+
+/// Every log of the event `E` that `herald` emitted so far.
+pub async fn herald_logs<E: SolEvent>(provider: &DynProvider, herald: Address) -> Vec<Log> {
+    provider
+        .get_logs(
+            &Filter::new()
+                .address(herald)
+                .event_signature(E::SIGNATURE_HASH)
+                .from_block(0),
+        )
+        .await
+        .expect("logs")
+}
+
+/// Every `ReceiptSettled` so far: (trigger, event id) → times settled.
+pub async fn settled_receipts(
+    provider: &DynProvider,
+    herald: Address,
+) -> BTreeMap<(u64, B256), u32> {
+    let mut out = BTreeMap::new();
+    for log in herald_logs::<Herald::ReceiptSettled>(provider, herald).await {
+        let e = log
+            .log_decode::<Herald::ReceiptSettled>()
+            .expect("decodes")
+            .inner
+            .data;
+        *out.entry((e.triggerId, e.eventId)).or_default() += 1;
+    }
+    out
 }

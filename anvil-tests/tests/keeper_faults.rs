@@ -9,14 +9,12 @@ use std::{
 
 use alloy::{
     node_bindings::AnvilInstance,
-    primitives::{U256, aliases::U96},
+    primitives::{B256, U256, aliases::U96},
     providers::{DynProvider, Provider, ext::AnvilApi},
-    rpc::types::Filter,
-    sol_types::SolEvent,
 };
 use herald_anvil_tests::{
     KeeperOptions, KeeperProcess, Network, Receiver, anvil, create_trigger, depositor, eventually,
-    network, price, provider_for, seed_trigger, signer, terms,
+    network, price, provider_for, seed_trigger, settled_receipts, signer, terms,
 };
 use herald_chain::bindings::{Herald, HeraldTestToken};
 use herald_store::{ExecutionKey, ExecutionStatus, Settlement};
@@ -102,28 +100,8 @@ impl Scene {
     }
 
     /// Every `ReceiptSettled` so far: (trigger, event id) → times settled.
-    async fn settled(&self) -> BTreeMap<(u64, alloy::primitives::B256), u32> {
-        let logs = self
-            .net
-            .admin
-            .get_logs(
-                &Filter::new()
-                    .address(self.net.deployment.herald.address)
-                    .event_signature(Herald::ReceiptSettled::SIGNATURE_HASH)
-                    .from_block(0),
-            )
-            .await
-            .expect("logs");
-        let mut out = BTreeMap::new();
-        for log in logs {
-            let e = log
-                .log_decode::<Herald::ReceiptSettled>()
-                .expect("decodes")
-                .inner
-                .data;
-            *out.entry((e.triggerId, e.eventId)).or_default() += 1;
-        }
-        out
+    async fn settled(&self) -> BTreeMap<(u64, B256), u32> {
+        settled_receipts(&self.net.admin, self.net.deployment.herald.address).await
     }
 }
 

@@ -139,7 +139,18 @@ pub async fn serve(
     state: ApiState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    serve_with(listener, state, Router::new(), shutdown).await
+}
+
+/// Serves the API and `extra` routes (the keeper's peer protocol, which authenticates by keeper
+/// signatures rather than API keys and is not part of the public document) on `listener`.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: ApiState,
+    extra: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state).merge(extra))
         .with_graceful_shutdown(shutdown)
         .await
 }

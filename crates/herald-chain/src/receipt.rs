@@ -51,21 +51,36 @@ pub fn domain(chain_id: u64, herald: Address) -> Eip712Domain {
 /// The digest every co-signer signs for a batch.
 pub fn batch_digest(domain: &Eip712Domain, receipts: &[Receipt]) -> B256 {
     let batch = typed::ReceiptBatch {
-        receipts: receipts
-            .iter()
-            .map(|r| typed::ExecutionReceipt {
-                triggerId: r.triggerId,
-                eventId: r.eventId,
-                resultHash: r.resultHash,
-                connector: r.connector,
-                runner: r.runner,
-                runnerFee: r.runnerFee,
-                executedAt: r.executedAt,
-                success: r.success,
-            })
-            .collect(),
+        receipts: receipts.iter().map(typed_receipt).collect(),
     };
     batch.eip712_signing_hash(domain)
+}
+
+/// The EIP-712 struct hash of one receipt (`Herald.hashReceipt`): two receipts differ exactly when
+/// their hashes do.
+pub fn receipt_hash(r: &Receipt) -> B256 {
+    typed_receipt(r).eip712_hash_struct()
+}
+
+fn typed_receipt(r: &Receipt) -> typed::ExecutionReceipt {
+    typed::ExecutionReceipt {
+        triggerId: r.triggerId,
+        eventId: r.eventId,
+        resultHash: r.resultHash,
+        connector: r.connector,
+        runner: r.runner,
+        runnerFee: r.runnerFee,
+        executedAt: r.executedAt,
+        success: r.success,
+    }
+}
+
+/// The signer of a 65-byte signature over `digest`.
+pub fn recover_signer(digest: &B256, signature: &[u8]) -> Option<Address> {
+    alloy::primitives::Signature::try_from(signature)
+        .ok()?
+        .recover_address_from_prehash(digest)
+        .ok()
 }
 
 /// One keeper's signature over a digest: 65 bytes, `r ‖ s ‖ v` with v = 27 or 28.

@@ -91,6 +91,31 @@ pub struct Payout {
     pub claimable: U256,
 }
 
+/// The seed the devnet's keepers derive per-trigger webhook secrets from.
+pub const WEBHOOK_SEED: &str = "herald-devnet-webhook-seed";
+
+/// Waits until every keeper has put its endpoint in the registry (each does as it starts), so
+/// the first batches find their co-signers.
+async fn wait_for_endpoints(net: &Network) -> eyre::Result<()> {
+    let herald = Herald::new(net.herald(), &net.admin);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    for keeper in &net.keepers {
+        while herald
+            .keeper(keeper.address())
+            .call()
+            .await?
+            .endpoint
+            .ends_with(":0")
+        {
+            if tokio::time::Instant::now() >= deadline {
+                eyre::bail!("keeper {} did not register its endpoint", keeper.address());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+    Ok(())
+}
+
 /// `127.0.0.1:port`, or a free port when `port` is 0 (found by binding and releasing it).
 fn free_addr(port: u16) -> eyre::Result<std::net::SocketAddr> {
     let probe = std::net::TcpListener::bind(("127.0.0.1", port))
@@ -104,16 +129,11 @@ impl Demo {
         if options.keepers == 0 {
             eyre::bail!("--keepers: at least one keeper is needed");
         }
-        if options.keepers > 1 {
-            // Without runner assignment and co-signing (the keeper network), every keeper would
-            // deliver every execution and only the first receipt would be paid.
-            eyre::bail!(
-                "--keepers: one keeper for now; several need the keeper network's runner \
-                 assignment and co-signing, which is not built yet"
-            );
-        }
         let anvil = spawn_anvil_on(options.port)?;
-        let net = Network::setup(&anvil, options.keepers, 1).await?;
+        // A majority must co-sign each batch: with three keepers, any one may be down.
+        let quorum = u8::try_from(options.keepers / 2 + 1)
+            .map_err(|_| eyre::eyre!("--keepers: at most 500 keepers"))?;
+        let net = Network::setup(&anvil, options.keepers, quorum).await?;
         let token = *HeraldTestToken::deploy(&net.admin)
             .await
             .wrap_err("deploying the demo token")?
@@ -139,7 +159,9 @@ impl Demo {
             configs.push(
                 KeeperSettings {
                     start_block,
-                    api_listen: (i == 0).then_some(api_addr),
+                    // The first keeper serves the demo user's API; every keeper serves the peer
+                    // routes its network needs on its own port.
+                    api_listen: Some(if i == 0 { api_addr } else { free_addr(0)? }),
                     ..KeeperSettings::default()
                 }
                 .keeper_config(
@@ -158,17 +180,19 @@ impl Demo {
         let keepers = configs
             .into_iter()
             .zip(&net.keepers)
-            .enumerate()
-            .map(|(i, (config, signer))| {
+            .map(|(config, signer)| {
                 InProcessKeeper::start(
                     config,
                     Identity {
                         signer: signer.clone(),
-                        webhook_seed: format!("herald-devnet-webhook-seed-{i}").into_bytes(),
+                        // One seed for the network: a trigger's webhooks carry the same secret
+                        // whichever keeper performs them, takeovers included.
+                        webhook_seed: WEBHOOK_SEED.as_bytes().to_vec(),
                     },
                 )
             })
             .collect();
+        wait_for_endpoints(&net).await?;
         Ok(Self {
             api_url: format!("http://{api_addr}"),
             api_key: issued.secret,
@@ -275,11 +299,20 @@ impl Demo {
                 signer(&self.anvil, 2).address(),
             ),
         ];
+        // The trigger's performer, as every keeper ranks it; the others co-sign.
+        let performer = herald_keeper::network::peers::rank(
+            self.trigger,
+            self.keepers.iter().map(|k| k.address),
+        )
+        .first()
+        .copied();
         for (i, keeper) in self.keepers.iter().enumerate() {
-            parties.push((
-                format!("keeper {} (connector operator, runner)", i + 1),
-                keeper.address,
-            ));
+            let role = if Some(keeper.address) == performer {
+                "performer: connector operator, runner"
+            } else {
+                "co-signer"
+            };
+            parties.push((format!("keeper {} ({role})", i + 1), keeper.address));
         }
         parties.push((
             "protocol treasury".to_string(),

@@ -29,8 +29,54 @@ pub struct KeeperSettings {
     pub batch_size: u32,
     /// Longest a receipt waits for its batch, ms.
     pub batch_age_ms: u64,
-    /// Where the keeper serves its REST API, if anywhere.
+    /// Where the keeper serves its REST API (and, in a network, the peer routes), if anywhere.
     pub api_listen: Option<std::net::SocketAddr>,
+    /// The keeper network's timings (used when `api_listen` is set).
+    pub network: NetworkSettings,
+}
+
+/// The keeper network's settings a devnet or a test chooses.
+#[derive(Clone, Debug)]
+pub struct NetworkSettings {
+    /// How long each keeper in a ranking waits for the one before it, ms.
+    pub takeover_timeout_ms: u64,
+    /// How often heartbeats go out, ms.
+    pub heartbeat_interval_ms: u64,
+    /// A peer unheard this long shows offline, ms.
+    pub offline_after_ms: u64,
+    /// Where offline alerts go.
+    pub alert_webhook: Option<String>,
+    /// How long a peer is offline before the alert, ms.
+    pub alert_after_ms: u64,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        Self {
+            takeover_timeout_ms: 5_000,
+            heartbeat_interval_ms: 500,
+            offline_after_ms: 2_000,
+            alert_webhook: None,
+            alert_after_ms: 600_000,
+        }
+    }
+}
+
+impl NetworkSettings {
+    fn toml(&self) -> String {
+        format!(
+            "\n[network]\ntakeover_timeout_ms = {}\nheartbeat_interval_ms = {}\noffline_after_ms = {}\n\
+             alert_after_ms = {}\n{}",
+            self.takeover_timeout_ms,
+            self.heartbeat_interval_ms,
+            self.offline_after_ms,
+            self.alert_after_ms,
+            self.alert_webhook
+                .as_ref()
+                .map(|url| format!("alert_webhook = \"{url}\"\n"))
+                .unwrap_or_default(),
+        )
+    }
 }
 
 impl Default for KeeperSettings {
@@ -45,6 +91,7 @@ impl Default for KeeperSettings {
             batch_size: 50,
             batch_age_ms: 200,
             api_listen: None,
+            network: NetworkSettings::default(),
         }
     }
 }
@@ -75,7 +122,7 @@ impl KeeperSettings {
             fee = self.runner_fee,
             api = self
                 .api_listen
-                .map(|listen| format!("\n[api]\nlisten = \"{listen}\"\n"))
+                .map(|listen| format!("\n[api]\nlisten = \"{listen}\"\n{}", self.network.toml()))
                 .unwrap_or_default(),
         )
     }

@@ -17,7 +17,7 @@ mod scenario;
 
 pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_on};
 pub use demo::{Demo, DemoOptions, Payout, Progress, SAMPLE_AMOUNTS};
-pub use keeper::{InProcessKeeper, KeeperSettings};
+pub use keeper::{InProcessKeeper, KeeperSettings, NetworkSettings};
 pub use network::{
     BOND, CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, Network, OPERATOR_FEE, SERVICE_DEV_FEE,
     create_trigger, depositor, fund, provider_for, signer, terms,

@@ -36,6 +36,56 @@ pub struct KeeperConfig {
     /// The REST API.
     #[serde(default)]
     pub api: ApiConfig,
+    /// The keeper network: co-signing, takeovers, heartbeats.
+    #[serde(default)]
+    pub network: NetworkConfig,
+}
+
+/// `[network]`: how this keeper works with the other keepers of the deployment. It needs
+/// `[api] listen`, where peers reach it; without it the keeper performs every execution itself
+/// and signs alone (enough only for a deployment with quorum 1).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkConfig {
+    /// Whether to join the network (default: yes, when the API listens).
+    #[serde(default = "defaults::yes")]
+    pub enabled: bool,
+    /// The URL peers reach this keeper at. Default: `http://` + `api.listen`. The keeper sets it in
+    /// the registry at start when it differs.
+    pub endpoint: Option<String>,
+    /// How long each keeper in a trigger's ranking waits for the one before it to settle an
+    /// execution before running it itself, milliseconds.
+    #[serde(default = "defaults::takeover_timeout_ms")]
+    pub takeover_timeout_ms: u64,
+    /// How long a peer has to answer a co-signing request, milliseconds.
+    #[serde(default = "defaults::attest_timeout_ms")]
+    pub attest_timeout_ms: u64,
+    /// How often heartbeats go to every peer, milliseconds.
+    #[serde(default = "defaults::heartbeat_interval_ms")]
+    pub heartbeat_interval_ms: u64,
+    /// A peer unheard this long shows offline, milliseconds.
+    #[serde(default = "defaults::offline_after_ms")]
+    pub offline_after_ms: u64,
+    /// Where to post an alert when a peer has been offline longer than `alert_after_ms`.
+    pub alert_webhook: Option<String>,
+    /// How long a peer may be offline before the alert, milliseconds (default 10 minutes).
+    #[serde(default = "defaults::alert_after_ms")]
+    pub alert_after_ms: u64,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            endpoint: None,
+            takeover_timeout_ms: defaults::takeover_timeout_ms(),
+            attest_timeout_ms: defaults::attest_timeout_ms(),
+            heartbeat_interval_ms: defaults::heartbeat_interval_ms(),
+            offline_after_ms: defaults::offline_after_ms(),
+            alert_webhook: None,
+            alert_after_ms: defaults::alert_after_ms(),
+        }
+    }
 }
 
 /// `[api]`: the REST API the keeper serves (with `/metrics`), if `listen` is set.
@@ -192,6 +242,24 @@ impl Default for SettlementConfig {
 }
 
 mod defaults {
+    pub fn yes() -> bool {
+        true
+    }
+    pub fn takeover_timeout_ms() -> u64 {
+        30_000
+    }
+    pub fn attest_timeout_ms() -> u64 {
+        5_000
+    }
+    pub fn heartbeat_interval_ms() -> u64 {
+        5_000
+    }
+    pub fn offline_after_ms() -> u64 {
+        20_000
+    }
+    pub fn alert_after_ms() -> u64 {
+        600_000
+    }
     pub fn settle_confirmations() -> u64 {
         2
     }
@@ -381,7 +449,50 @@ impl KeeperConfig {
                 ),
             ));
         }
+        if let Some(endpoint) = &self.network.endpoint
+            && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+        {
+            return Err(bad(
+                "network.endpoint",
+                format!("expected http:// or https://, found {endpoint:?}"),
+            ));
+        }
+        if let Some(alert) = &self.network.alert_webhook
+            && !(alert.starts_with("http://") || alert.starts_with("https://"))
+        {
+            return Err(bad(
+                "network.alert_webhook",
+                format!("expected http:// or https://, found {alert:?}"),
+            ));
+        }
+        if self.network.takeover_timeout_ms == 0 {
+            return Err(bad(
+                "network.takeover_timeout_ms",
+                "must be at least 1".into(),
+            ));
+        }
+        if self.network.heartbeat_interval_ms == 0 {
+            return Err(bad(
+                "network.heartbeat_interval_ms",
+                "must be at least 1".into(),
+            ));
+        }
         Ok(())
+    }
+
+    /// Where peers reach this keeper, when it is in the network: `network.endpoint`, or the API's
+    /// address. `None`: the keeper works alone.
+    pub fn network_endpoint(&self) -> Option<String> {
+        if !self.network.enabled {
+            return None;
+        }
+        let listen = self.api.listen?;
+        Some(
+            self.network
+                .endpoint
+                .clone()
+                .unwrap_or_else(|| format!("http://{listen}")),
+        )
     }
 
     /// The runner fee as a number (validated at load).

@@ -1,9 +1,10 @@
 //! Collecting the quorum's signatures over a receipt batch.
 //!
 //! Settlement needs signatures from at least `quorum` distinct active keepers over the batch's
-//! EIP-712 digest. A [`Cosigner`] turns a batch into that list, in the order `settle` requires. This
-//! keeper signs alone ([`LocalSigner`], enough for quorum 1); the keeper network fills the same
-//! interface by asking peers to check the receipts and sign.
+//! EIP-712 digest. A [`Cosigner`] turns a batch into that list, in the order `settle` requires: a
+//! keeper alone signs by itself ([`LocalSigner`], enough for quorum 1); in a network it asks its
+//! peers to check the receipts against the evidence and sign
+//! ([`NetworkCosigner`](crate::network::client::NetworkCosigner)).
 
 use std::future::Future;
 
@@ -11,7 +12,9 @@ use alloy::{
     primitives::{Address, B256, Bytes},
     signers::local::PrivateKeySigner,
 };
-use herald_chain::receipt::{Receipt, order_signatures, sign_digest};
+use herald_chain::receipt::{order_signatures, sign_digest};
+
+use crate::network::protocol::Attestable;
 
 /// Why signatures could not be collected.
 #[derive(Debug, thiserror::Error)]
@@ -19,6 +22,9 @@ pub enum CosignError {
     /// A local signing failure.
     #[error("signing: {0}")]
     Sign(#[from] alloy::signers::Error),
+    /// The registry could not be read.
+    #[error("reading the registry: {0}")]
+    Registry(String),
     /// Fewer keepers signed than the quorum needs.
     #[error("{got} of {needed} signatures collected")]
     Quorum {
@@ -31,11 +37,12 @@ pub enum CosignError {
 
 /// Collects signatures over a batch digest.
 pub trait Cosigner: Send + Sync {
-    /// Signatures over `digest` (the batch of `receipts`), ordered by signer, at least a quorum.
+    /// Signatures over `digest` (the batch of `batch`'s receipts), ordered by signer, at least a
+    /// quorum.
     fn cosign(
         &self,
         digest: B256,
-        receipts: &[Receipt],
+        batch: &[Attestable],
     ) -> impl Future<Output = Result<Vec<Bytes>, CosignError>> + Send;
 }
 
@@ -57,7 +64,7 @@ impl LocalSigner {
 }
 
 impl Cosigner for LocalSigner {
-    async fn cosign(&self, digest: B256, _receipts: &[Receipt]) -> Result<Vec<Bytes>, CosignError> {
+    async fn cosign(&self, digest: B256, _batch: &[Attestable]) -> Result<Vec<Bytes>, CosignError> {
         Ok(order_signatures(vec![sign_digest(&self.signer, &digest)?]))
     }
 }

@@ -7,7 +7,10 @@
 //! as skipped (with the reason). All of it — events, executions and the cursor — is written in one
 //! transaction before any service runs.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+};
 
 use alloy::{
     primitives::{Address, U256},
@@ -24,6 +27,7 @@ use serde_json::{Value, json};
 
 use crate::{
     budget::Budgets,
+    network::{Assignment, Role},
     runner::ServiceRequest,
     settler::settlement_update,
     triggers::{LoadReport, Match, TriggerSet},
@@ -37,10 +41,11 @@ pub struct Dispatcher {
     /// The stream's name in the store, e.g. `eip155:31337`.
     pub stream: String,
     herald: Address,
-    set: TriggerSet,
+    set: Arc<RwLock<TriggerSet>>,
     budgets: Budgets,
     store: Store,
     runner_fee: U256,
+    assignment: Option<Assignment>,
 }
 
 /// What one ingested range produced.
@@ -57,11 +62,12 @@ pub struct Ingested {
 }
 
 impl Dispatcher {
-    /// A dispatcher over `set`, writing to `store`.
+    /// A dispatcher over `set`, writing to `store`. It performs every execution itself unless
+    /// given an [`Assignment`](Self::with_assignment).
     pub fn new(
         stream: String,
         herald: Address,
-        set: TriggerSet,
+        set: Arc<RwLock<TriggerSet>>,
         budgets: Budgets,
         store: Store,
         runner_fee: U256,
@@ -73,12 +79,19 @@ impl Dispatcher {
             budgets,
             store,
             runner_fee,
+            assignment: None,
         }
     }
 
-    /// The trigger set.
-    pub fn triggers(&self) -> &TriggerSet {
-        &self.set
+    /// Performs only what `assignment` gives this keeper, and stands by for the rest.
+    pub fn with_assignment(mut self, assignment: Assignment) -> Self {
+        self.assignment = Some(assignment);
+        self
+    }
+
+    /// The contracts whose logs the trigger set needs (`None`: every contract's).
+    pub fn addresses(&self) -> Option<Vec<Address>> {
+        self.set.read().expect("triggers").addresses(self.herald)
     }
 
     /// Budgets, for releasing reservations of retracted executions.
@@ -100,13 +113,17 @@ impl Dispatcher {
                     out.triggers_changed |= self.herald_log(log, &mut settlements);
                     continue;
                 }
-                let matches = self.set.matches(log, context);
+                let matches = self.set.read().expect("triggers").matches(log, context);
                 let Some(first) = matches.first() else {
                     continue;
                 };
                 let event = chain_event(context, log.address(), first);
                 for m in &matches {
-                    executions.push(self.decide(&event, m, context.block_number, now).await?);
+                    let role = self.role(m.trigger.id, context.block_time);
+                    executions.push(
+                        self.decide(&event, m, context.block_number, now, role)
+                            .await?,
+                    );
                 }
                 events.push((
                     event,
@@ -138,12 +155,13 @@ impl Dispatcher {
         let mut executions = Vec::new();
         let mut matched = Vec::new();
         for event in events {
-            let matches = self.set.matches_event(event);
+            let matches = self.set.read().expect("triggers").matches_event(event);
             if matches.is_empty() {
                 continue;
             }
             for m in &matches {
-                executions.push(self.decide(event, m, 0, now).await?);
+                // An event posted here is seen by no other keeper: this one performs it.
+                executions.push(self.decide(event, m, 0, now, Role::Perform).await?);
             }
             matched.push(IngestEvent { event, block: None });
         }
@@ -198,14 +216,22 @@ impl Dispatcher {
         Ok(out)
     }
 
-    /// Prices one match and checks its budget: a pending execution with its request, or a skipped
-    /// one with the reason.
+    /// This keeper's role in a trigger's execution of a chain event at `event_time`.
+    fn role(&self, trigger_id: u64, event_time: u64) -> Role {
+        self.assignment
+            .as_ref()
+            .map_or(Role::Perform, |a| a.role(trigger_id, event_time))
+    }
+
+    /// Prices one match and checks its budget: a pending execution with its request (or a standby
+    /// one, when another keeper performs it), or a skipped one with the reason.
     async fn decide(
         &mut self,
         event: &Event,
         m: &Match,
         block: u64,
         now: u64,
+        role: Role,
     ) -> eyre::Result<NewExecution> {
         let trigger = &m.trigger;
         let key = ExecutionKey {
@@ -225,11 +251,19 @@ impl Dispatcher {
             request: None,
             fee: Some(quote.total.to_string()),
             detail: None,
+            takeover_at: None,
         };
         Ok(match verdict {
             Ok(()) => NewExecution {
                 request: Some(serde_json::to_string(&request(event, m, key))?),
-                ..base
+                ..match role {
+                    Role::Perform => base,
+                    Role::Standby(takeover_at) => NewExecution {
+                        status: ExecutionStatus::Standby,
+                        takeover_at,
+                        ..base
+                    },
+                }
             },
             Err(refusal) => NewExecution {
                 status: ExecutionStatus::Skipped,
@@ -242,7 +276,12 @@ impl Dispatcher {
     /// Applies one of Herald's logs; returns whether the trigger set changed.
     fn herald_log(&mut self, log: &Log, settlements: &mut Vec<(ExecutionKey, Settlement)>) -> bool {
         let mut report = LoadReport::default();
-        let changed = self.set.apply(log, &mut report);
+        let changed = self.set.write().expect("triggers").apply(log, &mut report);
+        if let Some(assignment) = &self.assignment
+            && assignment.peers.write().expect("peers").apply(log)
+        {
+            tracing::info!("the registry's keepers changed");
+        }
         for (id, reason) in &report.invalid {
             tracing::warn!(trigger = id, %reason, "trigger configuration refused");
         }
@@ -269,7 +308,7 @@ impl Dispatcher {
 }
 
 /// The event a matched log becomes.
-fn chain_event(context: &LogContext, address: Address, first: &Match) -> Event {
+pub(crate) fn chain_event(context: &LogContext, address: Address, first: &Match) -> Event {
     let mut event = Event::new(
         "evm.log",
         format!("eip155:{}/{address:#x}", context.chain_id),
@@ -286,7 +325,7 @@ fn chain_event(context: &LogContext, address: Address, first: &Match) -> Event {
 /// The webhook a match sends: the event (as its trigger's source decoded it) and the trigger's
 /// data, templates rendered. `endpoint` and `headers` configure the request and are not echoed in
 /// the body (headers may carry credentials).
-fn request(event: &Event, m: &Match, key: ExecutionKey) -> ServiceRequest {
+pub(crate) fn request(event: &Event, m: &Match, key: ExecutionKey) -> ServiceRequest {
     let data = herald_spec::render_data(&m.trigger.data, &m.payload);
     let endpoint = data
         .get("endpoint")

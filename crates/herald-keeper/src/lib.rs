@@ -7,6 +7,7 @@ pub mod budget;
 pub mod config;
 pub mod cosign;
 pub mod dispatch;
+pub mod network;
 pub mod node;
 pub mod price;
 pub mod runner;

@@ -9,13 +9,18 @@
 //!                                            Settler ◀── settleable executions ────────────┘
 //! ```
 //!
+//! In a network (`[network]`, the default when the API listens) the dispatcher stores another
+//! keeper's executions as standby, a takeover task runs those their performer left unsettled, the
+//! settler collects co-signatures from peers, and the API also serves the peer routes (co-signing,
+//! heartbeats, peer status). See `network`.
+//!
 //! Crash safety comes from the order of writes, not from shutdown: an execution is stored before
 //! its service runs, its result before its receipt is built, and a `settle` transaction before it
 //! is awaited. A restarted keeper resumes pending executions (same request, same `webhook-id`),
 //! reconciles submitted transactions, and reads the chain again from its cursor.
 
 use std::{
-    sync::Arc,
+    sync::{Arc, RwLock},
     time::{Duration, Instant},
 };
 
@@ -38,8 +43,17 @@ use crate::{
     backoff::Backoff,
     budget::Budgets,
     config::KeeperConfig,
-    cosign::LocalSigner,
+    cosign::{Cosigner, LocalSigner},
     dispatch::{Dispatcher, HTTP_STREAM, Ingested},
+    network::{
+        Assignment, Peers,
+        attest::Attestor,
+        client::NetworkCosigner,
+        health::{self, Health, HealthConfig},
+        protocol::Domain,
+        routes::{PeerState, router as peer_router},
+        takeover,
+    },
     runner::{Runner, SecretSource},
     settler::{Settler, SettlerConfig},
     triggers::{HTTP_CONNECTOR, TriggerSet, load_triggers},
@@ -115,7 +129,7 @@ pub fn load_webhook_seed(config: &KeeperConfig) -> eyre::Result<Vec<u8>> {
 /// The connector name chain events are counted under.
 const CONNECTOR: &str = "evm";
 
-/// Starts the REST API if `[api] listen` is set.
+/// Starts the REST API (and the peer routes, in a network) if `[api] listen` is set.
 async fn serve_api(
     config: &KeeperConfig,
     store: &Store,
@@ -123,6 +137,7 @@ async fn serve_api(
     herald: Address,
     metrics: &Arc<Metrics>,
     events: mpsc::UnboundedSender<Event>,
+    peer_routes: axum::Router,
 ) -> eyre::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(listen) = config.api.listen else {
         return Ok(None);
@@ -141,7 +156,9 @@ async fn serve_api(
     .with_event_feed(events);
     tracing::info!(%listen, "serving the REST API");
     Ok(Some(tokio::spawn(async move {
-        if let Err(error) = herald_api::serve(listener, state, std::future::pending()).await {
+        if let Err(error) =
+            herald_api::serve_with(listener, state, peer_routes, std::future::pending()).await
+        {
             tracing::error!(%error, "the REST API stopped");
         }
     })))
@@ -196,6 +213,8 @@ pub async fn run_as(
         "trigger set rebuilt from the registry"
     );
 
+    let triggers = Arc::new(RwLock::new(set));
+
     let cursor = store.cursor(&stream).await?;
     let (next_block, last) = match &cursor {
         Some(c) => (c.block + 1, Some((c.block, c.block_hash.parse::<B256>()?))),
@@ -219,7 +238,7 @@ pub async fn run_as(
         last,
     )
     .await?;
-    follower.set_addresses(set.addresses(herald));
+    follower.set_addresses(triggers.read().expect("triggers").addresses(herald));
     tracing::info!(
         from = next_block,
         subscribed = follower.subscribed(),
@@ -240,10 +259,40 @@ pub async fn run_as(
         config.runner_fee(),
     );
     let metrics = Arc::new(Metrics::default());
-    let (api_events, mut api_feed) = mpsc::unbounded_channel::<Event>();
-    let api = serve_api(&config, &store, &provider, herald, &metrics, api_events).await?;
-    let settled_wake = Arc::new(Notify::new());
     let (run_tx, run_rx) = mpsc::unbounded_channel::<Dispatched>();
+    let mut tasks = Vec::new();
+    let network = match config.network_endpoint() {
+        Some(endpoint) => {
+            let joined = join_network(
+                &config,
+                &endpoint,
+                &signer,
+                &provider,
+                &store,
+                &triggers,
+                Domain { chain_id, herald },
+                next_block.saturating_sub(1),
+            )
+            .await?;
+            tasks.extend(joined.spawn(&signer, &store, &provider, herald, &run_tx));
+            Some(joined)
+        }
+        None => None,
+    };
+    let (api_events, mut api_feed) = mpsc::unbounded_channel::<Event>();
+    let api = serve_api(
+        &config,
+        &store,
+        &provider,
+        herald,
+        &metrics,
+        api_events,
+        network
+            .as_ref()
+            .map_or_else(axum::Router::new, |n| n.routes.clone()),
+    )
+    .await?;
+    let settled_wake = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Finished>();
     let runners = tokio::spawn(run_executions(
         runner,
@@ -258,25 +307,37 @@ pub async fn run_as(
         settled_wake.clone(),
         metrics.clone(),
     ));
-    let settler = tokio::spawn(
-        Settler::new(
-            store.clone(),
-            provider.clone(),
-            herald,
-            chain_id,
-            keeper,
-            LocalSigner::new(signer),
-            SettlerConfig {
-                batch_size: config.settlement.batch_size,
-                batch_age: Duration::from_millis(config.settlement.batch_age_ms),
-                settle_confirmations: config.chain.settle_confirmations,
-                confirm_timeout: Duration::from_millis(config.settlement.confirm_timeout_ms),
-            },
-            settled_wake,
+    let settler_config = SettlerConfig {
+        batch_size: config.settlement.batch_size,
+        batch_age: Duration::from_millis(config.settlement.batch_age_ms),
+        settle_confirmations: config.chain.settle_confirmations,
+        confirm_timeout: Duration::from_millis(config.settlement.confirm_timeout_ms),
+    };
+    let settle = |cosigner| {
+        spawn_settler(
+            Settler::new(
+                store.clone(),
+                provider.clone(),
+                herald,
+                chain_id,
+                keeper,
+                cosigner,
+                settler_config.clone(),
+                settled_wake.clone(),
+            )
+            .with_metrics(metrics.clone()),
         )
-        .with_metrics(metrics.clone())
-        .run(),
-    );
+    };
+    let settler = match &network {
+        Some(network) => settle(Either::Network(NetworkCosigner::new(
+            signer.clone(),
+            Domain { chain_id, herald },
+            network.assignment.peers.clone(),
+            provider.clone(),
+            Duration::from_millis(config.network.attest_timeout_ms),
+        ))),
+        None => settle(Either::Local(LocalSigner::new(signer))),
+    };
 
     // Resume what a previous run left pending: same request, same webhook-id.
     let resumed = store.pending_requests(u32::MAX).await?;
@@ -290,15 +351,17 @@ pub async fn run_as(
     let mut dispatcher = Dispatcher::new(
         stream.clone(),
         herald,
-        set,
+        triggers,
         Budgets::new(provider.clone(), herald),
         store.clone(),
         config.runner_fee(),
     );
+    if let Some(network) = &network {
+        dispatcher = dispatcher.with_assignment(network.assignment.clone());
+    }
     let wiring = Wiring {
         store: &store,
         run_tx: &run_tx,
-        herald,
         reorg_depth: config.chain.reorg_depth,
         metrics: &metrics,
     };
@@ -311,6 +374,9 @@ pub async fn run_as(
         () = shutdown => Ok(()),
     };
     settler.abort();
+    for task in tasks {
+        task.abort();
+    }
     runners.abort();
     finisher.abort();
     if let Some(api) = api {
@@ -321,11 +387,163 @@ pub async fn run_as(
     outcome
 }
 
+/// This keeper's place in the network.
+struct Joined {
+    assignment: Assignment,
+    health: Arc<Health>,
+    routes: axum::Router,
+}
+
+/// Joins the network: reads the registry's keepers up to `to_block` (the dispatcher applies the
+/// rest as it reads on), makes sure the registry has this keeper's endpoint, and builds the
+/// co-signer and the health view.
+#[allow(clippy::too_many_arguments)]
+async fn join_network(
+    config: &KeeperConfig,
+    endpoint: &str,
+    signer: &PrivateKeySigner,
+    provider: &DynProvider,
+    store: &Store,
+    triggers: &Arc<RwLock<crate::triggers::TriggerSet>>,
+    domain: Domain,
+    to_block: u64,
+) -> eyre::Result<Joined> {
+    let herald = domain.herald;
+    let me = signer.address();
+    let peers = Peers::load(provider, herald, config.chain.deployed_at, to_block)
+        .await
+        .wrap_err("reading the registry's keepers")?;
+    let record = herald_chain::bindings::Herald::new(herald, provider)
+        .keeper(me)
+        .call()
+        .await?;
+    if record.activeFrom.is_zero() {
+        tracing::warn!(
+            keeper = %me,
+            "not a registered keeper: peers will not co-sign for it (run `herald keeper register`)"
+        );
+    } else if record.endpoint != endpoint {
+        herald_chain::bindings::Herald::new(herald, provider)
+            .setKeeperEndpoint(endpoint.to_string())
+            .send()
+            .await?
+            .get_receipt()
+            .await
+            .wrap_err("setting this keeper's endpoint in the registry")?;
+        tracing::info!(%endpoint, "endpoint set in the registry");
+    }
+    tracing::info!(
+        keepers = peers.all().count(),
+        %endpoint,
+        "joined the keeper network"
+    );
+    let peers = Arc::new(RwLock::new(peers));
+    let takeover_timeout = Duration::from_millis(config.network.takeover_timeout_ms);
+    let attestor = Arc::new(Attestor::new(
+        signer.clone(),
+        domain,
+        provider.clone(),
+        triggers.clone(),
+        peers.clone(),
+        store.clone(),
+        takeover_timeout,
+    ));
+    let health = Arc::new(Health::new(
+        me,
+        domain,
+        peers.clone(),
+        HealthConfig {
+            interval: Duration::from_millis(config.network.heartbeat_interval_ms),
+            offline_after: Duration::from_millis(config.network.offline_after_ms),
+            alert_webhook: config.network.alert_webhook.clone(),
+            alert_after: Duration::from_millis(config.network.alert_after_ms),
+        },
+    ));
+    let routes = peer_router(PeerState {
+        attestor,
+        health: health.clone(),
+        store: store.clone(),
+    });
+    Ok(Joined {
+        assignment: Assignment {
+            me,
+            peers,
+            takeover_timeout,
+        },
+        health,
+        routes,
+    })
+}
+
+impl Joined {
+    /// Starts heartbeats, the offline watch and takeovers.
+    fn spawn(
+        &self,
+        signer: &PrivateKeySigner,
+        store: &Store,
+        provider: &DynProvider,
+        herald: Address,
+        run: &mpsc::UnboundedSender<Dispatched>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("an HTTP client");
+        let (takeovers, mut taken) = mpsc::unbounded_channel();
+        let run = run.clone();
+        vec![
+            tokio::spawn(health::send_heartbeats(
+                self.health.clone(),
+                signer.clone(),
+                store.clone(),
+                http.clone(),
+            )),
+            tokio::spawn(health::watch_offline(self.health.clone(), http)),
+            tokio::spawn(takeover::take_over(
+                store.clone(),
+                provider.clone(),
+                herald,
+                takeovers,
+                Duration::from_millis(250),
+            )),
+            tokio::spawn(async move {
+                while let Some(pending) = taken.recv().await {
+                    if run.send((pending, Instant::now())).is_err() {
+                        return;
+                    }
+                }
+            }),
+        ]
+    }
+}
+
+/// Either co-signer: the settler's type stays one.
+enum Either {
+    Local(LocalSigner),
+    Network(NetworkCosigner),
+}
+
+impl Cosigner for Either {
+    async fn cosign(
+        &self,
+        digest: B256,
+        batch: &[crate::network::protocol::Attestable],
+    ) -> Result<Vec<alloy::primitives::Bytes>, crate::cosign::CosignError> {
+        match self {
+            Self::Local(local) => local.cosign(digest, batch).await,
+            Self::Network(network) => network.cosign(digest, batch).await,
+        }
+    }
+}
+
+fn spawn_settler(settler: Settler<Either>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(settler.run())
+}
+
 /// What the main loop hands its results to.
 struct Wiring<'a> {
     store: &'a Store,
     run_tx: &'a mpsc::UnboundedSender<Dispatched>,
-    herald: Address,
     reorg_depth: u64,
     metrics: &'a Metrics,
 }
@@ -370,7 +588,7 @@ async fn follow(
     mut api_feed: Option<&mut mpsc::UnboundedReceiver<Event>>,
     w: &Wiring<'_>,
 ) -> eyre::Result<()> {
-    let (store, herald, reorg_depth, metrics) = (w.store, w.herald, w.reorg_depth, w.metrics);
+    let (store, reorg_depth, metrics) = (w.store, w.reorg_depth, w.metrics);
     let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
     let mut progress: Option<indicatif::ProgressBar> = None;
     let mut api_events = Vec::new();
@@ -426,7 +644,7 @@ async fn follow(
                 let triggers_changed = ingested.triggers_changed;
                 w.started(CONNECTOR, ingested)?;
                 if triggers_changed {
-                    follower.set_addresses(dispatcher.triggers().addresses(herald));
+                    follower.set_addresses(dispatcher.addresses());
                 }
                 if let Some(bar) = &progress {
                     bar.inc(to - from + 1);

@@ -89,6 +89,7 @@ impl Runner {
             status,
             attempts,
             result_hash: keccak256(result).to_string(),
+            result: alloy::primitives::Bytes::copy_from_slice(result).to_string(),
             detail,
             executed_at: jiff::Timestamp::now().as_second().max(0) as u64,
             runner_fee: self.runner_fee.to_string(),

@@ -11,7 +11,7 @@
 use std::{str::FromStr, sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::{Address, B256, U256, aliases::U96},
+    primitives::{Address, B256, Bytes, U256, aliases::U96},
     providers::{DynProvider, Provider},
     rpc::types::TransactionReceipt,
 };
@@ -23,7 +23,11 @@ use herald_core::EventId;
 use herald_store::{ExecutionKey, Settleable, Settlement, Store};
 use tokio::sync::Notify;
 
-use crate::{backoff::Backoff, cosign::Cosigner};
+use crate::{
+    backoff::Backoff,
+    cosign::Cosigner,
+    network::protocol::{Attestable, EventSource, WireReceipt},
+};
 
 /// How receipts are batched and submitted.
 #[derive(Clone, Debug)]
@@ -49,6 +53,8 @@ pub struct Settler<C> {
     config: SettlerConfig,
     wake: Arc<Notify>,
     metrics: Arc<herald_api::Metrics>,
+    #[cfg(feature = "byzantine")]
+    fault: crate::network::fault::Fault,
 }
 
 impl<C: Cosigner> Settler<C> {
@@ -74,6 +80,8 @@ impl<C: Cosigner> Settler<C> {
             config,
             wake,
             metrics: Arc::default(),
+            #[cfg(feature = "byzantine")]
+            fault: crate::network::fault::Fault::from_env(),
         }
     }
 
@@ -148,12 +156,27 @@ impl<C: Cosigner> Settler<C> {
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await?
             .map_or(u64::MAX, |b| b.header.timestamp);
-        let receipts = ready
-            .iter()
-            .map(|s| self.receipt(s, latest_time))
-            .collect::<eyre::Result<Vec<_>>>()?;
+        if ready.iter().any(|s| s.executed_at > latest_time) {
+            self.store.clamp_executed_at(latest_time).await?;
+        }
+        let mut receipts = Vec::with_capacity(ready.len());
+        let mut batch = Vec::with_capacity(ready.len());
+        for s in ready {
+            #[allow(unused_mut)]
+            let mut receipt = self.receipt(s, latest_time)?;
+            #[allow(unused_mut)]
+            let mut result = s.result.parse::<Bytes>().unwrap_or_default();
+            #[cfg(feature = "byzantine")]
+            self.fault.tamper(&mut receipt, &mut result);
+            batch.push(Attestable {
+                receipt: WireReceipt::from(&receipt),
+                result,
+                source: evidence(&s.event)?,
+            });
+            receipts.push(receipt);
+        }
         let digest = batch_digest(&domain(self.chain_id, self.herald), &receipts);
-        let signatures = self.cosigner.cosign(digest, &receipts).await?;
+        let signatures = self.cosigner.cosign(digest, &batch).await?;
         let herald = Herald::new(self.herald, &self.provider);
         let pending = herald.settle(receipts, signatures).send().await?;
         let tx = *pending.tx_hash();
@@ -223,6 +246,27 @@ impl<C: Cosigner> Settler<C> {
         }
         Ok(())
     }
+}
+
+/// What lets a co-signer check an execution's event: the transaction of a chain log (it reads the
+/// log itself), or the event posted to this keeper's API (which this keeper signs as connector).
+fn evidence(cloudevent: &str) -> eyre::Result<EventSource> {
+    let event: serde_json::Value = serde_json::from_str(cloudevent)?;
+    let subject = event.get("subject").and_then(serde_json::Value::as_str);
+    Ok(
+        match (
+            event.get("type").and_then(serde_json::Value::as_str),
+            subject,
+        ) {
+            (Some("evm.log"), Some(tx)) => EventSource::Chain {
+                tx_hash: tx.parse()?,
+            },
+            _ => EventSource::Http {
+                event,
+                signature: Bytes::new(),
+            },
+        },
+    )
 }
 
 /// The settlement outcome of each receipt, from a transaction's `ReceiptSettled` and

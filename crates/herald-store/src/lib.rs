@@ -12,11 +12,13 @@
 //! makes after the events are stored.
 
 mod api;
+mod network;
 mod pipeline;
 mod query;
 mod store;
 
 pub use api::{ApiKey, EventType, KeyScope};
+pub use network::{Conflict, PeerBatch, PeerReceipt};
 pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution, Settleable, Settlement};
 pub use query::{ExecutionFilter, ExecutionPage, ExecutionRecord, PageCursor};
 

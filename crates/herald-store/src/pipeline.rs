@@ -34,6 +34,8 @@ pub struct NewExecution {
     pub fee: Option<String>,
     /// The skip reason.
     pub detail: Option<String>,
+    /// `Standby` executions: when this keeper takes over (unix milliseconds).
+    pub takeover_at: Option<u64>,
 }
 
 /// A pending execution and the request it sends.
@@ -56,6 +58,8 @@ pub struct Finished {
     pub attempts: u32,
     /// keccak256 of the result, 0x hex.
     pub result_hash: String,
+    /// The result itself (what `result_hash` commits to), 0x hex.
+    pub result: String,
     /// Last status and body excerpt, or a result summary.
     pub detail: Option<String>,
     /// When the service finished, unix seconds.
@@ -77,6 +81,10 @@ pub struct Settleable {
     pub executed_at: u64,
     /// The runner's fee, decimal.
     pub runner_fee: String,
+    /// The result `result_hash` commits to, 0x hex (empty for results stored before it was kept).
+    pub result: String,
+    /// The event, as CloudEvents JSON: the evidence co-signers check.
+    pub event: String,
 }
 
 /// Where an execution's settlement stands.
@@ -138,7 +146,8 @@ impl Store {
         for execution in executions {
             let inserted = sqlx::query(
                 "INSERT INTO executions (trigger_id, event_id, status, detail, created_at, updated_at, \
-                 position, block, request, fee) VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9) \
+                 position, block, request, fee, takeover_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (trigger_id, event_id) DO NOTHING",
             )
             .bind(execution.key.trigger_id as i64)
@@ -150,6 +159,7 @@ impl Store {
             .bind(execution.block as i64)
             .bind(execution.request.as_deref())
             .bind(execution.fee.as_deref())
+            .bind(execution.takeover_at.map(|t| t as i64))
             .execute(&mut *tx)
             .await?
             .rows_affected()
@@ -214,7 +224,7 @@ impl Store {
         for f in finished {
             sqlx::query(
                 "UPDATE executions SET status = $3, attempts = $4, result_hash = $5, detail = $6, \
-                 executed_at = $7, runner_fee = $8, updated_at = $9 \
+                 executed_at = $7, runner_fee = $8, updated_at = $9, result = $10 \
                  WHERE trigger_id = $1 AND event_id = $2 AND status = 'pending'",
             )
             .bind(f.key.trigger_id as i64)
@@ -226,6 +236,7 @@ impl Store {
             .bind(f.executed_at as i64)
             .bind(&f.runner_fee)
             .bind(now)
+            .bind(&f.result)
             .execute(&mut *tx)
             .await?;
         }
@@ -235,8 +246,8 @@ impl Store {
 
     /// Finished executions not yet submitted whose events are at or below `max_block`, in the order
     /// settlement needs: by trigger, then by position. A trigger's execution waits while an earlier
-    /// one of the same trigger is still pending or not yet deep enough, because settlement refuses
-    /// a position at or below one already settled.
+    /// one of the same trigger is still pending or not yet deep enough, or is another keeper's and
+    /// not yet seen settled, because settlement refuses a position at or below one already settled.
     pub async fn settleable(
         &self,
         max_block: u64,
@@ -247,11 +258,13 @@ impl Store {
         // trigger keeps this proportional to the unsettled executions, not to the history.
         let rows = sqlx::query(
             "WITH barrier AS (SELECT trigger_id, MIN(position) AS position FROM executions \
-                 WHERE status = 'pending' OR (settlement = 'none' \
-                     AND status IN ('succeeded', 'failed') AND block > $1) \
+                 WHERE (status IN ('pending', 'standby') AND settlement <> 'settled') \
+                     OR (settlement = 'none' AND status IN ('succeeded', 'failed') AND block > $1) \
                  GROUP BY trigger_id) \
-             SELECT e.trigger_id, e.event_id, e.status, e.result_hash, e.executed_at, e.runner_fee \
+             SELECT e.trigger_id, e.event_id, e.status, e.result_hash, e.executed_at, e.runner_fee, \
+                 e.result, ev.cloudevent \
              FROM executions e LEFT JOIN barrier b ON b.trigger_id = e.trigger_id \
+             JOIN events ev ON ev.id = e.event_id \
              WHERE e.settlement = 'none' AND e.status IN ('succeeded', 'failed') AND e.block <= $1 \
              AND (b.position IS NULL OR e.position < b.position) \
              ORDER BY e.trigger_id, e.position LIMIT $2",
@@ -274,6 +287,10 @@ impl Store {
                     runner_fee: row
                         .try_get::<Option<String>, _>("runner_fee")?
                         .unwrap_or_else(|| "0".into()),
+                    result: row
+                        .try_get::<Option<String>, _>("result")?
+                        .unwrap_or_default(),
+                    event: row.try_get("cloudevent")?,
                 })
             })
             .collect()

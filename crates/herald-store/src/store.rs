@@ -79,6 +79,8 @@ pub enum ExecutionStatus {
     Skipped,
     /// Its event was removed by a reorg; it must never be settled.
     Retracted,
+    /// Another keeper performs it; this keeper takes it over if it is not settled in time.
+    Standby,
 }
 
 impl ExecutionStatus {
@@ -90,6 +92,7 @@ impl ExecutionStatus {
             Self::Failed => "failed",
             Self::Skipped => "skipped",
             Self::Retracted => "retracted",
+            Self::Standby => "standby",
         }
     }
 }
@@ -104,6 +107,7 @@ impl FromStr for ExecutionStatus {
             "failed" => Self::Failed,
             "skipped" => Self::Skipped,
             "retracted" => Self::Retracted,
+            "standby" => Self::Standby,
             other => return Err(format!("unknown execution status {other:?}")),
         })
     }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use herald_core::{Event, EventId};
 use herald_store::{
     Cursor, ExecutionFilter, ExecutionKey, ExecutionStatus, Finished, IngestEvent, NewExecution,
-    PageCursor, Settlement, Store,
+    PageCursor, PeerBatch, PeerReceipt, Settlement, Store,
 };
 use serde_json::json;
 use sqlx::{Connection, Executor};
@@ -171,6 +171,7 @@ async fn suite(store: Store, reopen: impl AsyncFn() -> Store) {
     restarted.close().await;
     pipeline(store.clone()).await;
     listing(store.clone()).await;
+    network(store.clone()).await;
     store.close().await;
 }
 
@@ -182,6 +183,7 @@ fn pending(trigger: u64, e: &Event, block: u64) -> NewExecution {
         request: Some(format!("{{\"trigger\":{trigger}}}")),
         fee: Some("1050".into()),
         detail: None,
+        takeover_at: None,
     }
 }
 
@@ -201,6 +203,7 @@ fn done(trigger: u64, e: &Event, status: ExecutionStatus) -> Finished {
         status,
         attempts: 1,
         result_hash: format!("0x{:064x}", trigger),
+        result: "0x01".into(),
         detail: None,
         executed_at: 1_700_000_000,
         runner_fee: "7".into(),
@@ -553,4 +556,129 @@ async fn bad_urls_are_refused_without_leaking_passwords() {
         "database URL \"mysql://root:***@localhost/db\": expected sqlite://<file> or postgres://…"
     );
     assert!(!err.contains("hunter2"));
+}
+
+/// The keeper network's state: standby executions are taken over once due (unless settled by
+/// someone else first), hold back their trigger's later receipts, and a peer's two different
+/// receipts for one execution are found.
+async fn network(store: Store) {
+    let stream = "eip155:1/network";
+    let events: Vec<Event> = (300..304).map(event).collect();
+    let standby = |trigger, e: &Event, at| NewExecution {
+        status: ExecutionStatus::Standby,
+        takeover_at: Some(at),
+        ..pending(trigger, e, 300)
+    };
+    let started = store
+        .ingest(
+            stream,
+            &events.iter().map(ingest).collect::<Vec<_>>(),
+            &[
+                standby(71, &events[0], 1_000),
+                pending(71, &events[1], 300),
+                standby(72, &events[2], 5_000),
+                standby(73, &events[3], 1_000),
+            ],
+            None,
+        )
+        .await
+        .expect("ingest");
+    assert_eq!(
+        started,
+        vec![key(71, &events[1])],
+        "standby rows are not run"
+    );
+    store
+        .finish(&[done(71, &events[1], ExecutionStatus::Succeeded)])
+        .await
+        .expect("finish");
+    let ready = store
+        .settleable(u64::MAX >> 1, 100)
+        .await
+        .expect("settleable");
+    assert!(
+        ready.iter().all(|s| s.key.trigger_id != 71),
+        "another keeper's earlier execution holds trigger 71 back: {ready:?}"
+    );
+
+    // Trigger 73's execution was settled by its performer: never taken over.
+    store
+        .set_settlement(&[(key(73, &events[3]), Settlement::Settled { fee: "1".into() })])
+        .await
+        .expect("settled by a peer");
+    let due = store.due_takeovers(2_000, 100).await.expect("due");
+    assert_eq!(
+        due,
+        vec![key(71, &events[0])],
+        "only what is due and unsettled"
+    );
+    let moved = store.take_over(&due).await.expect("take over");
+    assert_eq!(moved.len(), 1);
+    assert_eq!(
+        moved[0].request, "{\"trigger\":71}",
+        "the stored request is what runs"
+    );
+    assert!(
+        store.take_over(&due).await.expect("again").is_empty(),
+        "taken over once"
+    );
+
+    let receipt = |hash: &str, index| PeerReceipt {
+        key: key(71, &events[0]),
+        runner: "0xaa".into(),
+        receipt_hash: hash.into(),
+        index,
+    };
+    let batch = |digest: &str| PeerBatch {
+        digest: digest.into(),
+        receipts: format!("[\"{digest}\"]"),
+        signature: format!("sig-{digest}"),
+    };
+    let first = store
+        .record_peer_batch("0xpeer", &batch("0xd1"), &[receipt("0xh1", 0)])
+        .await
+        .expect("first batch");
+    assert!(first.is_empty());
+    let same = store
+        .record_peer_batch("0xpeer", &batch("0xd2"), &[receipt("0xh1", 3)])
+        .await
+        .expect("same receipt again");
+    assert!(
+        same.is_empty(),
+        "the same receipt in another batch is no conflict"
+    );
+    let conflicts = store
+        .record_peer_batch("0xpeer", &batch("0xd3"), &[receipt("0xh2", 1)])
+        .await
+        .expect("conflicting batch");
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0].earlier_index, 0);
+    assert_eq!(conflicts[0].index, 1);
+    assert_eq!(conflicts[0].earlier.signature, "sig-0xd1");
+    assert!(
+        store
+            .record_peer_batch("0xother", &batch("0xd4"), &[receipt("0xh3", 0)])
+            .await
+            .expect("another signer")
+            .is_empty(),
+        "conflicts are per signer"
+    );
+    store
+        .mark_cosigned("0xpeer", "0xd1")
+        .await
+        .expect("cosigned");
+    let (_, attested) = store.network_counts().await.expect("counts");
+    assert_eq!(attested, 1);
+    assert!(
+        store
+            .record_equivocation("0xpeer", key(71, &events[0]), "two results")
+            .await
+            .expect("report")
+    );
+    assert!(
+        !store
+            .record_equivocation("0xpeer", key(71, &events[0]), "two results")
+            .await
+            .expect("report again")
+    );
 }

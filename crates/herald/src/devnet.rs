@@ -26,9 +26,8 @@ pub(crate) struct DevnetArgs {
     /// The port anvil listens on (0: any free port).
     #[arg(long, default_value_t = 8545)]
     port: u16,
-    /// Keepers to run. One for now: several need the keeper network's runner assignment and
-    /// co-signing.
-    #[arg(long, default_value_t = 1)]
+    /// Keepers to run; a majority of them must co-sign each settlement.
+    #[arg(long, default_value_t = 3)]
     keepers: usize,
     /// The port the REST API is served on (0: any free port).
     #[arg(long, default_value_t = 8080)]

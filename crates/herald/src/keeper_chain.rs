@@ -155,18 +155,72 @@ pub(crate) async fn status(
         .map_err(|e| e.to_string())?;
     let bond = U256::from(k.bond);
     let state = herald_chain::state::keeper_state(active, k.unbondsAt.to());
+    let peers = peers_seen_by(&k.endpoint).await;
     if json_output {
+        let (peers, peers_error) = match peers {
+            Ok(peers) => (serde_json::Value::Array(peers), None),
+            Err(e) => (serde_json::Value::Null, Some(e)),
+        };
         println!(
             "{}",
             json!({"keeper": who, "state": state, "bond": bond.to_string(),
                    "active_from": k.activeFrom.to::<u64>(), "unbonds_at": k.unbondsAt.to::<u64>(),
-                   "endpoint": k.endpoint, "claimable": claimable.to_string()})
+                   "endpoint": k.endpoint, "claimable": claimable.to_string(),
+                   "peers": peers, "peers_error": peers_error})
         );
     } else {
         println!("keeper     {who:#x} ({state})");
         println!("bond       {}", s.format(bond));
         println!("endpoint   {}", k.endpoint);
         println!("claimable  {}", s.format(claimable));
+        match peers {
+            Ok(peers) => {
+                println!("peers, as this keeper sees them:");
+                println!(
+                    "  {:<42}  {:<7}  {:<25}  {:>8}  {:>8}",
+                    "keeper", "state", "last seen", "executed", "attested"
+                );
+                for p in peers {
+                    let text = |field: &str| p[field].as_str().unwrap_or("-").to_string();
+                    let state = match (p["online"].as_bool(), p["active"].as_bool()) {
+                        (Some(true), _) => "online",
+                        (_, Some(false)) => "inactive",
+                        _ => "offline",
+                    };
+                    let me = if p["self"] == true { " (this)" } else { "" };
+                    println!(
+                        "  {:<42}  {:<7}  {:<25}  {:>8}  {:>8}{me}",
+                        text("address"),
+                        state,
+                        text("last_seen"),
+                        p["executed"],
+                        p["attested"],
+                    );
+                }
+            }
+            Err(e) => println!("peers      {e}"),
+        }
     }
     Ok(Outcome::Yes)
+}
+
+/// The peers a keeper reports at its endpoint's `GET /v1/peers`.
+async fn peers_seen_by(endpoint: &str) -> Result<Vec<serde_json::Value>, String> {
+    let url = format!("{}/v1/peers", endpoint.trim_end_matches('/'));
+    let unreachable =
+        |e: reqwest::Error| format!("not reachable at {url} ({e}): is the keeper running?");
+    let body: serde_json::Value = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .build()
+        .map_err(|e| e.to_string())?
+        .get(&url)
+        .send()
+        .await
+        .map_err(unreachable)?
+        .error_for_status()
+        .map_err(unreachable)?
+        .json()
+        .await
+        .map_err(|e| format!("{url} answered something other than a peer list: {e}"))?;
+    Ok(body["peers"].as_array().cloned().unwrap_or_default())
 }

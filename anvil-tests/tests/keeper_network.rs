@@ -1,0 +1,629 @@
+//! The keeper network, as five real keeper processes with a quorum of three on a real anvil:
+//! deterministic assignment, co-signing, takeover after a kill, byzantine keepers, a fabricated
+//! event, and a quorum that is out of reach for a while.
+
+use std::{collections::BTreeMap, time::Duration};
+
+use alloy::{
+    node_bindings::AnvilInstance,
+    primitives::{Address, B256, Bytes, U256, aliases::U96, keccak256},
+    providers::{DynProvider, Provider},
+    rpc::types::Filter,
+};
+use herald_anvil_tests::{
+    KeeperOptions, KeeperProcess, Network, Receiver, anvil, create_trigger, depositor, herald_logs,
+    network, price, provider_for, seed_trigger, settled_receipts, signer, terms,
+};
+use herald_chain::{
+    bindings::{Herald, HeraldTestToken},
+    receipt::{Receipt, batch_digest, domain, sign_digest},
+};
+use herald_devnet::NetworkSettings;
+use herald_keeper::network::{
+    peers::rank,
+    protocol::{
+        ATTEST, AttestRequest, Attestable, Domain, EventSource, WireReceipt, message_digest, sign,
+    },
+};
+use herald_store::{ExecutionStatus, Settlement};
+use serde_json::Value;
+
+const TOKEN: u64 = 1_000_000_000_000_000_000;
+const KEEPERS: usize = 5;
+const QUORUM: u8 = 3;
+const TRIGGERS: u64 = 6;
+const TAKEOVER_MS: u64 = 4_000;
+
+struct Scene {
+    anvil: AnvilInstance,
+    net: Network,
+    watched: HeraldTestToken::HeraldTestTokenInstance<DynProvider>,
+    receiver: Receiver,
+    alerts: Receiver,
+    keepers: Vec<KeeperProcess>,
+}
+
+fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+}
+
+/// Five registered keepers, quorum three, `TRIGGERS` triggers each matching every transfer of one
+/// token, and the keepers started (those in `byzantine` misbehaving as named).
+async fn scene(byzantine: &[(usize, &'static str)]) -> Scene {
+    let anvil = anvil();
+    let net = network(&anvil, KEEPERS, QUORUM).await;
+    let watched = HeraldTestToken::deploy(net.admin.clone())
+        .await
+        .expect("token");
+    let receiver = Receiver::start().await.expect("receiver");
+    let alerts = Receiver::start().await.expect("alert receiver");
+    let user = depositor(&anvil, &net, 9, U256::from(15 * TOKEN)).await;
+    for _ in 0..TRIGGERS {
+        create_trigger(
+            &user,
+            &net,
+            terms(),
+            U96::from(2 * TOKEN),
+            &seed_trigger(*watched.address(), &receiver.url()),
+        )
+        .await;
+    }
+    let start_block = net.admin.get_block_number().await.expect("head") + 1;
+    let keepers = net
+        .keepers
+        .iter()
+        .enumerate()
+        .map(|(i, signer)| {
+            let options = KeeperOptions {
+                start_block,
+                api_listen: Some(free_port()),
+                network: NetworkSettings {
+                    takeover_timeout_ms: TAKEOVER_MS,
+                    heartbeat_interval_ms: 300,
+                    offline_after_ms: 1_500,
+                    alert_webhook: Some(alerts.url()),
+                    alert_after_ms: 3_000,
+                },
+                ..KeeperOptions::default()
+            };
+            let herald = net.deployment.herald.address;
+            match byzantine.iter().find(|(k, _)| *k == i) {
+                Some((_, mode)) => {
+                    KeeperProcess::start_byzantine(&anvil, herald, signer, &options, mode)
+                }
+                None => KeeperProcess::start(&anvil, herald, signer, &options),
+            }
+        })
+        .collect();
+    let scene = Scene {
+        anvil,
+        net,
+        watched,
+        receiver,
+        alerts,
+        keepers,
+    };
+    scene.wait_for_endpoints().await;
+    scene
+}
+
+impl Scene {
+    fn herald(&self) -> Herald::HeraldInstance<&DynProvider> {
+        Herald::new(self.net.deployment.herald.address, &self.net.admin)
+    }
+
+    fn logs(&self) -> String {
+        self.keepers
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("=== keeper {i} ({})\n{}", k.address, k.logs()))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    async fn eventually(&self, secs: u64, what: &str, mut check: impl AsyncFnMut() -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+        while tokio::time::Instant::now() < deadline {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        panic!("timed out waiting for {what}\n{}", self.logs());
+    }
+
+    /// Every keeper has set its endpoint in the registry (each does at start).
+    async fn wait_for_endpoints(&self) {
+        self.eventually(60, "every keeper's endpoint in the registry", async || {
+            let mut all = true;
+            for k in &self.keepers {
+                let record = self
+                    .herald()
+                    .keeper(k.address)
+                    .call()
+                    .await
+                    .expect("keeper");
+                all &= !record.endpoint.ends_with(":0");
+            }
+            all
+        })
+        .await;
+        // Let every keeper read the others' endpoint changes.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+    }
+
+    /// Mints `n` transfers, one transaction each.
+    async fn mint(&self, n: u64) {
+        let token =
+            HeraldTestToken::new(*self.watched.address(), provider_for(&self.anvil, 0).await);
+        for i in 0..n {
+            token
+                .mint(signer(&self.anvil, 8).address(), U256::from(100 + i))
+                .send()
+                .await
+                .expect("send")
+                .get_receipt()
+                .await
+                .expect("mint");
+        }
+    }
+
+    /// Every `ReceiptSettled` so far: (trigger, event id) → times settled.
+    async fn settled(&self) -> BTreeMap<(u64, B256), u32> {
+        settled_receipts(&self.net.admin, self.net.deployment.herald.address).await
+    }
+
+    /// Which keeper performs each trigger, as every keeper computes it.
+    fn performers(&self) -> BTreeMap<u64, Address> {
+        (1..=TRIGGERS)
+            .map(|t| (t, rank(t, self.keepers.iter().map(|k| k.address))[0]))
+            .collect()
+    }
+
+    fn index_of(&self, keeper: Address) -> usize {
+        self.keepers
+            .iter()
+            .position(|k| k.address == keeper)
+            .expect("a keeper")
+    }
+
+    async fn claimable(&self, who: Address) -> U256 {
+        self.herald()
+            .claimable(who)
+            .call()
+            .await
+            .expect("claimable")
+    }
+
+    /// What keeper `i` serves at `GET /v1/peers`.
+    async fn peers_seen_by(&self, i: usize) -> Vec<Value> {
+        let port = self.keeper_port(i);
+        let body: Value = reqwest::get(format!("http://127.0.0.1:{port}/v1/peers"))
+            .await
+            .expect("GET /v1/peers")
+            .json()
+            .await
+            .expect("json");
+        body["peers"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn keeper_port(&self, i: usize) -> u16 {
+        let toml = std::fs::read_to_string(self.keepers[i].dir.path().join("keeper.toml"))
+            .expect("keeper.toml");
+        let listen = toml
+            .lines()
+            .find_map(|l| l.strip_prefix("listen = \""))
+            .expect("api.listen");
+        listen
+            .trim_end_matches('"')
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port")
+    }
+
+    /// Every (trigger, event) settled exactly once, `expected` in all.
+    async fn all_settled_once(&self, expected: usize, secs: u64) -> BTreeMap<(u64, B256), u32> {
+        self.eventually(secs, &format!("{expected} receipts settled"), async || {
+            self.settled().await.len() >= expected
+        })
+        .await;
+        // A moment for any duplicate to land, if one were coming.
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        let settled = self.settled().await;
+        assert_eq!(settled.len(), expected, "{settled:?}");
+        assert!(
+            settled.values().all(|n| *n == 1),
+            "a receipt was paid twice: {settled:?}"
+        );
+        settled
+    }
+
+    /// Distinct executions delivered, by webhook-id.
+    fn delivered_ids(&self) -> BTreeMap<String, usize> {
+        let mut ids = BTreeMap::new();
+        for r in self.receiver.delivered() {
+            *ids.entry(r.header("webhook-id").expect("webhook-id").to_string())
+                .or_default() += 1;
+        }
+        ids
+    }
+}
+
+fn runner_fee() -> u64 {
+    KeeperOptions::default().runner_fee
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_execution_runs_once_on_its_assigned_keeper_and_settles_once_with_a_quorum() {
+    const EVENTS: u64 = 5;
+    let s = scene(&[]).await;
+    s.mint(EVENTS).await;
+    let expected = (EVENTS * TRIGGERS) as usize;
+    let settled = s.all_settled_once(expected, 90).await;
+
+    // Delivered once each: no keeper ran another's execution.
+    let ids = s.delivered_ids();
+    assert_eq!(ids.len(), expected);
+    assert!(ids.values().all(|n| *n == 1), "delivered twice: {ids:?}");
+
+    // Each ran on its assigned keeper: the performer's store has it finished, the others' have it
+    // on standby.
+    let performers = s.performers();
+    for (i, keeper) in s.keepers.iter().enumerate() {
+        let store = keeper.store().await;
+        for (trigger, event) in settled.keys() {
+            let key = herald_store::ExecutionKey {
+                trigger_id: *trigger,
+                event_id: herald_core::EventId::from_bytes(*event),
+            };
+            let execution = store.execution(key).await.expect("read").expect("stored");
+            if performers[trigger] == keeper.address {
+                assert_eq!(
+                    execution.status,
+                    ExecutionStatus::Succeeded,
+                    "keeper {i}, {key}"
+                );
+                assert!(matches!(
+                    store.settlement(key).await.expect("settlement"),
+                    Settlement::Settled { .. }
+                ));
+            } else {
+                assert_eq!(
+                    execution.status,
+                    ExecutionStatus::Standby,
+                    "keeper {i}, {key}"
+                );
+            }
+        }
+    }
+
+    // Paid by role: each keeper earned operator + runner fees for what it performed.
+    let mut performed: BTreeMap<Address, u64> = BTreeMap::new();
+    for (trigger, _) in settled.keys() {
+        *performed.entry(performers[trigger]).or_default() += 1;
+    }
+    for keeper in &s.keepers {
+        let n = performed.get(&keeper.address).copied().unwrap_or_default();
+        assert_eq!(
+            s.claimable(keeper.address).await,
+            U256::from(
+                n * (herald_anvil_tests::OPERATOR_FEE
+                    + runner_fee().min(herald_anvil_tests::MAX_RUNNER_FEE))
+            ),
+            "keeper {} performed {n}",
+            keeper.address
+        );
+    }
+    assert!(
+        performed.len() >= 2,
+        "the triggers spread over keepers: {performed:?}"
+    );
+
+    // Attested by a quorum: every receipt was co-signed by at least two other keepers.
+    let mut attested = 0;
+    for keeper in &s.keepers {
+        attested += keeper
+            .store()
+            .await
+            .network_counts()
+            .await
+            .expect("counts")
+            .1;
+    }
+    assert!(
+        attested >= 2 * expected as u64,
+        "{attested} co-signatures for {expected} receipts"
+    );
+
+    // Every keeper sees every other online, with its counts.
+    s.eventually(10, "all peers online", async || {
+        let peers = s.peers_seen_by(0).await;
+        peers.len() == KEEPERS && peers.iter().all(|p| p["online"] == true)
+    })
+    .await;
+    assert!(s.alerts.received().is_empty(), "no keeper went offline");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_keepers_executions_are_taken_over_and_it_shows_offline() {
+    const EVENTS: u64 = 6;
+    let mut s = scene(&[]).await;
+    let performers = s.performers();
+    // The keeper performing the most triggers dies after the first events.
+    let mut load: BTreeMap<Address, usize> = BTreeMap::new();
+    for p in performers.values() {
+        *load.entry(*p).or_default() += 1;
+    }
+    let victim = *load.iter().max_by_key(|(_, n)| **n).expect("a performer").0;
+    let victim_index = s.index_of(victim);
+    s.mint(2).await;
+    s.all_settled_once((2 * TRIGGERS) as usize, 60).await;
+    s.keepers[victim_index].kill();
+    s.mint(EVENTS - 2).await;
+
+    let expected = (EVENTS * TRIGGERS) as usize;
+    s.all_settled_once(expected, 120).await;
+    // Each execution delivered; with the same id, if ever twice.
+    assert_eq!(s.delivered_ids().len(), expected);
+    let watcher = (victim_index + 1) % KEEPERS;
+    s.eventually(10, "the killed keeper shown offline", async || {
+        s.peers_seen_by(watcher).await.iter().any(|p| {
+            p["address"].as_str().map(str::to_lowercase) == Some(victim.to_string().to_lowercase())
+                && p["online"] == false
+                && p["last_seen"].is_string()
+        })
+    })
+    .await;
+    // And the alert fired, naming it.
+    s.eventually(15, "the offline alert", async || {
+        s.alerts.received().iter().any(|a| {
+            a.json()["keeper"].as_str().map(str::to_lowercase)
+                == Some(victim.to_string().to_lowercase())
+        })
+    })
+    .await;
+    // The takeovers were paid to the next keeper in each ranking, never to the dead one.
+    let before = s.claimable(victim).await;
+    assert!(
+        before > U256::ZERO,
+        "it was paid for what it did before it died"
+    );
+    let victim_triggers = performers.values().filter(|p| **p == victim).count() as u64;
+    assert_eq!(
+        before,
+        U256::from(
+            2 * victim_triggers
+                * (herald_anvil_tests::OPERATOR_FEE
+                    + runner_fee().min(herald_anvil_tests::MAX_RUNNER_FEE))
+        ),
+        "paid only for the two events before the kill"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn byzantine_keepers_cannot_reach_a_quorum_and_an_equivocator_is_slashed() {
+    const EVENTS: u64 = 3;
+    let s = scene(&[(0, "wrong-fee"), (1, "wrong-result"), (2, "equivocate")]).await;
+    let bond_before = s
+        .herald()
+        .keeper(s.keepers[2].address)
+        .call()
+        .await
+        .expect("k")
+        .bond;
+    let slash = s.herald().slashAmount().call().await.expect("slashAmount");
+    s.mint(EVENTS).await;
+
+    // The equivocator's two signed batches reach honest keepers, who prove it on chain.
+    s.eventually(60, "the equivocator slashed", async || {
+        let logs =
+            herald_logs::<Herald::KeeperSlashed>(&s.net.admin, s.net.deployment.herald.address)
+                .await;
+        !logs.is_empty()
+    })
+    .await;
+    let bond_after = s
+        .herald()
+        .keeper(s.keepers[2].address)
+        .call()
+        .await
+        .expect("k")
+        .bond;
+    assert_eq!(
+        U256::from(bond_before) - U256::from(bond_after),
+        U256::from(slash.min(bond_before)),
+        "the bond is reduced by the slash amount"
+    );
+
+    // Every execution still settles once: what the faulty keepers could not get signed, honest
+    // keepers took over. The wrong-fee and wrong-result keepers were never paid.
+    let expected = (EVENTS * TRIGGERS) as usize;
+    s.all_settled_once(expected, 180).await;
+    for i in [0, 1] {
+        assert_eq!(
+            s.claimable(s.keepers[i].address).await,
+            U256::ZERO,
+            "byzantine keeper {i} ({}) was paid\n{}",
+            s.keepers[i].byzantine.unwrap_or_default(),
+            s.logs()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fabricated_event_is_never_co_signed() {
+    let s = scene(&[]).await;
+    s.mint(1).await;
+    s.all_settled_once(TRIGGERS as usize, 60).await;
+    let chain_id = s.anvil.chain_id();
+    let herald = s.net.deployment.herald.address;
+    let liar = &s.net.keepers[0];
+    let honest = 1;
+    let honest_address = s.keepers[honest].address;
+    // A real transaction (the mint), but an event it never emitted: log index 7 of its block.
+    let real_tx = s
+        .net
+        .admin
+        .get_logs(&Filter::new().address(*s.watched.address()).from_block(0))
+        .await
+        .expect("logs")
+        .last()
+        .and_then(|l| l.transaction_hash)
+        .expect("the mint's transaction");
+    let block = s.net.admin.get_block_number().await.expect("head");
+    let fabricated = |tx_hash: B256, position: u64| {
+        let mut event_id = keccak256(b"never happened");
+        event_id[..8].copy_from_slice(&position.to_be_bytes());
+        let result = Bytes::from_static(b"{}\x00\xc8");
+        Attestable {
+            receipt: WireReceipt {
+                trigger_id: 1,
+                event_id,
+                result_hash: keccak256(&result),
+                connector: liar.address(),
+                runner: liar.address(),
+                runner_fee: U256::from(1),
+                executed_at: 1,
+                success: true,
+            },
+            result,
+            source: EventSource::Chain { tx_hash },
+        }
+    };
+    let port = s.keeper_port(honest);
+    for (what, item) in [
+        (
+            "a transaction that does not exist",
+            fabricated(B256::repeat_byte(0x42), block << 24),
+        ),
+        (
+            "a log the transaction does not have",
+            fabricated(real_tx, (block << 24) | 7),
+        ),
+    ] {
+        let receipts: Vec<Receipt> = vec![item.receipt.to_receipt().expect("fits")];
+        let digest = batch_digest(&domain(chain_id, herald), &receipts);
+        let issued_at = jiff::Timestamp::now().as_millisecond() as u64;
+        let request = AttestRequest {
+            from: liar.address(),
+            to: honest_address,
+            issued_at,
+            receipts: vec![item],
+            batch_signature: sign_digest(liar, &digest).expect("sign").1,
+            signature: sign(
+                liar,
+                &message_digest(
+                    Domain { chain_id, herald },
+                    ATTEST,
+                    honest_address,
+                    issued_at,
+                    digest,
+                ),
+            )
+            .expect("sign"),
+        };
+        let response = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/v1/peer/attest"))
+            .json(&request)
+            .send()
+            .await
+            .expect("POST /v1/peer/attest");
+        let status = response.status();
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(status, 422, "{what}: {body}");
+        assert!(
+            body.get("signature").is_none(),
+            "{what}: signed anyway: {body}"
+        );
+        assert!(
+            body["receipts"][0][1]
+                .as_str()
+                .is_some_and(|r| r.contains("transaction")),
+            "{what}: the reason names the evidence: {body}"
+        );
+
+        // The same request again is a replay, refused before anything is checked.
+        let again = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/v1/peer/attest"))
+            .json(&request)
+            .send()
+            .await
+            .expect("POST again");
+        let body: Value = again.json().await.expect("json");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("replayed")),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn receipts_wait_while_the_quorum_is_out_of_reach_and_settle_when_keepers_return() {
+    const EVENTS: u64 = 3;
+    let mut s = scene(&[]).await;
+    for i in 2..KEEPERS {
+        s.keepers[i].kill();
+    }
+    s.mint(EVENTS).await;
+    // Long enough for every takeover to have happened, and for nothing to settle.
+    tokio::time::sleep(Duration::from_millis(3 * TAKEOVER_MS)).await;
+    assert!(s.settled().await.is_empty(), "settled without a quorum");
+    let live_executions: usize = {
+        let mut n = 0;
+        for i in 0..2 {
+            let store = s.keepers[i].store().await;
+            n += store
+                .execution_counts()
+                .await
+                .expect("counts")
+                .iter()
+                .filter(|(status, _, _)| status == "succeeded")
+                .map(|(_, _, n)| *n as usize)
+                .sum::<usize>();
+        }
+        n
+    };
+    assert!(
+        live_executions > 0,
+        "the live keepers ran what they could\n{}",
+        s.logs()
+    );
+
+    for i in 2..KEEPERS {
+        s.keepers[i].restart();
+    }
+    let expected = (EVENTS * TRIGGERS) as usize;
+    s.all_settled_once(expected, 120).await;
+    assert_eq!(s.delivered_ids().len(), expected, "nothing lost");
+    let bps = s
+        .herald()
+        .params()
+        .call()
+        .await
+        .expect("params")
+        .protocolFeeBps;
+    let (each, _) = price(runner_fee(), true, bps);
+    let mut budgets = U256::ZERO;
+    for t in 1..=TRIGGERS {
+        budgets += U256::from(
+            s.herald()
+                .trigger(t)
+                .call()
+                .await
+                .expect("trigger")
+                .ledger
+                .budget,
+        );
+    }
+    assert_eq!(
+        budgets,
+        U256::from(TRIGGERS * 2 * TOKEN - expected as u64 * each),
+        "each execution paid once"
+    );
+}

@@ -1,0 +1,65 @@
+//! Deliberately faulty keepers, for the network's tests only: this module exists only with the
+//! `byzantine` feature, which only the integration tests' keeper binary turns on, and a mode is
+//! chosen by `HERALD_BYZANTINE`.
+
+use alloy::primitives::{Address, B256, Bytes, aliases::U96, keccak256};
+use herald_chain::receipt::Receipt;
+
+use super::{client::NetworkCosigner, protocol::Attestable};
+
+/// How a byzantine keeper misbehaves.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Fault {
+    /// It does not.
+    #[default]
+    None,
+    /// Reports a runner fee far above the service type's cap.
+    WrongFee,
+    /// Reports a result other than the request the trigger sends.
+    WrongResult,
+    /// Signs a second, different receipt for executions it already asked co-signatures for.
+    Equivocate,
+}
+
+impl Fault {
+    /// The mode `HERALD_BYZANTINE` names (`wrong-fee`, `wrong-result`, `equivocate`).
+    pub fn from_env() -> Self {
+        match std::env::var("HERALD_BYZANTINE").as_deref() {
+            Ok("wrong-fee") => Self::WrongFee,
+            Ok("wrong-result") => Self::WrongResult,
+            Ok("equivocate") => Self::Equivocate,
+            _ => Self::None,
+        }
+    }
+
+    /// Tampers with a receipt and its result before the batch is signed.
+    pub fn tamper(self, receipt: &mut Receipt, result: &mut Bytes) {
+        match self {
+            Self::WrongFee => receipt.runnerFee = U96::from(10u128.pow(27)),
+            Self::WrongResult => {
+                *result =
+                    Bytes::from([b"{\"forged\":true}".as_slice(), &200u16.to_be_bytes()].concat());
+                receipt.resultHash = keccak256(result);
+                receipt.success = true;
+            }
+            Self::None | Self::Equivocate => {}
+        }
+    }
+
+    /// After asking for co-signatures on a batch: an equivocating keeper also sends a second batch
+    /// whose first receipt reports another result for the same execution.
+    pub(super) async fn after_asking(
+        self,
+        cosigner: &NetworkCosigner,
+        batch: &[Attestable],
+        peers: &[(Address, String)],
+    ) {
+        if self != Self::Equivocate || batch.is_empty() {
+            return;
+        }
+        let mut forged = batch.to_vec();
+        forged[0].receipt.result_hash = B256::repeat_byte(0xee);
+        tracing::warn!("byzantine test mode: equivocating");
+        cosigner.send_to_all(&forged, peers).await;
+    }
+}

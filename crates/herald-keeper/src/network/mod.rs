@@ -1,0 +1,76 @@
+//! The keeper network: several keepers serving one Herald deployment without trusting each other.
+//!
+//! - [`peers`]: who the keepers are (from the registry's events) and who performs what
+//!   (rendezvous ranking per trigger);
+//! - [`protocol`]: the messages keepers exchange and how each is signed;
+//! - [`attest`]: the co-signer's checks;
+//! - [`client`]: the performer asking for a quorum of co-signatures;
+//! - [`takeover`]: running what a silent peer left;
+//! - [`health`]: heartbeats, peer status and the offline alert;
+//! - [`routes`]: the HTTP side of all that.
+//!
+//! See docs/architecture.md, "Keeper network", for the protocol and its guarantees.
+
+pub mod attest;
+pub mod client;
+#[cfg(feature = "byzantine")]
+pub mod fault;
+pub mod health;
+pub mod peers;
+pub mod protocol;
+pub mod routes;
+pub mod takeover;
+
+use std::{
+    sync::{Arc, RwLock},
+    time::Duration,
+};
+
+use alloy::primitives::Address;
+
+pub use peers::Peers;
+
+/// How the dispatcher decides, for each execution, whether this keeper performs it.
+#[derive(Clone, Debug)]
+pub struct Assignment {
+    /// This keeper.
+    pub me: Address,
+    /// The registry's keepers.
+    pub peers: Arc<RwLock<Peers>>,
+    /// How long each keeper in a ranking waits for the one before it.
+    pub takeover_timeout: Duration,
+}
+
+/// This keeper's part in one execution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// It performs it now.
+    Perform,
+    /// Another keeper does; this one takes over at that time (unix ms) unless it is settled by
+    /// then, or never (`None`: this keeper is not active).
+    Standby(Option<u64>),
+}
+
+impl Assignment {
+    /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds).
+    pub fn role(&self, trigger_id: u64, event_time: u64) -> Role {
+        let ranking = self
+            .peers
+            .read()
+            .expect("peers")
+            .ranking(trigger_id, event_time);
+        if ranking.is_empty() {
+            // No active keeper at all (a registry still being set up): whoever sees it runs it.
+            return Role::Perform;
+        }
+        match ranking.iter().position(|k| *k == self.me) {
+            Some(0) => Role::Perform,
+            Some(rank) => Role::Standby(Some(attest::takeover_due(
+                event_time,
+                rank,
+                self.takeover_timeout,
+            ))),
+            None => Role::Standby(None),
+        }
+    }
+}

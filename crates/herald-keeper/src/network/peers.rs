@@ -1,0 +1,250 @@
+//! Who the other keepers are, rebuilt from the registry's events, and who performs what.
+//!
+//! Every keeper applies the same logs in the same order, so every keeper holds the same view of
+//! the registry at a given block and computes the same performer for an execution without asking
+//! anyone: the active keepers ranked by rendezvous hashing of the trigger id.
+//!
+//! Why the trigger id and not the event id: settlement pays one trigger's events only in strictly
+//! increasing position (the contract's replay cursor). With one performer per trigger, a trigger's
+//! receipts are produced, batched and settled in order by one keeper; with one per event, a burst on
+//! one trigger would settle one receipt per transaction, each waiting for the keeper holding the
+//! one before it. Load still spreads across keepers, trigger by trigger, and a takeover (the next
+//! keeper in the same ranking) is decided per event.
+
+use std::collections::BTreeMap;
+
+use alloy::{
+    primitives::{Address, U256, keccak256},
+    providers::Provider,
+    rpc::types::{Filter, Log},
+    sol_types::SolEvent,
+};
+use herald_chain::bindings::Herald;
+
+/// One registered keeper, as the registry's events describe it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keeper {
+    /// Its signing address.
+    pub address: Address,
+    /// The URL other keepers reach it at.
+    pub endpoint: String,
+    /// Its bond.
+    pub bond: U256,
+    /// When it starts counting as active, unix seconds.
+    pub active_from: u64,
+    /// Whether it asked to unbond (it no longer counts as active).
+    pub unbonding: bool,
+}
+
+/// The registry's keepers.
+#[derive(Clone, Debug, Default)]
+pub struct Peers {
+    keepers: BTreeMap<Address, Keeper>,
+    min_bond: U256,
+}
+
+/// The registry's keeper events, as a log filter.
+pub fn keeper_filter(herald: Address) -> Filter {
+    Filter::new().address(herald).event_signature(vec![
+        Herald::KeeperRegistered::SIGNATURE_HASH,
+        Herald::KeeperBondAdded::SIGNATURE_HASH,
+        Herald::KeeperEndpointSet::SIGNATURE_HASH,
+        Herald::KeeperUnbondRequested::SIGNATURE_HASH,
+        Herald::KeeperBondWithdrawn::SIGNATURE_HASH,
+        Herald::KeeperSlashed::SIGNATURE_HASH,
+        Herald::MinBondSet::SIGNATURE_HASH,
+    ])
+}
+
+impl Peers {
+    /// Reads every keeper event of `herald` from `from_block` to `to_block`, and the minimum bond.
+    pub async fn load<P: Provider>(
+        provider: &P,
+        herald: Address,
+        from_block: u64,
+        to_block: u64,
+    ) -> eyre::Result<Self> {
+        let params = Herald::new(herald, provider).params().call().await?;
+        let mut peers = Self {
+            min_bond: U256::from(params.minBond),
+            ..Self::default()
+        };
+        let logs = provider
+            .get_logs(
+                &keeper_filter(herald)
+                    .from_block(from_block)
+                    .to_block(to_block),
+            )
+            .await?;
+        for log in &logs {
+            peers.apply(log);
+        }
+        Ok(peers)
+    }
+
+    /// Applies one of Herald's logs; returns whether it changed a keeper.
+    pub fn apply(&mut self, log: &Log) -> bool {
+        let Some(topic) = log.topic0() else {
+            return false;
+        };
+        match *topic {
+            Herald::KeeperRegistered::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::KeeperRegistered>() else {
+                    return false;
+                };
+                let e = e.inner.data;
+                self.keepers.insert(
+                    e.keeper,
+                    Keeper {
+                        address: e.keeper,
+                        endpoint: e.endpoint,
+                        bond: U256::from(e.bond),
+                        active_from: e.activeFrom.to::<u64>(),
+                        unbonding: false,
+                    },
+                );
+            }
+            Herald::KeeperBondAdded::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::KeeperBondAdded>() else {
+                    return false;
+                };
+                if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
+                    k.bond = U256::from(e.inner.bond);
+                }
+            }
+            Herald::KeeperEndpointSet::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::KeeperEndpointSet>() else {
+                    return false;
+                };
+                if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
+                    k.endpoint = e.inner.data.endpoint;
+                }
+            }
+            Herald::KeeperUnbondRequested::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::KeeperUnbondRequested>() else {
+                    return false;
+                };
+                if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
+                    k.unbonding = true;
+                }
+            }
+            Herald::KeeperBondWithdrawn::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::KeeperBondWithdrawn>() else {
+                    return false;
+                };
+                self.keepers.remove(&e.inner.keeper);
+            }
+            Herald::KeeperSlashed::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::KeeperSlashed>() else {
+                    return false;
+                };
+                if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
+                    k.bond = k.bond.saturating_sub(U256::from(e.inner.amount));
+                }
+            }
+            Herald::MinBondSet::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::MinBondSet>() else {
+                    return false;
+                };
+                self.min_bond = U256::from(e.inner.minBond);
+            }
+            _ => return false,
+        }
+        true
+    }
+
+    /// A registered keeper.
+    pub fn get(&self, address: &Address) -> Option<&Keeper> {
+        self.keepers.get(address)
+    }
+
+    /// Every registered keeper.
+    pub fn all(&self) -> impl Iterator<Item = &Keeper> {
+        self.keepers.values()
+    }
+
+    /// Whether `keeper` may sign, observe and run at `time` (unix seconds): the contract's
+    /// `isActiveKeeper`, from the events.
+    pub fn is_active(&self, keeper: &Keeper, time: u64) -> bool {
+        keeper.active_from != 0
+            && time >= keeper.active_from
+            && !keeper.unbonding
+            && keeper.bond >= self.min_bond
+            && !keeper.bond.is_zero()
+    }
+
+    /// The keepers active at `time`, by address.
+    pub fn active_at(&self, time: u64) -> Vec<&Keeper> {
+        self.keepers
+            .values()
+            .filter(|k| self.is_active(k, time))
+            .collect()
+    }
+
+    /// Who performs executions of `trigger_id` for an event at `time`: the keepers active then,
+    /// best first. The first performs; each next one takes over when the one before has not
+    /// settled the execution within the takeover timeout.
+    pub fn ranking(&self, trigger_id: u64, time: u64) -> Vec<Address> {
+        rank(
+            trigger_id,
+            self.active_at(time).into_iter().map(|k| k.address),
+        )
+    }
+}
+
+/// Rendezvous (highest random weight) ordering of `keepers` for `trigger_id`: each keeper's weight
+/// is keccak256(trigger id ‖ address). Adding or removing a keeper only moves the triggers that
+/// keeper wins or held.
+pub fn rank(trigger_id: u64, keepers: impl IntoIterator<Item = Address>) -> Vec<Address> {
+    let mut weighted: Vec<_> = keepers
+        .into_iter()
+        .map(|k| {
+            let mut preimage = [0u8; 28];
+            preimage[..8].copy_from_slice(&trigger_id.to_be_bytes());
+            preimage[8..].copy_from_slice(k.as_slice());
+            (keccak256(preimage), k)
+        })
+        .collect();
+    weighted.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
+    weighted.into_iter().map(|(_, k)| k).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keepers(n: u8) -> Vec<Address> {
+        (1..=n).map(Address::repeat_byte).collect()
+    }
+
+    #[test]
+    fn every_order_of_the_same_keepers_ranks_the_same() {
+        let mut shuffled = keepers(5);
+        shuffled.reverse();
+        for trigger in 0..50 {
+            assert_eq!(rank(trigger, keepers(5)), rank(trigger, shuffled.clone()));
+        }
+    }
+
+    #[test]
+    fn triggers_spread_over_keepers() {
+        let mut wins = BTreeMap::<Address, u32>::new();
+        for trigger in 0..1_000 {
+            *wins.entry(rank(trigger, keepers(5))[0]).or_default() += 1;
+        }
+        assert_eq!(wins.len(), 5);
+        assert!(wins.values().all(|&w| (120..=280).contains(&w)), "{wins:?}");
+    }
+
+    #[test]
+    fn removing_a_keeper_moves_only_its_triggers() {
+        let all = keepers(5);
+        let gone = all[2];
+        for trigger in 0..200 {
+            let before = rank(trigger, all.clone());
+            let after = rank(trigger, all.iter().copied().filter(|k| *k != gone));
+            let expected: Vec<_> = before.into_iter().filter(|k| *k != gone).collect();
+            assert_eq!(after, expected, "the survivors keep their relative order");
+        }
+    }
+}

@@ -1,0 +1,279 @@
+//! What keepers send each other, and how each message is signed.
+//!
+//! Every request names its sender and its addressee and carries the sender's signature over a
+//! domain-separated digest of (kind, chain id, Herald address, addressee, time, content). The
+//! addressee checks the signer is an active keeper, that the message is addressed to it, and that
+//! its time is recent and newer than the last one from the same sender: a captured request cannot
+//! be sent to another keeper, nor sent again.
+//!
+//! A co-signing request also carries the sender's EIP-712 signature over the batch digest itself:
+//! exactly what `settle` and `reportEquivocation` take, so two conflicting batches signed by one
+//! keeper are a proof any co-signer can submit.
+
+use alloy::{
+    primitives::{Address, B256, Bytes, U256, aliases::U96, keccak256},
+    signers::{SignerSync, local::PrivateKeySigner},
+};
+use herald_chain::receipt::{Receipt, recover_signer};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A receipt on the wire: the contract's `ExecutionReceipt`, field for field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireReceipt {
+    /// `triggerId`.
+    pub trigger_id: u64,
+    /// `eventId`.
+    pub event_id: B256,
+    /// `resultHash`.
+    pub result_hash: B256,
+    /// `connector`.
+    pub connector: Address,
+    /// `runner`.
+    pub runner: Address,
+    /// `runnerFee`, decimal.
+    pub runner_fee: U256,
+    /// `executedAt`.
+    pub executed_at: u64,
+    /// `success`.
+    pub success: bool,
+}
+
+impl From<&Receipt> for WireReceipt {
+    fn from(r: &Receipt) -> Self {
+        Self {
+            trigger_id: r.triggerId,
+            event_id: r.eventId,
+            result_hash: r.resultHash,
+            connector: r.connector,
+            runner: r.runner,
+            runner_fee: U256::from(r.runnerFee),
+            executed_at: r.executedAt,
+            success: r.success,
+        }
+    }
+}
+
+impl WireReceipt {
+    /// The contract's struct; `None` if the fee does not fit its `uint96`.
+    pub fn to_receipt(&self) -> Option<Receipt> {
+        Some(Receipt {
+            triggerId: self.trigger_id,
+            eventId: self.event_id,
+            resultHash: self.result_hash,
+            connector: self.connector,
+            runner: self.runner,
+            runnerFee: U96::try_from(u128::try_from(self.runner_fee).ok()?).ok()?,
+            executedAt: self.executed_at,
+            success: self.success,
+        })
+    }
+}
+
+/// Where an execution's event came from, so a co-signer can check it is real.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventSource {
+    /// A chain log: the co-signer reads the transaction's receipt itself and finds the log at the
+    /// index the event id's position names.
+    Chain {
+        /// The transaction that emitted the log.
+        tx_hash: B256,
+    },
+    /// An event posted to the connector keeper's API, signed by it (the receipt's `connector`).
+    Http {
+        /// The event, CloudEvents JSON.
+        event: Value,
+        /// The connector keeper's signature over [`http_event_digest`].
+        signature: Bytes,
+    },
+}
+
+/// One receipt for co-signing, with its evidence.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Attestable {
+    /// The receipt.
+    pub receipt: WireReceipt,
+    /// The bytes `resultHash` commits to: the request sent, then the HTTP status (2 bytes,
+    /// big-endian) when the target answered.
+    pub result: Bytes,
+    /// The event.
+    pub source: EventSource,
+}
+
+/// `POST /v1/peer/attest`: "check these receipts and sign their batch".
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AttestRequest {
+    /// The performer asking.
+    pub from: Address,
+    /// The keeper asked.
+    pub to: Address,
+    /// When the request was made, unix milliseconds.
+    pub issued_at: u64,
+    /// The batch, in the order it will be settled, with evidence.
+    pub receipts: Vec<Attestable>,
+    /// The performer's signature over the batch's EIP-712 digest.
+    pub batch_signature: Bytes,
+    /// The performer's signature over [`message_digest`] of this request.
+    pub signature: Bytes,
+}
+
+/// The co-signer's answer: its signature over the batch digest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AttestResponse {
+    /// The co-signer.
+    pub signer: Address,
+    /// Its signature over the batch digest.
+    pub signature: Bytes,
+}
+
+/// Why a co-signer refused, receipt by receipt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Refusal {
+    /// What was wrong with the request as a whole.
+    pub error: String,
+    /// The receipts refused: index in the batch and the reason.
+    #[serde(default)]
+    pub receipts: Vec<(usize, String)>,
+    /// Whether asking again later may succeed (the co-signer has not seen the event or trigger yet).
+    #[serde(default)]
+    pub retry: bool,
+}
+
+/// `POST /v1/peer/heartbeat`: "I am alive, and this is what I did".
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The sender.
+    pub from: Address,
+    /// The addressee.
+    pub to: Address,
+    /// When it was sent, unix milliseconds.
+    pub issued_at: u64,
+    /// Executions the sender ran to the end.
+    pub executed: u64,
+    /// Receipts of other keepers the sender co-signed.
+    pub attested: u64,
+    /// The sender's signature over [`message_digest`].
+    pub signature: Bytes,
+}
+
+/// The deployment a message belongs to: a signature for one chain or contract is worthless on
+/// another.
+#[derive(Clone, Copy, Debug)]
+pub struct Domain {
+    /// The chain's id.
+    pub chain_id: u64,
+    /// The Herald contract.
+    pub herald: Address,
+}
+
+/// The digest a keeper signs to send a message of `kind` to `to`. Prefixed with its own tag, so it
+/// can never collide with an EIP-712 digest (which starts with 0x1901) or another kind of message.
+pub fn message_digest(
+    domain: Domain,
+    kind: &str,
+    to: Address,
+    issued_at: u64,
+    content: B256,
+) -> B256 {
+    let mut preimage = Vec::with_capacity(64 + kind.len() + 8 + 20 + 20 + 8 + 32);
+    preimage.extend_from_slice(b"herald/peer/v1/");
+    preimage.extend_from_slice(kind.as_bytes());
+    preimage.extend_from_slice(&domain.chain_id.to_be_bytes());
+    preimage.extend_from_slice(domain.herald.as_slice());
+    preimage.extend_from_slice(to.as_slice());
+    preimage.extend_from_slice(&issued_at.to_be_bytes());
+    preimage.extend_from_slice(content.as_slice());
+    keccak256(preimage)
+}
+
+/// The content digest of an attestation request: its batch digest.
+pub const ATTEST: &str = "attest";
+/// The content digest of a heartbeat: keccak256(executed ‖ attested).
+pub const HEARTBEAT: &str = "heartbeat";
+
+/// What a heartbeat's signature covers besides the envelope.
+pub fn heartbeat_content(executed: u64, attested: u64) -> B256 {
+    let mut preimage = [0u8; 16];
+    preimage[..8].copy_from_slice(&executed.to_be_bytes());
+    preimage[8..].copy_from_slice(&attested.to_be_bytes());
+    keccak256(preimage)
+}
+
+/// The digest a connector keeper signs for an event posted to its API: keccak256 of a tag and the
+/// event's canonical JSON (serde_json writes object keys in order).
+pub fn http_event_digest(domain: Domain, event: &Value) -> B256 {
+    let mut preimage = b"herald/http-event/v1/".to_vec();
+    preimage.extend_from_slice(&domain.chain_id.to_be_bytes());
+    preimage.extend_from_slice(domain.herald.as_slice());
+    preimage.extend_from_slice(&serde_json::to_vec(event).unwrap_or_default());
+    keccak256(preimage)
+}
+
+/// Signs a digest: 65 bytes, `r ‖ s ‖ v`.
+pub fn sign(signer: &PrivateKeySigner, digest: &B256) -> Result<Bytes, alloy::signers::Error> {
+    Ok(Bytes::from(
+        signer.sign_hash_sync(digest)?.as_bytes().to_vec(),
+    ))
+}
+
+/// Whether `signature` over `digest` is `expected`'s.
+pub fn signed_by(digest: &B256, signature: &[u8], expected: Address) -> bool {
+    recover_signer(digest, signature) == Some(expected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_signed_for_one_keeper_does_not_verify_for_another() {
+        let signer = PrivateKeySigner::random();
+        let domain = Domain {
+            chain_id: 1,
+            herald: Address::repeat_byte(9),
+        };
+        let (a, b) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let content = B256::repeat_byte(7);
+        let digest = message_digest(domain, ATTEST, a, 1_000, content);
+        let signature = sign(&signer, &digest).expect("sign");
+        assert!(signed_by(&digest, &signature, signer.address()));
+        let other = message_digest(domain, ATTEST, b, 1_000, content);
+        assert!(!signed_by(&other, &signature, signer.address()));
+        let later = message_digest(domain, ATTEST, a, 1_001, content);
+        assert!(!signed_by(&later, &signature, signer.address()));
+        let heartbeat = message_digest(domain, HEARTBEAT, a, 1_000, content);
+        assert!(!signed_by(&heartbeat, &signature, signer.address()));
+    }
+
+    #[test]
+    fn receipts_survive_the_wire() {
+        let receipt = Receipt {
+            triggerId: 7,
+            eventId: B256::repeat_byte(1),
+            resultHash: B256::repeat_byte(2),
+            connector: Address::repeat_byte(3),
+            runner: Address::repeat_byte(4),
+            runnerFee: U96::from(5),
+            executedAt: 6,
+            success: true,
+        };
+        let wire = WireReceipt::from(&receipt);
+        let json = serde_json::to_string(&wire).expect("json");
+        let back: WireReceipt = serde_json::from_str(&json).expect("parse");
+        let round_trip = back.to_receipt().expect("fits");
+        assert_eq!(
+            herald_chain::receipt::receipt_hash(&round_trip),
+            herald_chain::receipt::receipt_hash(&receipt)
+        );
+        let too_big = WireReceipt {
+            runner_fee: U256::MAX,
+            ..back
+        };
+        assert!(
+            too_big.to_receipt().is_none(),
+            "a fee above uint96 is refused"
+        );
+    }
+}

@@ -1,0 +1,71 @@
+//! Taking over: when the keeper ranked before this one has not settled an execution by its
+//! takeover time, this keeper runs it, with the same execution key (so the same `webhook-id`:
+//! receivers deduplicate) and the same stored request.
+
+use std::{collections::HashMap, time::Duration};
+
+use alloy::{primitives::Address, providers::DynProvider};
+use herald_chain::bindings::Herald;
+use herald_store::{PendingExecution, Store};
+use tokio::sync::mpsc;
+
+use super::attest::now_ms;
+
+/// Looks for due takeovers every `every`, and hands each to the runners through `run`.
+pub async fn take_over(
+    store: Store,
+    provider: DynProvider,
+    herald: Address,
+    run: mpsc::UnboundedSender<PendingExecution>,
+    every: Duration,
+) {
+    let herald = Herald::new(herald, provider);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let due = match store.due_takeovers(now_ms(), 256).await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading due takeovers");
+                continue;
+            }
+        };
+        if due.is_empty() {
+            continue;
+        }
+        // A receipt the chain already paid (this keeper has not read that far yet, or missed it)
+        // is not run again: the trigger's settled position is at or past the event's.
+        let mut settled_up_to: HashMap<u64, u64> = HashMap::new();
+        let mut keys = Vec::new();
+        for key in due {
+            let last = match settled_up_to.get(&key.trigger_id) {
+                Some(last) => *last,
+                None => match herald.trigger(key.trigger_id).call().await {
+                    Ok(t) => {
+                        settled_up_to.insert(key.trigger_id, t.ledger.lastEventKey);
+                        t.ledger.lastEventKey
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "reading a trigger before a takeover");
+                        continue;
+                    }
+                },
+            };
+            if key.event_id.position() > last {
+                keys.push(key);
+            }
+        }
+        match store.take_over(&keys).await {
+            Ok(moved) => {
+                for pending in moved {
+                    tracing::info!(execution = %pending.key, "taking over from a silent peer");
+                    if run.send(pending).is_err() {
+                        return;
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "taking over"),
+        }
+    }
+}

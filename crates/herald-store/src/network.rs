@@ -1,0 +1,253 @@
+//! What the keeper network keeps: standby executions awaiting takeover, and the receipts peers
+//! signed and sent for co-signing (the evidence of an equivocation).
+
+use sqlx::Row;
+
+use crate::{
+    pipeline::{PendingExecution, key_of},
+    store::{ExecutionKey, Store, StoreError, hex_id, now_ms},
+};
+
+/// One receipt of a batch a peer signed and sent for co-signing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerReceipt {
+    /// The execution it reports.
+    pub key: ExecutionKey,
+    /// Its runner, 0x address.
+    pub runner: String,
+    /// Its EIP-712 struct hash, 0x hex.
+    pub receipt_hash: String,
+    /// Its index in the batch.
+    pub index: u32,
+}
+
+/// A batch a peer signed, as kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerBatch {
+    /// The EIP-712 batch digest, 0x hex.
+    pub digest: String,
+    /// The batch, JSON.
+    pub receipts: String,
+    /// The peer's signature over the digest, 0x hex.
+    pub signature: String,
+}
+
+/// A peer signed two different receipts for one (trigger, event, runner): the earlier batch and the
+/// receipt's index in it, against the receipt at `index` of the batch just received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Conflict {
+    /// The execution both receipts report.
+    pub key: ExecutionKey,
+    /// The batch signed earlier.
+    pub earlier: PeerBatch,
+    /// The conflicting receipt's index in it.
+    pub earlier_index: u32,
+    /// The conflicting receipt's index in the batch just received.
+    pub index: u32,
+}
+
+impl Store {
+    /// Standby executions whose takeover time has passed and that are not seen settled, in each
+    /// trigger's event order: what this keeper performs in place of a silent peer.
+    pub async fn due_takeovers(
+        &self,
+        now_ms: u64,
+        limit: u32,
+    ) -> Result<Vec<ExecutionKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT trigger_id, event_id FROM executions WHERE status = 'standby' \
+             AND settlement <> 'settled' AND takeover_at <= $1 \
+             ORDER BY trigger_id, position LIMIT $2",
+        )
+        .bind(now_ms as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(key_of).collect()
+    }
+
+    /// Moves standby executions to pending (this keeper performs them now) unless they were settled
+    /// meanwhile; returns those moved, with their requests.
+    pub async fn take_over(
+        &self,
+        keys: &[ExecutionKey],
+    ) -> Result<Vec<PendingExecution>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut moved = Vec::new();
+        for key in keys {
+            let row = sqlx::query(
+                "UPDATE executions SET status = 'pending', updated_at = $3 \
+                 WHERE trigger_id = $1 AND event_id = $2 AND status = 'standby' \
+                 AND settlement <> 'settled' RETURNING request",
+            )
+            .bind(key.trigger_id as i64)
+            .bind(hex_id(&key.event_id))
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                moved.push(PendingExecution {
+                    key: *key,
+                    request: row
+                        .try_get::<Option<String>, _>("request")?
+                        .unwrap_or_default(),
+                });
+            }
+        }
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    /// Pulls the execution time of finished, unsubmitted executions back to `max` (unix seconds)
+    /// where it is later, and keeps it: settlement refuses a receipt executed after its block, and
+    /// a receipt, once signed, must never change (co-signers would see two receipts for one
+    /// execution: an equivocation).
+    pub async fn clamp_executed_at(&self, max: u64) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE executions SET executed_at = $1 WHERE executed_at > $1 \
+             AND settlement = 'none' AND status IN ('succeeded', 'failed')",
+        )
+        .bind(max as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps a batch `signer` sent for co-signing, and returns every receipt in it that conflicts
+    /// with one the same signer sent before: same trigger, event and runner, different content.
+    pub async fn record_peer_batch(
+        &self,
+        signer: &str,
+        batch: &PeerBatch,
+        receipts: &[PeerReceipt],
+    ) -> Result<Vec<Conflict>, StoreError> {
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut conflicts = Vec::new();
+        for r in receipts {
+            let earlier = sqlx::query(
+                "SELECT p.batch_index, b.digest, b.receipts, b.signature FROM peer_receipts p \
+                 JOIN peer_batches b ON b.digest = p.digest AND b.signer = p.signer \
+                 WHERE p.signer = $1 AND p.trigger_id = $2 AND p.event_id = $3 AND p.runner = $4 \
+                 AND p.receipt_hash <> $5 LIMIT 1",
+            )
+            .bind(signer)
+            .bind(r.key.trigger_id as i64)
+            .bind(hex_id(&r.key.event_id))
+            .bind(&r.runner)
+            .bind(&r.receipt_hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = earlier {
+                let index: i64 = row.try_get("batch_index")?;
+                conflicts.push(Conflict {
+                    key: r.key,
+                    earlier: PeerBatch {
+                        digest: row.try_get("digest")?,
+                        receipts: row.try_get("receipts")?,
+                        signature: row.try_get("signature")?,
+                    },
+                    earlier_index: index as u32,
+                    index: r.index,
+                });
+            }
+            sqlx::query(
+                "INSERT INTO peer_receipts (signer, trigger_id, event_id, runner, receipt_hash, \
+                 digest, batch_index) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (signer, trigger_id, event_id, runner, receipt_hash) DO NOTHING",
+            )
+            .bind(signer)
+            .bind(r.key.trigger_id as i64)
+            .bind(hex_id(&r.key.event_id))
+            .bind(&r.runner)
+            .bind(&r.receipt_hash)
+            .bind(&batch.digest)
+            .bind(i64::from(r.index))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO peer_batches (digest, signer, receipts, signature, received_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest, signer) DO NOTHING",
+        )
+        .bind(&batch.digest)
+        .bind(signer)
+        .bind(&batch.receipts)
+        .bind(&batch.signature)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(conflicts)
+    }
+
+    /// Marks the receipts of a batch from `signer` as co-signed by this keeper.
+    pub async fn mark_cosigned(&self, signer: &str, digest: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE peer_receipts SET cosigned = 1 WHERE signer = $1 AND digest = $2")
+            .bind(signer)
+            .bind(digest)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records an equivocation report; false if this one was reported already.
+    pub async fn record_equivocation(
+        &self,
+        offender: &str,
+        key: ExecutionKey,
+        detail: &str,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(
+            "INSERT INTO equivocations (offender, trigger_id, event_id, detail, reported_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (offender, trigger_id, event_id) DO NOTHING",
+        )
+        .bind(offender)
+        .bind(key.trigger_id as i64)
+        .bind(hex_id(&key.event_id))
+        .bind(detail)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(inserted == 1)
+    }
+
+    /// Sets the transaction an equivocation report went out in.
+    pub async fn set_equivocation_tx(
+        &self,
+        offender: &str,
+        key: ExecutionKey,
+        tx_hash: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE equivocations SET report_tx = $4 \
+             WHERE offender = $1 AND trigger_id = $2 AND event_id = $3",
+        )
+        .bind(offender)
+        .bind(key.trigger_id as i64)
+        .bind(hex_id(&key.event_id))
+        .bind(tx_hash)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// What this keeper has done for the network: executions it ran to the end, and receipts of
+    /// other keepers it co-signed.
+    pub async fn network_counts(&self) -> Result<(u64, u64), StoreError> {
+        let executed: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM executions WHERE status IN ('succeeded', 'failed')",
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get("n")?;
+        let attested: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM peer_receipts WHERE cosigned = 1")
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+        Ok((executed as u64, attested as u64))
+    }
+}
