@@ -51,8 +51,9 @@ fn free_port() -> std::net::SocketAddr {
 }
 
 /// Five registered keepers, quorum three, `TRIGGERS` triggers each matching every transfer of one
-/// token, and the keepers started (those in `byzantine` misbehaving as named).
-async fn scene(byzantine: &[(usize, &'static str)]) -> Scene {
+/// token, and the keepers started. Each mode in `byzantine` is given to a different keeper, one
+/// that performs at least one trigger (so its faults are put to the test).
+async fn scene(byzantine: &[&'static str]) -> Scene {
     let anvil = anvil();
     let net = network(&anvil, KEEPERS, QUORUM).await;
     let watched = HeraldTestToken::deploy(net.admin.clone())
@@ -72,6 +73,31 @@ async fn scene(byzantine: &[(usize, &'static str)]) -> Scene {
         .await;
     }
     let start_block = net.admin.get_block_number().await.expect("head") + 1;
+    let mut performers: Vec<Address> = Vec::new();
+    for t in 1..=TRIGGERS {
+        let first = rank(t, net.keepers.iter().map(|k| k.address()))[0];
+        if !performers.contains(&first) {
+            performers.push(first);
+        }
+    }
+    assert!(
+        performers.len() >= byzantine.len(),
+        "{} keepers perform triggers; {} byzantine modes asked for",
+        performers.len(),
+        byzantine.len()
+    );
+    let byzantine: Vec<(usize, &'static str)> = byzantine
+        .iter()
+        .zip(&performers)
+        .map(|(mode, keeper)| {
+            let index = net
+                .keepers
+                .iter()
+                .position(|k| k.address() == *keeper)
+                .expect("a keeper");
+            (index, *mode)
+        })
+        .collect();
     let keepers = net
         .keepers
         .iter()
@@ -407,10 +433,21 @@ async fn a_killed_keepers_executions_are_taken_over_and_it_shows_offline() {
 #[tokio::test(flavor = "multi_thread")]
 async fn byzantine_keepers_cannot_reach_a_quorum_and_an_equivocator_is_slashed() {
     const EVENTS: u64 = 3;
-    let s = scene(&[(0, "wrong-fee"), (1, "wrong-result"), (2, "equivocate")]).await;
+    let s = scene(&["wrong-fee", "wrong-result", "equivocate"]).await;
+    let faulty = |mode: &str| {
+        s.keepers
+            .iter()
+            .position(|k| k.byzantine == Some(mode))
+            .expect("a keeper in that mode")
+    };
+    let (wrong_fee, wrong_result, equivocator) = (
+        faulty("wrong-fee"),
+        faulty("wrong-result"),
+        faulty("equivocate"),
+    );
     let bond_before = s
         .herald()
-        .keeper(s.keepers[2].address)
+        .keeper(s.keepers[equivocator].address)
         .call()
         .await
         .expect("k")
@@ -428,7 +465,7 @@ async fn byzantine_keepers_cannot_reach_a_quorum_and_an_equivocator_is_slashed()
     .await;
     let bond_after = s
         .herald()
-        .keeper(s.keepers[2].address)
+        .keeper(s.keepers[equivocator].address)
         .call()
         .await
         .expect("k")
@@ -439,11 +476,20 @@ async fn byzantine_keepers_cannot_reach_a_quorum_and_an_equivocator_is_slashed()
         "the bond is reduced by the slash amount"
     );
 
+    // The honest keepers refused the faulty receipts, each for what was wrong with it.
+    for (i, reason) in [
+        (wrong_fee, "above the service type's cap"),
+        (wrong_result, "does not commit to the request"),
+    ] {
+        s.eventually(30, reason, async || s.keepers[i].logs().contains(reason))
+            .await;
+    }
+
     // Every execution still settles once: what the faulty keepers could not get signed, honest
     // keepers took over. The wrong-fee and wrong-result keepers were never paid.
     let expected = (EVENTS * TRIGGERS) as usize;
     s.all_settled_once(expected, 180).await;
-    for i in [0, 1] {
+    for i in [wrong_fee, wrong_result] {
         assert_eq!(
             s.claimable(s.keepers[i].address).await,
             U256::ZERO,

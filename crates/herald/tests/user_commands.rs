@@ -349,6 +349,21 @@ async fn a_keepers_executions_and_the_chains_receipts_are_listed() {
         serde_json::json!([])
     );
 
+    // `keeper status` reads the chain and asks the keeper at its registered endpoint for its
+    // peers: here the network is this one keeper, online, with what it ran.
+    let status = json(&["keeper", "status", &demo.keepers[0].address.to_string()]);
+    let peers = status["peers"].as_array().expect("peers");
+    assert_eq!(peers.len(), 1, "{status}");
+    assert_eq!(peers[0]["self"], true);
+    assert_eq!(peers[0]["online"], true);
+    assert_eq!(peers[0]["executed"], expected as u64);
+    assert!(
+        status["endpoint"]
+            .as_str()
+            .is_some_and(|e| demo.api_url == e),
+        "{status}"
+    );
+
     // The keeper's REST API shows the same executions, and its metrics count them.
     let http = reqwest::Client::new();
     let page: Value = http
