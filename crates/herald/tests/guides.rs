@@ -1,8 +1,18 @@
-//! The guides' examples run as written: every `herald …` line in their ```sh blocks is run, from
-//! the repository root, against a running devnet demo, and must succeed — the users guide as the
-//! demo's user, the developers guide as its connector developer (who has fees to claim).
+//! The guides' examples run as written: every `herald …` line in their ```sh blocks is run against
+//! a running devnet demo, and must succeed — the users guide as the demo's user, the developers
+//! guide as its connector developer (who has fees to claim), both from the repository root; the
+//! operators guide as a new operator with tokens, from a directory holding the guide's own
+//! `keeper.toml` (pointed at the devnet), where `keeper run` keeps running in the background while
+//! the lines after it run, and the unbonding delay passes before the bond is withdrawn.
 
+use std::path::Path;
+
+use alloy::{
+    primitives::{Address, U256},
+    providers::ext::AnvilApi,
+};
 use assert_cmd::Command;
+use herald_chain::bindings::HeraldTestToken;
 use herald_devnet::{Demo, DemoOptions};
 
 /// The `herald` command lines of a guide's ```sh blocks (continuations joined, comments dropped).
@@ -32,16 +42,140 @@ fn commands(guide: &str) -> Vec<Vec<String>> {
     out
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_users_and_developers_guides_run_as_written() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let guide = |name: &str| {
-        let text = std::fs::read_to_string(format!("{root}/docs/guides/{name}")).expect("guide");
-        commands(&text)
-    };
-    // (guide, anvil account acting, the least number of examples expected)
-    let runs = [("users.md", 9, 10), ("developers.md", 1, 4)];
+/// The guide's ```toml block (the keeper.toml it shows), pointed at the devnet: its chain, its
+/// deployment, and a free port for the API.
+fn keeper_toml(guide: &str, demo: &Demo, listen: std::net::SocketAddr) -> String {
+    let block = guide
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the operators guide shows a keeper.toml");
+    block
+        .lines()
+        .map(|line| {
+            let key = line.split('=').next().unwrap_or_default().trim();
+            match key {
+                "rpc_url" => format!("rpc_url = \"{}\"", demo.anvil.endpoint()),
+                "ws_url" => format!("ws_url = \"{}\"", demo.anvil.ws_endpoint()),
+                "herald" => format!("herald = \"{}\"", demo.net.herald()),
+                "listen" => format!("listen = \"{listen}\""),
+                "endpoint" => format!("endpoint = \"http://{listen}\""),
+                _ => line.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
 
+/// Processes a guide left running (`herald keeper run`), killed when dropped, so a failing
+/// assertion leaves none behind.
+#[derive(Default)]
+struct Background(Vec<std::process::Child>);
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs one guide's examples as anvil account `account`, from `dir`.
+async fn run_guide(
+    name: &str,
+    commands: &[Vec<String>],
+    demo: &Demo,
+    account: usize,
+    dir: &Path,
+    background: &mut Background,
+) {
+    let key = format!(
+        "0x{}",
+        alloy::hex::encode(demo.anvil.keys()[account].to_bytes())
+    );
+    let env = [
+        ("HERALD_RPC_URL", demo.anvil.endpoint()),
+        ("HERALD_ADDRESS", demo.net.herald().to_string()),
+        ("HERALD_PRIVATE_KEY", key),
+        (
+            "HERALD_WEBHOOK_SEED",
+            herald_devnet::WEBHOOK_SEED.to_string(),
+        ),
+    ];
+    for args in commands {
+        let line = format!("herald {}", args.join(" "));
+        if args.starts_with(&["keeper".into(), "run".into()]) {
+            // Runs until stopped: start it, wait for its API, go on with the next lines.
+            let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_herald"));
+            command
+                .current_dir(dir)
+                .args(args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            for (k, v) in &env {
+                command.env(k, v);
+            }
+            background
+                .0
+                .push(command.spawn().expect("the keeper starts"));
+            let config = std::fs::read_to_string(dir.join("keeper.toml")).expect("keeper.toml");
+            let listen = config
+                .lines()
+                .find_map(|l| l.strip_prefix("listen = \""))
+                .map(|l| l.trim_end_matches('"').to_string())
+                .expect("api.listen");
+            let mut up = false;
+            for _ in 0..300 {
+                if reqwest::get(format!("http://{listen}/health"))
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
+                    up = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert!(up, "{name}: {line}: the keeper never served /health");
+            continue;
+        }
+        if args.starts_with(&["keeper".into(), "unbond".into(), "--withdraw".into()]) {
+            // "after the delay": let the devnet's clock pass it.
+            let delay = herald_chain::bindings::Herald::new(demo.net.herald(), demo.provider())
+                .params()
+                .call()
+                .await
+                .expect("params")
+                .unbondingDelay;
+            demo.provider()
+                .anvil_increase_time(u64::from(delay) + 1)
+                .await
+                .expect("increase time");
+            demo.provider()
+                .anvil_mine(Some(1), None)
+                .await
+                .expect("mine");
+        }
+        let mut command = Command::cargo_bin("herald").expect("binary");
+        command.current_dir(dir).args(args);
+        for (k, v) in &env {
+            command.env(k, v);
+        }
+        let out = command.output().expect("runs");
+        assert!(
+            out.status.success(),
+            "{name}: {line}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_guides_run_as_written() {
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let guide =
+        |name: &str| std::fs::read_to_string(root.join("docs/guides").join(name)).expect("guide");
     let demo = Demo::start(&DemoOptions {
         port: 0,
         keepers: 1,
@@ -52,34 +186,60 @@ async fn the_users_and_developers_guides_run_as_written() {
     demo.settle_samples(std::time::Duration::from_secs(60))
         .await
         .expect("the demo settles");
-    for (name, account, at_least) in runs {
-        let commands = guide(name);
+
+    // Operators start with tokens for the bond, and a directory with the guide's keeper.toml.
+    const OPERATOR: usize = 8;
+    let operator: Address = demo.anvil.addresses()[OPERATOR];
+    HeraldTestToken::new(demo.net.deployment.token.address, demo.provider())
+        .mint(
+            operator,
+            U256::from(20u64) * U256::from(10u64).pow(U256::from(18)),
+        )
+        .send()
+        .await
+        .expect("mint")
+        .get_receipt()
+        .await
+        .expect("minted");
+    let operator_dir = tempfile::tempdir().expect("tempdir");
+    let listen = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port");
+    std::fs::write(
+        operator_dir.path().join("keeper.toml"),
+        keeper_toml(&guide("operators.md"), &demo, listen),
+    )
+    .expect("write keeper.toml");
+
+    // (guide, anvil account acting, directory, the least number of examples expected)
+    let runs = [
+        ("users.md", 9, root, 10),
+        ("developers.md", 1, root, 4),
+        ("operators.md", OPERATOR, operator_dir.path(), 9),
+    ];
+    let mut background = Background::default();
+    for (name, account, dir, at_least) in runs {
+        let commands = commands(&guide(name));
         assert!(
             commands.len() >= at_least,
             "{name}'s examples were found: {commands:?}"
         );
-        let key = format!(
-            "0x{}",
-            alloy::hex::encode(demo.anvil.keys()[account].to_bytes())
-        );
-        for args in &commands {
-            let out = Command::cargo_bin("herald")
-                .expect("binary")
-                .current_dir(root)
-                .env("HERALD_RPC_URL", demo.anvil.endpoint())
-                .env("HERALD_ADDRESS", demo.net.herald().to_string())
-                .env("HERALD_PRIVATE_KEY", &key)
-                .args(args)
-                .output()
-                .expect("runs");
-            assert!(
-                out.status.success(),
-                "{name}: herald {}: {}{}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+        run_guide(name, &commands, &demo, account, dir, &mut background).await;
     }
+    // The operator's keeper ran all along and answers for itself.
+    let peers: serde_json::Value = reqwest::get(format!("http://{listen}/v1/peers"))
+        .await
+        .expect("the operator's keeper answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        peers["keeper"]
+            .as_str()
+            .and_then(|a| a.parse::<Address>().ok()),
+        Some(operator),
+        "{peers}"
+    );
+    drop(background);
     demo.stop().await.expect("stop");
 }
