@@ -5,33 +5,15 @@
 use std::time::Duration;
 
 use alloy::primitives::{U256, aliases::U96};
-use herald_anvil_tests::{Receiver, anvil, create_trigger, depositor, network, terms};
+use herald_anvil_tests::{
+    Receiver, anvil, create_trigger, depositor, network, order_subscription, terms,
+};
 use herald_chain::bindings::Herald;
 use herald_core::Event;
 use herald_devnet::{InProcessKeeper, KeeperSettings};
 use herald_keeper::node::Identity;
 use herald_store::{KeyScope, Store};
 use serde_json::{Value, json};
-
-fn subscription(endpoint: &str) -> String {
-    format!(
-        "orders-over-100:
-  connector:
-    type: HTTP_EVENT
-  event-filters:
-    - type:
-        eq: order.created
-    - data.amount:
-        gt: 100
-  service:
-    service: webhook
-    data:
-      endpoint: {endpoint}
-      arguments:
-        order: '{{{{ event.data.order }}}}'
-"
-    )
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_events_run_their_subscriptions_and_settle() {
@@ -48,7 +30,7 @@ async fn api_events_run_their_subscriptions_and_settle() {
         &net,
         terms(),
         U96::from(10u64.pow(17)),
-        &subscription(&receiver.url()),
+        &order_subscription(&receiver.url()),
     )
     .await;
     assert_eq!(id, 1);

@@ -11,8 +11,9 @@ use alloy::{
     rpc::types::Filter,
 };
 use herald_anvil_tests::{
-    KeeperOptions, KeeperProcess, Network, Receiver, anvil, create_trigger, depositor, herald_logs,
-    network, price, provider_for, seed_trigger, settled_receipts, signer, terms,
+    KeeperOptions, KeeperProcess, MAX_RUNNER_FEE, Network, OPERATOR_FEE, Receiver, anvil,
+    create_trigger, depositor, herald_logs, network, order_subscription, price, provider_for,
+    seed_trigger, settled_receipts, signer, terms,
 };
 use herald_chain::{
     bindings::{Herald, HeraldTestToken},
@@ -32,6 +33,8 @@ const TOKEN: u64 = 1_000_000_000_000_000_000;
 const KEEPERS: usize = 5;
 const QUORUM: u8 = 3;
 const TRIGGERS: u64 = 6;
+/// The trigger created after the chain ones: a subscription to events posted to a keeper's API.
+const SUBSCRIPTION: u64 = TRIGGERS + 1;
 const TAKEOVER_MS: u64 = 4_000;
 
 struct Scene {
@@ -72,6 +75,17 @@ async fn scene(byzantine: &[&'static str]) -> Scene {
         )
         .await;
     }
+    assert_eq!(
+        create_trigger(
+            &user,
+            &net,
+            terms(),
+            U96::from(TOKEN),
+            &order_subscription(&receiver.url()),
+        )
+        .await,
+        SUBSCRIPTION
+    );
     let start_block = net.admin.get_block_number().await.expect("head") + 1;
     let mut performers: Vec<Address> = Vec::new();
     for t in 1..=TRIGGERS {
@@ -283,6 +297,11 @@ fn runner_fee() -> u64 {
     KeeperOptions::default().runner_fee
 }
 
+/// What a keeper earns for one execution it observed and ran: the operator's and runner's fees.
+fn keeper_share() -> u64 {
+    OPERATOR_FEE + runner_fee().min(MAX_RUNNER_FEE)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn each_execution_runs_once_on_its_assigned_keeper_and_settles_once_with_a_quorum() {
     const EVENTS: u64 = 5;
@@ -336,10 +355,7 @@ async fn each_execution_runs_once_on_its_assigned_keeper_and_settles_once_with_a
         let n = performed.get(&keeper.address).copied().unwrap_or_default();
         assert_eq!(
             s.claimable(keeper.address).await,
-            U256::from(
-                n * (herald_anvil_tests::OPERATOR_FEE
-                    + runner_fee().min(herald_anvil_tests::MAX_RUNNER_FEE))
-            ),
+            U256::from(n * keeper_share()),
             "keeper {} performed {n}",
             keeper.address
         );
@@ -421,11 +437,7 @@ async fn a_killed_keepers_executions_are_taken_over_and_it_shows_offline() {
     let victim_triggers = performers.values().filter(|p| **p == victim).count() as u64;
     assert_eq!(
         before,
-        U256::from(
-            2 * victim_triggers
-                * (herald_anvil_tests::OPERATOR_FEE
-                    + runner_fee().min(herald_anvil_tests::MAX_RUNNER_FEE))
-        ),
+        U256::from(2 * victim_triggers * keeper_share()),
         "paid only for the two events before the kill"
     );
 }
@@ -541,14 +553,43 @@ async fn a_fabricated_event_is_never_co_signed() {
         }
     };
     let port = s.keeper_port(honest);
-    for (what, item) in [
+    // An API event "posted to" the liar, but signed by a key that is not the receipt's connector.
+    let forged_http = {
+        let mut item = fabricated(B256::ZERO, 1);
+        let event =
+            herald_core::Event::new("order.created", "shop", serde_json::json!({"amount": 500}));
+        item.receipt.event_id = *event.id.as_bytes();
+        item.receipt.trigger_id = SUBSCRIPTION;
+        let event = event.to_cloudevent();
+        let stranger = alloy::signers::local::PrivateKeySigner::random();
+        item.source = EventSource::Http {
+            signature: sign(
+                &stranger,
+                &herald_keeper::network::protocol::http_event_digest(
+                    Domain { chain_id, herald },
+                    &event,
+                ),
+            )
+            .expect("sign"),
+            event,
+        };
+        item
+    };
+    for (what, expected_reason, item) in [
         (
             "a transaction that does not exist",
+            "transaction",
             fabricated(B256::repeat_byte(0x42), block << 24),
         ),
         (
             "a log the transaction does not have",
+            "transaction",
             fabricated(real_tx, (block << 24) | 7),
+        ),
+        (
+            "an API event its connector did not sign",
+            "not signed by its connector",
+            forged_http,
         ),
     ] {
         let receipts: Vec<Receipt> = vec![item.receipt.to_receipt().expect("fits")];
@@ -588,7 +629,7 @@ async fn a_fabricated_event_is_never_co_signed() {
         assert!(
             body["receipts"][0][1]
                 .as_str()
-                .is_some_and(|r| r.contains("transaction")),
+                .is_some_and(|r| r.contains(expected_reason)),
             "{what}: the reason names the evidence: {body}"
         );
 
@@ -672,4 +713,75 @@ async fn receipts_wait_while_the_quorum_is_out_of_reach_and_settle_when_keepers_
         U256::from(TRIGGERS * 2 * TOKEN - expected as u64 * each),
         "each execution paid once"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_once() {
+    let s = scene(&[]).await;
+    let store = s.keepers[0].store().await;
+    let issued = herald_api::auth::issue("test", herald_store::KeyScope::Write, 6_000);
+    store
+        .insert_api_key(&issued.key, &issued.hash)
+        .await
+        .expect("an API key");
+    let api = format!("http://127.0.0.1:{}", s.keeper_port(0));
+    let http = reqwest::Client::new();
+    for (path, body) in [
+        (
+            "/v1/event-types",
+            serde_json::json!({"name": "order.created"}),
+        ),
+        (
+            "/v1/events/order.created",
+            serde_json::json!({"order": "A-1", "amount": 500}),
+        ),
+    ] {
+        let response = http
+            .post(format!("{api}{path}"))
+            .bearer_auth(&issued.secret)
+            .json(&body)
+            .send()
+            .await
+            .expect("the keeper's API");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+    }
+
+    // Only keeper 0 saw the event: its peers checked its signature on it, matched the
+    // subscription in their own trigger sets, and co-signed.
+    s.eventually(60, "the API event settled", async || {
+        s.settled().await.keys().any(|(t, _)| *t == SUBSCRIPTION)
+    })
+    .await;
+    let settled = s.settled().await;
+    assert_eq!(
+        settled
+            .iter()
+            .filter(|((t, _), _)| *t == SUBSCRIPTION)
+            .map(|(_, n)| n)
+            .sum::<u32>(),
+        1
+    );
+    let delivered = s.receiver.delivered();
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].json()["data"]["arguments"]["order"], "A-1");
+    assert_eq!(
+        s.claimable(s.keepers[0].address).await,
+        U256::from(keeper_share()),
+        "the keeper it was posted to observed and ran it"
+    );
+    let mut attested = 0;
+    for keeper in &s.keepers[1..] {
+        attested += keeper
+            .store()
+            .await
+            .network_counts()
+            .await
+            .expect("counts")
+            .1;
+    }
+    assert!(attested >= u64::from(QUORUM) - 1, "co-signed by {attested}");
 }

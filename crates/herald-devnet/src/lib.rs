@@ -23,4 +23,4 @@ pub use network::{
     create_trigger, depositor, fund, provider_for, signer, terms,
 };
 pub use receiver::{Received, Receiver};
-pub use scenario::{price, seed_trigger};
+pub use scenario::{order_subscription, price, seed_trigger};

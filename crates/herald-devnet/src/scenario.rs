@@ -1,4 +1,4 @@
-//! Seed 000's trigger, and what an execution costs on the network's types.
+//! Seed 000's trigger, seed 003's subscription, and what an execution costs on the network's types.
 
 use alloy::primitives::Address;
 
@@ -28,6 +28,28 @@ pub fn seed_trigger(token: Address, endpoint: &str) -> String {
         foo: bar
       arguments:
         amount: '{{{{ event.arguments.Amount }}}}'
+"
+    )
+}
+
+/// A subscription (seed 003): events `order.created` with `data.amount` > 100, posted to a
+/// keeper's API, run a webhook to `endpoint` carrying the order.
+pub fn order_subscription(endpoint: &str) -> String {
+    format!(
+        "orders-over-100:
+  connector:
+    type: HTTP_EVENT
+  event-filters:
+    - type:
+        eq: order.created
+    - data.amount:
+        gt: 100
+  service:
+    service: webhook
+    data:
+      endpoint: {endpoint}
+      arguments:
+        order: '{{{{ event.data.order }}}}'
 "
     )
 }

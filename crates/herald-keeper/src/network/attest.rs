@@ -288,8 +288,15 @@ impl Attestor {
                 r.success
             ));
         }
+        // Executed after the event. A chain event's time is its block's, so the bound is exact;
+        // an API event's is the connector's wall clock, while receipts are clamped to the chain's
+        // latest block time (settlement refuses a later one), which may trail it.
+        let after = match item.source {
+            EventSource::Chain { .. } => event_time,
+            EventSource::Http { .. } => 0,
+        };
         let now = now_secs();
-        if r.executed_at > now + MAX_CLOCK_SKEW_MS / 1_000 || r.executed_at < event_time {
+        if r.executed_at > now + MAX_CLOCK_SKEW_MS / 1_000 || r.executed_at < after {
             return Verdict::Invalid(format!(
                 "executedAt {} is outside [{event_time}, now]",
                 r.executed_at
