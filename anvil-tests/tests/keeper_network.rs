@@ -297,6 +297,21 @@ fn runner_fee() -> u64 {
     KeeperOptions::default().runner_fee
 }
 
+/// Receipts of other keepers that `keepers` co-signed, in all.
+async fn co_signatures(keepers: &[KeeperProcess]) -> u64 {
+    let mut total = 0;
+    for keeper in keepers {
+        total += keeper
+            .store()
+            .await
+            .network_counts()
+            .await
+            .expect("counts")
+            .1;
+    }
+    total
+}
+
 /// What a keeper earns for one execution it observed and ran: the operator's and runner's fees.
 fn keeper_share() -> u64 {
     OPERATOR_FEE + runner_fee().min(MAX_RUNNER_FEE)
@@ -366,16 +381,7 @@ async fn each_execution_runs_once_on_its_assigned_keeper_and_settles_once_with_a
     );
 
     // Attested by a quorum: every receipt was co-signed by at least two other keepers.
-    let mut attested = 0;
-    for keeper in &s.keepers {
-        attested += keeper
-            .store()
-            .await
-            .network_counts()
-            .await
-            .expect("counts")
-            .1;
-    }
+    let attested = co_signatures(&s.keepers).await;
     assert!(
         attested >= 2 * expected as u64,
         "{attested} co-signatures for {expected} receipts"
@@ -773,15 +779,6 @@ async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_onc
         U256::from(keeper_share()),
         "the keeper it was posted to observed and ran it"
     );
-    let mut attested = 0;
-    for keeper in &s.keepers[1..] {
-        attested += keeper
-            .store()
-            .await
-            .network_counts()
-            .await
-            .expect("counts")
-            .1;
-    }
+    let attested = co_signatures(&s.keepers[1..]).await;
     assert!(attested >= u64::from(QUORUM) - 1, "co-signed by {attested}");
 }
