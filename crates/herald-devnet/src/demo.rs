@@ -94,30 +94,8 @@ pub struct Payout {
 /// The seed the devnet's keepers derive per-trigger webhook secrets from.
 pub const WEBHOOK_SEED: &str = "herald-devnet-webhook-seed";
 
-/// Waits until every keeper has put its endpoint in the registry (each does as it starts), so
-/// the first batches find their co-signers.
-async fn wait_for_endpoints(net: &Network) -> eyre::Result<()> {
-    let herald = Herald::new(net.herald(), &net.admin);
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-    for keeper in &net.keepers {
-        while herald
-            .keeper(keeper.address())
-            .call()
-            .await?
-            .endpoint
-            .ends_with(":0")
-        {
-            if tokio::time::Instant::now() >= deadline {
-                eyre::bail!("keeper {} did not register its endpoint", keeper.address());
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
-    Ok(())
-}
-
 /// `127.0.0.1:port`, or a free port when `port` is 0 (found by binding and releasing it).
-fn free_addr(port: u16) -> eyre::Result<std::net::SocketAddr> {
+pub fn free_addr(port: u16) -> eyre::Result<std::net::SocketAddr> {
     let probe = std::net::TcpListener::bind(("127.0.0.1", port))
         .wrap_err_with(|| format!("127.0.0.1:{port} is taken (choose another with --api-port)"))?;
     Ok(probe.local_addr()?)
@@ -192,7 +170,7 @@ impl Demo {
                 )
             })
             .collect();
-        wait_for_endpoints(&net).await?;
+        net.wait_for_endpoints().await?;
         Ok(Self {
             api_url: format!("http://{api_addr}"),
             api_key: issued.secret,

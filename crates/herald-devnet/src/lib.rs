@@ -16,7 +16,7 @@ mod receiver;
 mod scenario;
 
 pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_on};
-pub use demo::{Demo, DemoOptions, Payout, Progress, SAMPLE_AMOUNTS, WEBHOOK_SEED};
+pub use demo::{Demo, DemoOptions, Payout, Progress, SAMPLE_AMOUNTS, WEBHOOK_SEED, free_addr};
 pub use keeper::{InProcessKeeper, KeeperSettings, NetworkSettings};
 pub use network::{
     BOND, CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, Network, OPERATOR_FEE, SERVICE_DEV_FEE,

@@ -135,6 +135,28 @@ impl Network {
         })
     }
 
+    /// Waits until every keeper has put its endpoint in the registry (each does as it starts), so
+    /// the first batches find their co-signers.
+    pub async fn wait_for_endpoints(&self) -> eyre::Result<()> {
+        let herald = Herald::new(self.herald(), &self.admin);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        for keeper in &self.keepers {
+            while herald
+                .keeper(keeper.address())
+                .call()
+                .await?
+                .endpoint
+                .ends_with(":0")
+            {
+                if tokio::time::Instant::now() >= deadline {
+                    eyre::bail!("keeper {} did not register its endpoint", keeper.address());
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
     /// The Herald contract's address.
     pub fn herald(&self) -> Address {
         self.deployment.herald.address

@@ -110,7 +110,7 @@ impl Dispatcher {
             out.logs += block.logs.len() as u64;
             for (log, context) in &block.logs {
                 if log.address() == self.herald {
-                    out.triggers_changed |= self.herald_log(log, &mut settlements);
+                    out.triggers_changed |= self.herald_log(log, context.from, &mut settlements);
                     continue;
                 }
                 let matches = self.set.read().expect("triggers").matches(log, context);
@@ -274,7 +274,12 @@ impl Dispatcher {
     }
 
     /// Applies one of Herald's logs; returns whether the trigger set changed.
-    fn herald_log(&mut self, log: &Log, settlements: &mut Vec<(ExecutionKey, Settlement)>) -> bool {
+    fn herald_log(
+        &mut self,
+        log: &Log,
+        sender: Option<Address>,
+        settlements: &mut Vec<(ExecutionKey, Settlement)>,
+    ) -> bool {
         let mut report = LoadReport::default();
         let changed = self.set.write().expect("triggers").apply(log, &mut report);
         if let Some(assignment) = &self.assignment
@@ -289,6 +294,11 @@ impl Dispatcher {
             tracing::info!(trigger = id, "trigger loaded");
         }
         if let Some(update) = settlement_update(log) {
+            if let (Some(assignment), Some(sender), Settlement::Settled { .. }) =
+                (&self.assignment, sender, &update.1)
+            {
+                assignment.health.settled_by(sender);
+            }
             self.budgets.release(update.0);
             settlements.push(update);
         } else if let Some(topic) = log.topics().get(1) {

@@ -22,6 +22,7 @@ use std::{
 use alloy::{
     primitives::{Address, B256, Bytes, U256, keccak256},
     providers::{DynProvider, Provider},
+    rpc::types::TransactionReceipt,
     signers::local::PrivateKeySigner,
 };
 use herald_chain::{
@@ -59,6 +60,16 @@ pub struct Attestor {
     takeover_timeout: Duration,
     /// The newest request time seen from each sender: older or equal ones are replays.
     seen: Mutex<HashMap<Address, u64>>,
+}
+
+/// What a request's checks read from the node and the registry, read once per request: a batch
+/// of receipts typically shares a few transactions (a `mintBatch` emits a thousand logs) and one
+/// price list.
+#[derive(Default)]
+struct Lookups {
+    prices: HashMap<(u32, u32), PriceList>,
+    transactions: HashMap<B256, Option<Arc<TransactionReceipt>>>,
+    block_times: HashMap<B256, u64>,
 }
 
 /// What one receipt's check found.
@@ -167,11 +178,11 @@ impl Attestor {
             )));
         }
 
-        let mut prices = HashMap::new();
+        let mut lookups = Lookups::default();
         let mut refused = Vec::new();
         let mut all_retryable = true;
         for (i, item) in req.receipts.iter().enumerate() {
-            match self.check(req.from, item, &mut prices).await {
+            match self.check(req.from, item, &mut lookups).await {
                 Verdict::Valid => {}
                 Verdict::Invalid(reason) => {
                     all_retryable = false;
@@ -233,12 +244,7 @@ impl Attestor {
         Ok(())
     }
 
-    async fn check(
-        &self,
-        from: Address,
-        item: &Attestable,
-        prices: &mut HashMap<(u32, u32), PriceList>,
-    ) -> Verdict {
+    async fn check(&self, from: Address, item: &Attestable, lookups: &mut Lookups) -> Verdict {
         let r = &item.receipt;
         if r.runner != from || r.connector != from {
             return Verdict::Invalid(format!(
@@ -253,10 +259,12 @@ impl Attestor {
             event_id: EventId::from_bytes(r.event_id),
         };
         let (event, matched, event_time) = match &item.source {
-            EventSource::Chain { tx_hash } => match self.chain_event(key, *tx_hash).await {
-                Ok(found) => found,
-                Err(verdict) => return verdict,
-            },
+            EventSource::Chain { tx_hash } => {
+                match self.chain_event(key, *tx_hash, lookups).await {
+                    Ok(found) => found,
+                    Err(verdict) => return verdict,
+                }
+            }
             EventSource::Http { event, signature } => {
                 match self.http_event(key, r.connector, event, signature) {
                     Ok(found) => found,
@@ -304,7 +312,7 @@ impl Attestor {
         }
         let trigger = &matched.trigger;
         let pair = (trigger.connector_type, trigger.service_type);
-        if let std::collections::hash_map::Entry::Vacant(slot) = prices.entry(pair) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = lookups.prices.entry(pair) {
             match PriceList::load(&self.provider, self.domain.herald, pair.0, pair.1).await {
                 Ok(list) => {
                     slot.insert(list);
@@ -312,7 +320,7 @@ impl Attestor {
                 Err(e) => return Verdict::NotYet(format!("reading the registry's prices: {e}")),
             }
         }
-        let cap = prices[&pair].max_runner_fee;
+        let cap = lookups.prices[&pair].max_runner_fee;
         if r.runner_fee > cap {
             return Verdict::Invalid(format!(
                 "runnerFee {} is above the service type's cap {cap}",
@@ -328,17 +336,27 @@ impl Attestor {
         &self,
         key: ExecutionKey,
         tx_hash: B256,
+        lookups: &mut Lookups,
     ) -> Result<(Event, Match, u64), Verdict> {
         let position = key.event_id.position();
         let (block, log_index) = (position >> 24, position & 0xff_ffff);
-        let tx = match self.provider.get_transaction_receipt(tx_hash).await {
-            Ok(Some(tx)) => tx,
-            Ok(None) => {
-                return Err(Verdict::Invalid(format!(
-                    "transaction {tx_hash} is not on this keeper's chain"
-                )));
+        let tx = match lookups.transactions.get(&tx_hash) {
+            Some(known) => known.clone(),
+            None => {
+                let found = self
+                    .provider
+                    .get_transaction_receipt(tx_hash)
+                    .await
+                    .map_err(|e| Verdict::NotYet(format!("reading {tx_hash}: {e}")))?
+                    .map(Arc::new);
+                lookups.transactions.insert(tx_hash, found.clone());
+                found
             }
-            Err(e) => return Err(Verdict::NotYet(format!("reading {tx_hash}: {e}"))),
+        };
+        let Some(tx) = tx else {
+            return Err(Verdict::Invalid(format!(
+                "transaction {tx_hash} is not on this keeper's chain"
+            )));
         };
         let Some(log) = tx
             .inner
@@ -351,10 +369,13 @@ impl Attestor {
             )));
         };
         let block_hash = log.block_hash.unwrap_or_default();
-        let block_time = match log.block_timestamp {
-            Some(time) => time,
-            None => match self.provider.get_header_by_hash(block_hash).await {
-                Ok(Some(header)) => header.timestamp,
+        let block_time = match (log.block_timestamp, lookups.block_times.get(&block_hash)) {
+            (Some(time), _) | (None, Some(&time)) => time,
+            (None, None) => match self.provider.get_header_by_hash(block_hash).await {
+                Ok(Some(header)) => {
+                    lookups.block_times.insert(block_hash, header.timestamp);
+                    header.timestamp
+                }
                 Ok(None) => return Err(Verdict::NotYet(format!("block {block_hash} unknown"))),
                 Err(e) => return Err(Verdict::NotYet(format!("reading block {block}: {e}"))),
             },

@@ -65,12 +65,15 @@ pub struct HealthConfig {
 }
 
 /// The peers' health as this keeper sees it.
+#[derive(Debug)]
 pub struct Health {
     me: Address,
     domain: Domain,
     peers: Arc<RwLock<Peers>>,
     config: HealthConfig,
     heard: Mutex<HashMap<Address, Heard>>,
+    /// When each keeper last had a receipt settled (the sender of a `settle` transaction).
+    settled: Mutex<HashMap<Address, u64>>,
     started_ms: u64,
 }
 
@@ -88,6 +91,7 @@ impl Health {
             peers,
             config,
             heard: Mutex::default(),
+            settled: Mutex::default(),
             started_ms: now_ms(),
         }
     }
@@ -128,6 +132,37 @@ impl Health {
             alerted: false,
         };
         Ok(())
+    }
+
+    /// Records that `keeper` sent a `settle` transaction that paid a receipt, just seen.
+    pub fn settled_by(&self, keeper: Address) {
+        self.settled
+            .lock()
+            .expect("settled")
+            .insert(keeper, now_ms());
+    }
+
+    /// Whether `keeper` is visibly at work: heard from within the offline threshold, and had a
+    /// receipt settled within `window`. A keeper ranked before this one that is at work is not
+    /// taken over (its backlog is being settled); a silent one, or one whose receipts do not
+    /// settle (refused by co-signers, say), is.
+    pub fn at_work(&self, keeper: Address, window: Duration) -> bool {
+        let now = now_ms();
+        let recent = |t: u64| now.saturating_sub(t) <= window.as_millis() as u64;
+        let online = self
+            .heard
+            .lock()
+            .expect("heard")
+            .get(&keeper)
+            .and_then(|h| h.last_seen_ms)
+            .is_some_and(|t| now.saturating_sub(t) <= self.config.offline_after.as_millis() as u64);
+        online
+            && self
+                .settled
+                .lock()
+                .expect("settled")
+                .get(&keeper)
+                .is_some_and(|t| recent(*t))
     }
 
     /// Every registered keeper, this one included, as `GET /v1/peers` shows them.

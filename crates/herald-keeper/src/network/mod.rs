@@ -39,6 +39,8 @@ pub struct Assignment {
     pub peers: Arc<RwLock<Peers>>,
     /// How long each keeper in a ranking waits for the one before it.
     pub takeover_timeout: Duration,
+    /// Who is at work: a takeover waits while a keeper ranked before this one is.
+    pub health: Arc<health::Health>,
 }
 
 /// This keeper's part in one execution.
@@ -52,6 +54,17 @@ pub enum Role {
 }
 
 impl Assignment {
+    /// Whether a keeper ranked before this one for `trigger_id` is at work (online and settling),
+    /// so a due takeover should wait.
+    pub fn performer_at_work(&self, trigger_id: u64) -> bool {
+        let now = attest::now_ms() / 1_000;
+        let ranking = self.peers.read().expect("peers").ranking(trigger_id, now);
+        ranking
+            .iter()
+            .take_while(|k| **k != self.me)
+            .any(|k| self.health.at_work(*k, self.takeover_timeout))
+    }
+
     /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds).
     pub fn role(&self, trigger_id: u64, event_time: u64) -> Role {
         let ranking = self

@@ -1,6 +1,8 @@
-//! Taking over: when the keeper ranked before this one has not settled an execution by its
-//! takeover time, this keeper runs it, with the same execution key (so the same `webhook-id`:
-//! receivers deduplicate) and the same stored request.
+//! Taking over: when the keepers ranked before this one have not settled an execution by its
+//! takeover time, and none of them is visibly at work (online and settling receipts), this keeper
+//! runs it, with the same execution key (so the same `webhook-id`: receivers deduplicate) and the
+//! same stored request. The "at work" check keeps a burst that takes the performer longer than the
+//! timeout to settle from being run twice.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -9,13 +11,14 @@ use herald_chain::bindings::Herald;
 use herald_store::{PendingExecution, Store};
 use tokio::sync::mpsc;
 
-use super::attest::now_ms;
+use super::{Assignment, attest::now_ms};
 
 /// Looks for due takeovers every `every`, and hands each to the runners through `run`.
 pub async fn take_over(
     store: Store,
     provider: DynProvider,
     herald: Address,
+    assignment: Assignment,
     run: mpsc::UnboundedSender<PendingExecution>,
     every: Duration,
 ) {
@@ -38,7 +41,14 @@ pub async fn take_over(
         // is not run again: the trigger's settled position is at or past the event's.
         let mut settled_up_to: HashMap<u64, u64> = HashMap::new();
         let mut keys = Vec::new();
+        let mut at_work: HashMap<u64, bool> = HashMap::new();
         for key in due {
+            if *at_work
+                .entry(key.trigger_id)
+                .or_insert_with(|| assignment.performer_at_work(key.trigger_id))
+            {
+                continue;
+            }
             let last = match settled_up_to.get(&key.trigger_id) {
                 Some(last) => *last,
                 None => match herald.trigger(key.trigger_id).call().await {

@@ -20,16 +20,22 @@ pub(crate) struct LatencyArgs {
     /// Events measured (after a warm-up of 20).
     #[arg(long, default_value_t = 1_000)]
     events: usize,
+    /// Keepers (several form a network; the trigger's performer delivers).
+    #[arg(long, default_value_t = 1)]
+    keepers: usize,
 }
 
 const WARM_UP: usize = 20;
 
 pub(crate) async fn run(args: LatencyArgs, json: bool) -> eyre::Result<()> {
-    let rig = Rig::start(KeeperSettings {
-        batch_size: 100,
-        batch_age_ms: 500,
-        ..KeeperSettings::default()
-    })
+    let rig = Rig::start(
+        KeeperSettings {
+            batch_size: 100,
+            batch_age_ms: 500,
+            ..KeeperSettings::default()
+        },
+        args.keepers,
+    )
     .await?;
     let mut emitter = rig.emitter().await?;
     let to = emitter.address();
@@ -73,7 +79,7 @@ pub(crate) async fn run(args: LatencyArgs, json: bool) -> eyre::Result<()> {
             samples.push(arrived.map_or(Duration::ZERO, |at| at.saturating_duration_since(start)));
         }
     }
-    rig.keeper.stop().await?;
+    rig.stop().await?;
 
     samples.sort();
     let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];

@@ -1,5 +1,5 @@
-//! What both benchmarks stand on: a devnet with one keeper, one watched token, one seed-000 trigger
-//! and a receiver; and an emitter that sends pre-signed transactions, so the clock starts at the
+//! What both benchmarks stand on: a devnet with one keeper (or a network of them, co-signing with
+//! a majority quorum), one watched token, one seed-000 trigger and a receiver; and an emitter that sends pre-signed transactions, so the clock starts at the
 //! node and not at gas estimation.
 
 use alloy::{
@@ -14,8 +14,8 @@ use alloy::{
 use eyre::WrapErr;
 use herald_chain::bindings::HeraldTestToken;
 use herald_devnet::{
-    InProcessKeeper, KeeperSettings, Network, Receiver, create_trigger, depositor, seed_trigger,
-    signer, spawn_anvil, terms,
+    InProcessKeeper, KeeperSettings, Network, Receiver, WEBHOOK_SEED, create_trigger, depositor,
+    free_addr, seed_trigger, signer, spawn_anvil, terms,
 };
 use herald_keeper::node::Identity;
 
@@ -25,20 +25,28 @@ const BUDGET: u128 = 1_000_000 * 10u128.pow(18);
 /// The anvil account that emits the benchmark's events.
 const EMITTER: usize = 5;
 
-/// A running devnet with one keeper.
+/// A running devnet with its keepers.
 pub(crate) struct Rig {
     pub anvil: AnvilInstance,
     pub token: Address,
     pub receiver: Receiver,
+    /// The keeper that performs the trigger's executions.
     pub keeper: InProcessKeeper,
+    /// The other keepers, co-signing.
+    pub others: Vec<InProcessKeeper>,
     _dir: tempfile::TempDir,
 }
 
 impl Rig {
-    /// Starts anvil, the network, the trigger and the keeper.
-    pub async fn start(settings: KeeperSettings) -> eyre::Result<Self> {
+    /// Starts anvil, the network, the trigger and `keepers` keepers: one signs alone; several
+    /// form a network (each serving the peer routes) with a majority quorum.
+    pub async fn start(settings: KeeperSettings, keepers: usize) -> eyre::Result<Self> {
+        if keepers == 0 {
+            eyre::bail!("--keepers: at least one keeper is needed");
+        }
         let anvil = spawn_anvil()?;
-        let net = Network::setup(&anvil, 1, 1).await?;
+        let quorum = u8::try_from(keepers / 2 + 1).wrap_err("--keepers: at most 500")?;
+        let net = Network::setup(&anvil, keepers, quorum).await?;
         let token = *HeraldTestToken::deploy(&net.admin)
             .await
             .wrap_err("deploying the watched token")?
@@ -55,25 +63,55 @@ impl Rig {
         .await?;
         let dir = tempfile::tempdir()?;
         let start_block = net.admin.get_block_number().await? + 1;
-        let config = KeeperSettings {
-            start_block,
-            ..settings
+        let mut started = Vec::new();
+        for (i, signer) in net.keepers.iter().enumerate() {
+            let config = KeeperSettings {
+                start_block,
+                api_listen: if keepers > 1 {
+                    Some(free_addr(0)?)
+                } else {
+                    settings.api_listen
+                },
+                ..settings.clone()
+            }
+            .keeper_config(
+                &anvil,
+                net.herald(),
+                &dir.path().join(format!("keeper-{i}.db")),
+            )?;
+            let identity = Identity {
+                signer: signer.clone(),
+                webhook_seed: WEBHOOK_SEED.as_bytes().to_vec(),
+            };
+            started.push((signer.address(), InProcessKeeper::start(config, identity)));
         }
-        .keeper_config(&anvil, net.herald(), &dir.path().join("keeper.db"))?;
-        let keeper = InProcessKeeper::start(
-            config,
-            Identity {
-                signer: net.keepers[0].clone(),
-                webhook_seed: b"herald-bench-webhook-seed".to_vec(),
-            },
-        );
+        if keepers > 1 {
+            net.wait_for_endpoints().await?;
+        }
+        // The seed trigger is #1: its performer is first in its ranking.
+        let performer = herald_keeper::network::peers::rank(1, started.iter().map(|(a, _)| *a))[0];
+        let at = started
+            .iter()
+            .position(|(a, _)| *a == performer)
+            .expect("the performer is one of them");
+        let (_, keeper) = started.remove(at);
         Ok(Self {
             anvil,
             token,
             receiver,
             keeper,
+            others: started.into_iter().map(|(_, k)| k).collect(),
             _dir: dir,
         })
+    }
+
+    /// Stops every keeper.
+    pub async fn stop(self) -> eyre::Result<()> {
+        self.keeper.stop().await?;
+        for keeper in self.others {
+            keeper.stop().await?;
+        }
+        Ok(())
     }
 
     /// An emitter of transactions to the watched token.

@@ -32,17 +32,24 @@ pub(crate) struct ThroughputArgs {
     /// Longest to wait for the last delivery and for settlement, seconds.
     #[arg(long, default_value_t = 300)]
     timeout: u64,
+    /// Keepers: one signs alone; several form a network where the trigger's performer collects a
+    /// majority of co-signatures, each peer checking every receipt against its own node.
+    #[arg(long, default_value_t = 1)]
+    keepers: usize,
 }
 
 pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
     if args.per_tx == 0 || args.events == 0 {
         eyre::bail!("--events and --per-tx must be at least 1");
     }
-    let rig = Rig::start(KeeperSettings {
-        batch_size: 500,
-        batch_age_ms: 200,
-        ..KeeperSettings::default()
-    })
+    let rig = Rig::start(
+        KeeperSettings {
+            batch_size: 500,
+            batch_age_ms: 200,
+            ..KeeperSettings::default()
+        },
+        args.keepers,
+    )
     .await?;
     let mut emitter = rig.emitter().await?;
     let to = emitter.address();
@@ -85,7 +92,7 @@ pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
     let store = Store::connect(&rig.keeper.store_url).await?;
     let settled = wait_settled(&store, events, start, timeout).await?;
     store.close().await;
-    rig.keeper.stop().await?;
+    rig.stop().await?;
 
     if json {
         println!(
@@ -99,15 +106,17 @@ pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
                 "emit_seconds": sent.as_secs_f64(),
                 "settled": settled.0,
                 "settled_seconds": settled.1.as_secs_f64(),
+                "keepers": args.keepers,
             })
         );
     } else {
         println!(
             "throughput: executions/s={rate:.0} lost={lost} (events={events} in {:.2}s, \
-             duplicates={duplicates}; settled {} of {events} on chain after {:.2}s)",
+             duplicates={duplicates}; settled {} of {events} on chain after {:.2}s; keepers={})",
             elapsed.as_secs_f64(),
             settled.0,
             settled.1.as_secs_f64(),
+            args.keepers,
         );
     }
     if !complete || lost > 0 {
