@@ -525,8 +525,10 @@ async fn a_fabricated_event_is_never_co_signed() {
     s.all_settled_once(TRIGGERS as usize, 60).await;
     let chain_id = s.anvil.chain_id();
     let herald = s.net.deployment.herald.address;
-    let liar = &s.net.keepers[0];
-    let honest = 1;
+    // The liar is a registered keeper ranked last for trigger 1; the one asked performs it.
+    let ranking = rank(1, s.keepers.iter().map(|k| k.address));
+    let liar = &s.net.keepers[s.index_of(ranking[KEEPERS - 1])];
+    let honest = s.index_of(ranking[0]);
     let honest_address = s.keepers[honest].address;
     // A real transaction (the mint), but an event it never emitted: log index 7 of its block.
     let real_tx = s
@@ -581,6 +583,32 @@ async fn a_fabricated_event_is_never_co_signed() {
         };
         item
     };
+    // A real event, but the liar is not its performer and its takeover time (4 ranks × the
+    // timeout after the block) is far off.
+    s.mint(1).await;
+    let log = s
+        .net
+        .admin
+        .get_logs(&Filter::new().address(*s.watched.address()).from_block(0))
+        .await
+        .expect("logs")
+        .pop()
+        .expect("the new mint's log");
+    let not_assigned = {
+        let mut item = fabricated(B256::ZERO, 0);
+        item.receipt.event_id = *herald_core::EventId::from_log(
+            chain_id,
+            log.block_number.expect("block"),
+            log.block_hash.expect("hash"),
+            log.transaction_hash.expect("tx"),
+            log.log_index.expect("index"),
+        )
+        .as_bytes();
+        item.source = EventSource::Chain {
+            tx_hash: log.transaction_hash.expect("tx"),
+        };
+        item
+    };
     for (what, expected_reason, item) in [
         (
             "a transaction that does not exist",
@@ -596,6 +624,11 @@ async fn a_fabricated_event_is_never_co_signed() {
             "an API event its connector did not sign",
             "not signed by its connector",
             forged_http,
+        ),
+        (
+            "a real event assigned to another keeper, before its takeover time",
+            "is assigned to",
+            not_assigned,
         ),
     ] {
         let receipts: Vec<Receipt> = vec![item.receipt.to_receipt().expect("fits")];
