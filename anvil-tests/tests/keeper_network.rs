@@ -609,6 +609,10 @@ async fn a_fabricated_event_is_never_co_signed() {
         };
         item
     };
+    // The liar's own keeper process also asks the honest keeper to co-sign, and a request not
+    // newer than the sender's last is a replay: date these 20 s ahead (within the 60 s the
+    // co-signer allows) so the process's concurrent requests cannot overtake them.
+    let mut issued_at = jiff::Timestamp::now().as_millisecond() as u64 + 20_000;
     for (what, expected_reason, item) in [
         (
             "a transaction that does not exist",
@@ -633,7 +637,7 @@ async fn a_fabricated_event_is_never_co_signed() {
     ] {
         let receipts: Vec<Receipt> = vec![item.receipt.to_receipt().expect("fits")];
         let digest = batch_digest(&domain(chain_id, herald), &receipts);
-        let issued_at = jiff::Timestamp::now().as_millisecond() as u64;
+        issued_at += 1;
         let request = AttestRequest {
             from: liar.address(),
             to: honest_address,
