@@ -230,6 +230,16 @@ impl Scene {
             .expect("a keeper")
     }
 
+    /// Keeper `i`'s bond in the registry.
+    async fn bond(&self, i: usize) -> U96 {
+        self.herald()
+            .keeper(self.keepers[i].address)
+            .call()
+            .await
+            .expect("keeper")
+            .bond
+    }
+
     async fn claimable(&self, who: Address) -> U256 {
         self.herald()
             .claimable(who)
@@ -463,13 +473,7 @@ async fn byzantine_keepers_cannot_reach_a_quorum_and_an_equivocator_is_slashed()
         faulty("wrong-result"),
         faulty("equivocate"),
     );
-    let bond_before = s
-        .herald()
-        .keeper(s.keepers[equivocator].address)
-        .call()
-        .await
-        .expect("k")
-        .bond;
+    let bond_before = s.bond(equivocator).await;
     let slash = s.herald().slashAmount().call().await.expect("slashAmount");
     s.mint(EVENTS).await;
 
@@ -481,13 +485,7 @@ async fn byzantine_keepers_cannot_reach_a_quorum_and_an_equivocator_is_slashed()
         !logs.is_empty()
     })
     .await;
-    let bond_after = s
-        .herald()
-        .keeper(s.keepers[equivocator].address)
-        .call()
-        .await
-        .expect("k")
-        .bond;
+    let bond_after = s.bond(equivocator).await;
     assert_eq!(
         U256::from(bond_before) - U256::from(bond_after),
         U256::from(slash.min(bond_before)),
