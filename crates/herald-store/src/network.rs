@@ -124,8 +124,35 @@ impl Store {
     ) -> Result<Vec<Conflict>, StoreError> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
+        // Write first: a SQLite transaction that reads before it writes fails with
+        // SQLITE_BUSY_SNAPSHOT (no busy wait) when another connection commits in between.
+        sqlx::query(
+            "INSERT INTO peer_batches (digest, signer, receipts, signature, received_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest, signer) DO NOTHING",
+        )
+        .bind(&batch.digest)
+        .bind(signer)
+        .bind(&batch.receipts)
+        .bind(&batch.signature)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
         let mut conflicts = Vec::new();
         for r in receipts {
+            sqlx::query(
+                "INSERT INTO peer_receipts (signer, trigger_id, event_id, runner, receipt_hash, \
+                 digest, batch_index) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                 ON CONFLICT (signer, trigger_id, event_id, runner, receipt_hash) DO NOTHING",
+            )
+            .bind(signer)
+            .bind(r.key.trigger_id as i64)
+            .bind(hex_id(&r.key.event_id))
+            .bind(&r.runner)
+            .bind(&r.receipt_hash)
+            .bind(&batch.digest)
+            .bind(i64::from(r.index))
+            .execute(&mut *tx)
+            .await?;
             let earlier = sqlx::query(
                 "SELECT p.batch_index, b.digest, b.receipts, b.signature FROM peer_receipts p \
                  JOIN peer_batches b ON b.digest = p.digest AND b.signer = p.signer \
@@ -152,32 +179,7 @@ impl Store {
                     index: r.index,
                 });
             }
-            sqlx::query(
-                "INSERT INTO peer_receipts (signer, trigger_id, event_id, runner, receipt_hash, \
-                 digest, batch_index) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (signer, trigger_id, event_id, runner, receipt_hash) DO NOTHING",
-            )
-            .bind(signer)
-            .bind(r.key.trigger_id as i64)
-            .bind(hex_id(&r.key.event_id))
-            .bind(&r.runner)
-            .bind(&r.receipt_hash)
-            .bind(&batch.digest)
-            .bind(i64::from(r.index))
-            .execute(&mut *tx)
-            .await?;
         }
-        sqlx::query(
-            "INSERT INTO peer_batches (digest, signer, receipts, signature, received_at) \
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (digest, signer) DO NOTHING",
-        )
-        .bind(&batch.digest)
-        .bind(signer)
-        .bind(&batch.receipts)
-        .bind(&batch.signature)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         Ok(conflicts)
     }

@@ -414,6 +414,13 @@ impl Store {
         block_hash: &str,
     ) -> Result<Vec<ExecutionKey>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // Write first (see `record_peer_batch`): the executions are found by block hash, not by
+        // the events' retracted flag.
+        sqlx::query("UPDATE events SET retracted = 1 WHERE connector = $1 AND block_hash = $2")
+            .bind(stream)
+            .bind(block_hash)
+            .execute(&mut *tx)
+            .await?;
         let rows = sqlx::query(
             "SELECT x.trigger_id, x.event_id FROM executions x JOIN events e ON e.id = x.event_id \
              WHERE e.connector = $1 AND e.block_hash = $2 AND x.status <> 'retracted' \
@@ -424,11 +431,6 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         let keys = rows.iter().map(key_of).collect::<Result<Vec<_>, _>>()?;
-        sqlx::query("UPDATE events SET retracted = 1 WHERE connector = $1 AND block_hash = $2")
-            .bind(stream)
-            .bind(block_hash)
-            .execute(&mut *tx)
-            .await?;
         let now = now_ms();
         for key in &keys {
             sqlx::query(

@@ -682,3 +682,47 @@ async fn network(store: Store) {
             .expect("report again")
     );
 }
+
+/// A co-signer records peers' batches while the keeper's other tasks write: SQLite must not
+/// refuse either with "database is locked" (a transaction that reads before it writes fails
+/// without waiting when another connection commits in between).
+#[tokio::test(flavor = "multi_thread")]
+async fn peer_batches_are_recorded_while_others_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("busy.db").display());
+    let store = Store::connect(&url).await.expect("connect");
+    let events: Vec<Event> = (500..700).map(event).collect();
+    let writer = {
+        let store = store.clone();
+        let events = events.clone();
+        tokio::spawn(async move {
+            for e in &events {
+                store
+                    .ingest("eip155:1/busy", &[ingest(e)], &[pending(90, e, 500)], None)
+                    .await
+                    .expect("ingest while batches are recorded");
+            }
+        })
+    };
+    for (i, e) in events.iter().enumerate() {
+        let digest = format!("0x{i:064x}");
+        store
+            .record_peer_batch(
+                "0xpeer",
+                &PeerBatch {
+                    digest: digest.clone(),
+                    receipts: "[]".into(),
+                    signature: "0x".into(),
+                },
+                &[PeerReceipt {
+                    key: key(91, e),
+                    runner: "0xpeer".into(),
+                    receipt_hash: digest,
+                    index: 0,
+                }],
+            )
+            .await
+            .expect("record while the store is written to");
+    }
+    writer.await.expect("writer");
+}
