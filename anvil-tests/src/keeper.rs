@@ -29,6 +29,8 @@ pub struct KeeperProcess {
     starts: u32,
     /// The byzantine test mode (`HERALD_BYZANTINE`) it runs in, if any.
     pub byzantine: Option<&'static str>,
+    /// Where it serves its API (and the peer routes), if anywhere.
+    pub api_listen: Option<std::net::SocketAddr>,
 }
 
 impl KeeperProcess {
@@ -56,6 +58,7 @@ impl KeeperProcess {
             herald,
             starts: 0,
             byzantine: None,
+            api_listen: options.api_listen,
         };
         keeper.restart();
         keeper

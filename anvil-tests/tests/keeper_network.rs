@@ -46,13 +46,6 @@ struct Scene {
     keepers: Vec<KeeperProcess>,
 }
 
-fn free_port() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("its address")
-}
-
 /// Five registered keepers, quorum three, `TRIGGERS` triggers each matching every transfer of one
 /// token, and the keepers started. Each mode in `byzantine` is given to a different keeper, one
 /// that performs at least one trigger (so its faults are put to the test).
@@ -119,7 +112,7 @@ async fn scene(byzantine: &[&'static str]) -> Scene {
         .map(|(i, signer)| {
             let options = KeeperOptions {
                 start_block,
-                api_listen: Some(free_port()),
+                api_listen: Some(herald_devnet::free_addr(0).expect("a free port")),
                 network: NetworkSettings {
                     takeover_timeout_ms: TAKEOVER_MS,
                     heartbeat_interval_ms: 300,
@@ -177,20 +170,9 @@ impl Scene {
 
     /// Every keeper has set its endpoint in the registry (each does at start).
     async fn wait_for_endpoints(&self) {
-        self.eventually(60, "every keeper's endpoint in the registry", async || {
-            let mut all = true;
-            for k in &self.keepers {
-                let record = self
-                    .herald()
-                    .keeper(k.address)
-                    .call()
-                    .await
-                    .expect("keeper");
-                all &= !record.endpoint.ends_with(":0");
-            }
-            all
-        })
-        .await;
+        if let Err(e) = self.net.wait_for_endpoints().await {
+            panic!("{e}\n{}", self.logs());
+        }
         // Let every keeper read the others' endpoint changes.
         tokio::time::sleep(Duration::from_millis(1_500)).await;
     }
@@ -250,8 +232,7 @@ impl Scene {
 
     /// What keeper `i` serves at `GET /v1/peers`.
     async fn peers_seen_by(&self, i: usize) -> Vec<Value> {
-        let port = self.keeper_port(i);
-        let body: Value = reqwest::get(format!("http://127.0.0.1:{port}/v1/peers"))
+        let body: Value = reqwest::get(format!("{}/v1/peers", self.api(i)))
             .await
             .expect("GET /v1/peers")
             .json()
@@ -260,19 +241,14 @@ impl Scene {
         body["peers"].as_array().cloned().unwrap_or_default()
     }
 
-    fn keeper_port(&self, i: usize) -> u16 {
-        let toml = std::fs::read_to_string(self.keepers[i].dir.path().join("keeper.toml"))
-            .expect("keeper.toml");
-        let listen = toml
-            .lines()
-            .find_map(|l| l.strip_prefix("listen = \""))
-            .expect("api.listen");
-        listen
-            .trim_end_matches('"')
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .expect("port")
+    /// Keeper `i`'s API, `http://…`.
+    fn api(&self, i: usize) -> String {
+        format!(
+            "http://{}",
+            self.keepers[i]
+                .api_listen
+                .expect("the keeper serves its API")
+        )
     }
 
     /// Every (trigger, event) settled exactly once, `expected` in all.
@@ -558,7 +534,7 @@ async fn a_fabricated_event_is_never_co_signed() {
             source: EventSource::Chain { tx_hash },
         }
     };
-    let port = s.keeper_port(honest);
+    let attest_url = format!("{}/v1/peer/attest", s.api(honest));
     // An API event "posted to" the liar, but signed by a key that is not the receipt's connector.
     let forged_http = {
         let mut item = fabricated(B256::ZERO, 1);
@@ -655,7 +631,7 @@ async fn a_fabricated_event_is_never_co_signed() {
             .expect("sign"),
         };
         let response = reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{port}/v1/peer/attest"))
+            .post(&attest_url)
             .json(&request)
             .send()
             .await
@@ -676,7 +652,7 @@ async fn a_fabricated_event_is_never_co_signed() {
 
         // The same request again is a replay, refused before anything is checked.
         let again = reqwest::Client::new()
-            .post(format!("http://127.0.0.1:{port}/v1/peer/attest"))
+            .post(&attest_url)
             .json(&request)
             .send()
             .await
@@ -765,7 +741,7 @@ async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_onc
         .insert_api_key(&issued.key, &issued.hash)
         .await
         .expect("an API key");
-    let api = format!("http://127.0.0.1:{}", s.keeper_port(0));
+    let api = s.api(0);
     let http = reqwest::Client::new();
     for (path, body) in [
         (

@@ -22,9 +22,6 @@ pub enum CosignError {
     /// A local signing failure.
     #[error("signing: {0}")]
     Sign(#[from] alloy::signers::Error),
-    /// The registry could not be read.
-    #[error("reading the registry: {0}")]
-    Registry(String),
     /// Fewer keepers signed than the quorum needs.
     #[error("{got} of {needed} signatures collected")]
     Quorum {

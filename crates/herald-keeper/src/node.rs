@@ -313,8 +313,8 @@ pub async fn run_as(
         settle_confirmations: config.chain.settle_confirmations,
         confirm_timeout: Duration::from_millis(config.settlement.confirm_timeout_ms),
     };
-    let settle = |cosigner| {
-        spawn_settler(
+    let settle = |cosigner: Either| {
+        tokio::spawn(
             Settler::new(
                 store.clone(),
                 provider.clone(),
@@ -325,7 +325,8 @@ pub async fn run_as(
                 settler_config.clone(),
                 settled_wake.clone(),
             )
-            .with_metrics(metrics.clone()),
+            .with_metrics(metrics.clone())
+            .run(),
         )
     };
     let settler = match &network {
@@ -333,7 +334,6 @@ pub async fn run_as(
             signer.clone(),
             Domain { chain_id, herald },
             network.assignment.peers.clone(),
-            provider.clone(),
             Duration::from_millis(config.network.attest_timeout_ms),
         ))),
         None => settle(Either::Local(LocalSigner::new(signer))),
@@ -413,17 +413,15 @@ async fn join_network(
     let peers = Peers::load(provider, herald, config.chain.deployed_at, to_block)
         .await
         .wrap_err("reading the registry's keepers")?;
-    let record = herald_chain::bindings::Herald::new(herald, provider)
-        .keeper(me)
-        .call()
-        .await?;
+    let registry = herald_chain::bindings::Herald::new(herald, provider);
+    let record = registry.keeper(me).call().await?;
     if record.activeFrom.is_zero() {
         tracing::warn!(
             keeper = %me,
             "not a registered keeper: peers will not co-sign for it (run `herald keeper register`)"
         );
     } else if record.endpoint != endpoint {
-        herald_chain::bindings::Herald::new(herald, provider)
+        registry
             .setKeeperEndpoint(endpoint.to_string())
             .send()
             .await?
@@ -536,10 +534,6 @@ impl Cosigner for Either {
             Self::Network(network) => network.cosign(digest, batch).await,
         }
     }
-}
-
-fn spawn_settler(settler: Settler<Either>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(settler.run())
 }
 
 /// What the main loop hands its results to.

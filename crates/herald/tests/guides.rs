@@ -81,13 +81,15 @@ impl Drop for Background {
     }
 }
 
-/// Runs one guide's examples as anvil account `account`, from `dir`.
+/// Runs one guide's examples as anvil account `account`, from `dir`; a keeper it runs serves its
+/// API at `keeper_api`.
 async fn run_guide(
     name: &str,
     commands: &[Vec<String>],
     demo: &Demo,
     account: usize,
     dir: &Path,
+    keeper_api: Option<std::net::SocketAddr>,
     background: &mut Background,
 ) {
     let key = format!(
@@ -119,12 +121,7 @@ async fn run_guide(
             background
                 .0
                 .push(command.spawn().expect("the keeper starts"));
-            let config = std::fs::read_to_string(dir.join("keeper.toml")).expect("keeper.toml");
-            let listen = config
-                .lines()
-                .find_map(|l| l.strip_prefix("listen = \""))
-                .map(|l| l.trim_end_matches('"').to_string())
-                .expect("api.listen");
+            let listen = keeper_api.expect("a guide that runs a keeper names its API address");
             let mut up = false;
             for _ in 0..300 {
                 if reqwest::get(format!("http://{listen}/health"))
@@ -202,29 +199,42 @@ async fn the_guides_run_as_written() {
         .await
         .expect("minted");
     let operator_dir = tempfile::tempdir().expect("tempdir");
-    let listen = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port");
+    let listen = herald_devnet::free_addr(0).expect("a free port");
     std::fs::write(
         operator_dir.path().join("keeper.toml"),
         keeper_toml(&guide("operators.md"), &demo, listen),
     )
     .expect("write keeper.toml");
 
-    // (guide, anvil account acting, directory, the least number of examples expected)
+    // (guide, anvil account acting, directory, its keeper's API, the least number of examples)
     let runs = [
-        ("users.md", 9, root, 10),
-        ("developers.md", 1, root, 4),
-        ("operators.md", OPERATOR, operator_dir.path(), 9),
+        ("users.md", 9, root, None, 10),
+        ("developers.md", 1, root, None, 4),
+        (
+            "operators.md",
+            OPERATOR,
+            operator_dir.path(),
+            Some(listen),
+            9,
+        ),
     ];
     let mut background = Background::default();
-    for (name, account, dir, at_least) in runs {
+    for (name, account, dir, keeper_api, at_least) in runs {
         let commands = commands(&guide(name));
         assert!(
             commands.len() >= at_least,
             "{name}'s examples were found: {commands:?}"
         );
-        run_guide(name, &commands, &demo, account, dir, &mut background).await;
+        run_guide(
+            name,
+            &commands,
+            &demo,
+            account,
+            dir,
+            keeper_api,
+            &mut background,
+        )
+        .await;
     }
     // The operator's keeper ran all along and answers for itself.
     let peers: serde_json::Value = reqwest::get(format!("http://{listen}/v1/peers"))

@@ -10,13 +10,9 @@ use std::{
 
 use alloy::{
     primitives::{Address, B256, Bytes},
-    providers::DynProvider,
     signers::local::PrivateKeySigner,
 };
-use herald_chain::{
-    bindings::Herald,
-    receipt::{order_signatures, recover_signer, sign_digest},
-};
+use herald_chain::receipt::{order_signatures, recover_signer, sign_digest};
 use tokio::task::JoinSet;
 
 use super::{
@@ -34,7 +30,6 @@ pub struct NetworkCosigner {
     signer: PrivateKeySigner,
     domain: Domain,
     peers: Arc<RwLock<Peers>>,
-    provider: DynProvider,
     http: reqwest::Client,
     /// The last request time used: each request gets a later one, so none looks like a replay.
     last_issued: AtomicU64,
@@ -48,14 +43,12 @@ impl NetworkCosigner {
         signer: PrivateKeySigner,
         domain: Domain,
         peers: Arc<RwLock<Peers>>,
-        provider: DynProvider,
         timeout: Duration,
     ) -> Self {
         Self {
             signer,
             domain,
             peers,
-            provider,
             http: reqwest::Client::builder()
                 .timeout(timeout)
                 .build()
@@ -145,25 +138,21 @@ impl NetworkCosigner {
 
 impl Cosigner for NetworkCosigner {
     async fn cosign(&self, digest: B256, batch: &[Attestable]) -> Result<Vec<Bytes>, CosignError> {
-        let quorum = Herald::new(self.domain.herald, &self.provider)
-            .params()
-            .call()
-            .await
-            .map_err(|e| CosignError::Registry(e.to_string()))?
-            .quorum as usize;
         let batch = self.sign_http_events(batch)?;
         let me = self.signer.address();
         let (_, own) = sign_digest(&self.signer, &digest)?;
         let mut signed = vec![(me, own.clone())];
         let now = now_ms() / 1_000;
-        let peers: Vec<(Address, String)> = {
+        // The quorum and the peers as of the registry's logs this keeper has read.
+        let (quorum, peers): (usize, Vec<(Address, String)>) = {
             let peers = self.peers.read().expect("peers");
-            peers
+            let others = peers
                 .active_at(now)
                 .into_iter()
                 .filter(|k| k.address != me)
                 .map(|k| (k.address, k.endpoint.clone()))
-                .collect()
+                .collect();
+            (peers.quorum(), others)
         };
         let mut asking = JoinSet::new();
         for (peer, endpoint) in &peers {

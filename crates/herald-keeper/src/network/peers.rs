@@ -41,6 +41,7 @@ pub struct Keeper {
 pub struct Peers {
     keepers: BTreeMap<Address, Keeper>,
     min_bond: U256,
+    quorum: usize,
 }
 
 /// The registry's keeper events, as a log filter.
@@ -53,11 +54,13 @@ pub fn keeper_filter(herald: Address) -> Filter {
         Herald::KeeperBondWithdrawn::SIGNATURE_HASH,
         Herald::KeeperSlashed::SIGNATURE_HASH,
         Herald::MinBondSet::SIGNATURE_HASH,
+        Herald::QuorumSet::SIGNATURE_HASH,
     ])
 }
 
 impl Peers {
-    /// Reads every keeper event of `herald` from `from_block` to `to_block`, and the minimum bond.
+    /// Reads every keeper event of `herald` from `from_block` to `to_block`, the minimum bond and
+    /// the quorum.
     pub async fn load<P: Provider>(
         provider: &P,
         herald: Address,
@@ -67,6 +70,7 @@ impl Peers {
         let params = Herald::new(herald, provider).params().call().await?;
         let mut peers = Self {
             min_bond: U256::from(params.minBond),
+            quorum: usize::from(params.quorum),
             ..Self::default()
         };
         let logs = provider
@@ -82,7 +86,7 @@ impl Peers {
         Ok(peers)
     }
 
-    /// Applies one of Herald's logs; returns whether it changed a keeper.
+    /// Applies one of Herald's logs; returns whether it changed a keeper or a parameter.
     pub fn apply(&mut self, log: &Log) -> bool {
         let Some(topic) = log.topic0() else {
             return false;
@@ -148,9 +152,20 @@ impl Peers {
                 };
                 self.min_bond = U256::from(e.inner.minBond);
             }
+            Herald::QuorumSet::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::QuorumSet>() else {
+                    return false;
+                };
+                self.quorum = usize::from(e.inner.quorum);
+            }
             _ => return false,
         }
         true
+    }
+
+    /// Signatures a batch needs to settle.
+    pub fn quorum(&self) -> usize {
+        self.quorum
     }
 
     /// A registered keeper.
