@@ -253,9 +253,14 @@ impl Dispatcher {
             detail: None,
             takeover_at: None,
         };
+        let verdict = verdict
+            .map_err(|refusal| refusal.to_string())
+            .and_then(|()| {
+                checked_request(event, m, key).map_err(|too_large| too_large.to_string())
+            });
         Ok(match verdict {
-            Ok(()) => NewExecution {
-                request: Some(serde_json::to_string(&request(event, m, key))?),
+            Ok(request) => NewExecution {
+                request: Some(request),
                 ..match role {
                     Role::Perform => base,
                     Role::Standby(takeover_at) => NewExecution {
@@ -332,11 +337,57 @@ pub(crate) fn chain_event(context: &LogContext, address: Address, first: &Match)
     event
 }
 
+/// The largest request a keeper stores and sends, as JSON: the event's payload and the rendered data.
+/// A match whose request would be larger is skipped, with the reason, rather than run.
+pub(crate) const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
+/// Why a match's request is not built.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum RequestTooLarge {
+    /// The trigger's templates render too much from this event.
+    #[error("request not built: {0}")]
+    Data(#[from] herald_spec::RenderTooLarge),
+    /// The event and the data together exceed [`MAX_REQUEST_BYTES`].
+    #[error("request not built: it is {size} bytes, above the keeper's {MAX_REQUEST_BYTES}")]
+    Body {
+        /// The request's size as JSON.
+        size: usize,
+    },
+}
+
+/// [`request`] as stored: JSON, within [`MAX_REQUEST_BYTES`], data rendered within
+/// [`herald_spec::MAX_RENDERED_BYTES`].
+pub(crate) fn checked_request(
+    event: &Event,
+    m: &Match,
+    key: ExecutionKey,
+) -> Result<String, RequestTooLarge> {
+    let data = herald_spec::render_data_within(
+        &m.trigger.data,
+        &m.payload,
+        herald_spec::MAX_RENDERED_BYTES,
+    )?;
+    let text = serde_json::to_string(&request_from(event, m, key, data))
+        .expect("a JSON value always serialises");
+    if text.len() > MAX_REQUEST_BYTES {
+        return Err(RequestTooLarge::Body { size: text.len() });
+    }
+    Ok(text)
+}
+
 /// The webhook a match sends: the event (as its trigger's source decoded it) and the trigger's
 /// data, templates rendered. `endpoint` and `headers` configure the request and are not echoed in
 /// the body (headers may carry credentials).
 pub(crate) fn request(event: &Event, m: &Match, key: ExecutionKey) -> ServiceRequest {
-    let data = herald_spec::render_data(&m.trigger.data, &m.payload);
+    request_from(
+        event,
+        m,
+        key,
+        herald_spec::render_data(&m.trigger.data, &m.payload),
+    )
+}
+
+fn request_from(event: &Event, m: &Match, key: ExecutionKey, data: Value) -> ServiceRequest {
     let endpoint = data
         .get("endpoint")
         .and_then(Value::as_str)

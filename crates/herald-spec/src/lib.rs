@@ -4,20 +4,26 @@
 //!   scalar's raw text (an unquoted `0xe943…` address stays text instead of becoming an integer).
 //! - [`manifest`]: connector types (`type`, `propagation`, `private`, `outputs`) and service types
 //!   (`title`, `inputs`, `handler`), with typed fields.
+//! - [`template`]: `{{ event.path }}` templates in service data, bounded in count and rendered size.
 //! - [`trigger`]: trigger files (seed 000's shape), validated against the manifests they use: every
 //!   error names the file, line and column, says what was expected and suggests the closest name.
 
+mod data;
 pub mod error;
 pub mod manifest;
 pub mod registry;
 pub mod schema;
+pub mod template;
 pub mod trigger;
 pub mod yaml;
 
 pub use error::{Spanned, SpecError};
 pub use manifest::{ConnectorManifest, Propagation, ServiceManifest};
 pub use registry::{HTTP_EVENT_CONNECTOR, Manifests};
+pub use template::{
+    MAX_RENDERED_BYTES, MAX_TEMPLATE_REFS, RenderTooLarge, TemplatePart, parse_template,
+    render_data, render_data_within,
+};
 pub use trigger::{
-    Limits, NextTrigger, Source, SpannedFilter, TemplatePart, TriggerSpec, parse_template,
-    parse_triggers, render_data,
+    Limits, MAX_TRIGGER_FILE_BYTES, NextTrigger, Source, SpannedFilter, TriggerSpec, parse_triggers,
 };

@@ -1,13 +1,14 @@
 //! Trigger files: `name: {connector, event-filters, service, limits}`, as in seed 000.
 
-use herald_core::{FieldType, Filter, Op, Path, Predicate};
+use herald_core::{Filter, Op, Path, Predicate};
 use herald_match::{CompiledFilter, Site, compile};
 use jiff::Timestamp;
-use serde_json::Value;
 
 use crate::{
+    data::check_data,
     error::{Position, Spanned, SpecError, suggestion},
     manifest::{ConnectorManifest, Fields, ServiceManifest, text_of},
+    template::count_templates,
     yaml::{self, Node, NodeKind},
 };
 
@@ -106,15 +107,6 @@ pub enum NextTrigger {
     Id(u64),
 }
 
-/// A piece of a data string: literal text or a reference to an event field.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TemplatePart {
-    /// Text as written.
-    Text(String),
-    /// `{{ event.<path> }}`.
-    Event(Path),
-}
-
 const TRIGGER_KEYS: &[&str] = &["connector", "event-filters", "service", "limits"];
 const LIMIT_KEYS: &[&str] = &[
     "max-fee-per-execution",
@@ -125,9 +117,24 @@ const LIMIT_KEYS: &[&str] = &[
     "next-trigger",
 ];
 
+/// The largest trigger file, in bytes: the most `createTrigger` accepts on chain
+/// (`MAX_CONFIG_BYTES` in `HeraldRegistry`), since a trigger's configuration is its file.
+pub const MAX_TRIGGER_FILE_BYTES: usize = 16_384;
+
 /// Parses a trigger file (one or more named triggers). Checks shape and syntax; [`TriggerSpec::validate`]
-/// checks it against the manifests.
+/// checks it against the manifests. Files over [`MAX_TRIGGER_FILE_BYTES`] and data with more than
+/// [`MAX_TEMPLATE_REFS`] templates are refused.
 pub fn parse_triggers(file: &str, text: &str) -> Result<Vec<TriggerSpec>, SpecError> {
+    if text.len() > MAX_TRIGGER_FILE_BYTES {
+        return Err(SpecError::new(
+            file,
+            Position { line: 1, col: 1 },
+            format!(
+                "the trigger file is {} bytes; at most {MAX_TRIGGER_FILE_BYTES} fit in a trigger",
+                text.len()
+            ),
+        ));
+    }
     let root = yaml::parse(file, text)?;
     let NodeKind::Map(entries) = &root.kind else {
         return Err(SpecError::new(
@@ -143,6 +150,9 @@ pub fn parse_triggers(file: &str, text: &str) -> Result<Vec<TriggerSpec>, SpecEr
         .iter()
         .map(|(key, value)| trigger(file, key, value))
         .collect::<Result<Vec<_>, _>>()?;
+    for spec in &specs {
+        count_templates(file, &spec.data, &mut 0)?;
+    }
     for spec in &specs {
         if let Some(NextTrigger::Name(next)) = &spec.limits.next_trigger
             && !specs.iter().any(|s| &s.name.value == next)
@@ -457,253 +467,33 @@ impl TriggerSpec {
     }
 }
 
-/// Splits a data string into text and `{{ event.path }}` references.
-pub fn parse_template(text: &str) -> Result<Vec<TemplatePart>, String> {
-    let mut parts = Vec::new();
-    let mut rest = text;
-    while let Some(open) = rest.find("{{") {
-        if open > 0 {
-            parts.push(TemplatePart::Text(rest[..open].to_string()));
-        }
-        let after = &rest[open + 2..];
-        let close = after
-            .find("}}")
-            .ok_or_else(|| format!("`{{{{` without `}}}}` in {text:?}"))?;
-        let expr = after[..close].trim();
-        let path = expr.strip_prefix("event.").ok_or_else(|| {
-            format!("templates reference event fields as `{{{{ event.path }}}}`, found `{expr}`")
-        })?;
-        parts.push(TemplatePart::Event(path.parse()?));
-        rest = &after[close + 2..];
-    }
-    if !rest.is_empty() {
-        parts.push(TemplatePart::Text(rest.to_string()));
-    }
-    Ok(parts)
-}
-
-/// The service's data with every `{{ event.path }}` replaced from the event's payload. A string
-/// that is a single template takes the field's JSON value (a number stays a number); inside
-/// other text a field is written as text. A field the event lacks renders as `null` (or empty text).
-pub fn render_data(data: &Value, payload: &Value) -> Value {
-    match data {
-        Value::String(text) => {
-            let Ok(parts) = parse_template(text) else {
-                return data.clone();
-            };
-            match parts.as_slice() {
-                [TemplatePart::Event(path)] => path.lookup(payload).cloned().unwrap_or(Value::Null),
-                _ if parts.iter().all(|p| matches!(p, TemplatePart::Text(_))) => data.clone(),
-                _ => Value::String(
-                    parts
-                        .iter()
-                        .map(|part| match part {
-                            TemplatePart::Text(text) => text.clone(),
-                            TemplatePart::Event(path) => match path.lookup(payload) {
-                                Some(Value::String(s)) => s.clone(),
-                                Some(Value::Null) | None => String::new(),
-                                Some(other) => other.to_string(),
-                            },
-                        })
-                        .collect(),
-                ),
-            }
-        }
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|v| render_data(v, payload)).collect())
-        }
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| (k.clone(), render_data(v, payload)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-fn check_data(
-    file: &str,
-    data: &Node,
-    service: &ServiceManifest,
-    outputs: &FieldType,
-) -> Result<(), SpecError> {
-    let NodeKind::Map(entries) = &data.kind else {
-        return Err(SpecError::new(
-            file,
-            data.at,
-            format!(
-                "`data` maps the service's inputs to values, found {}",
-                data.describe()
-            ),
-        ));
-    };
-    for (key, value) in entries {
-        let name = key.as_text().unwrap_or_default();
-        let Some(input) = service.inputs.get(name) else {
-            return Err(SpecError::new(
-                file,
-                key.at,
-                format!(
-                    "`{}` takes no input `{name}` (its inputs: {}){}",
-                    service.title,
-                    service
-                        .inputs
-                        .keys()
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    suggestion(name, service.inputs.keys().map(String::as_str))
-                ),
-            ));
-        };
-        check_value(file, value, &input.ty, name, outputs)?;
-    }
-    for (name, input) in &service.inputs {
-        if input.required && !entries.iter().any(|(k, _)| k.as_text() == Some(name)) {
-            return Err(SpecError::new(
-                file,
-                data.at,
-                format!(
-                    "`{}` needs the input `{name}` ({})",
-                    service.title,
-                    input.ty.name()
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// Checks a data value against an input type, and every template in it against the event's fields.
-fn check_value(
-    file: &str,
-    node: &Node,
-    ty: &FieldType,
-    name: &str,
-    outputs: &FieldType,
-) -> Result<(), SpecError> {
-    match (&node.kind, ty) {
-        (NodeKind::Scalar { text, plain }, _) => {
-            let parts = parse_template(text).map_err(|e| SpecError::new(file, node.at, e))?;
-            for part in &parts {
-                if let TemplatePart::Event(path) = part {
-                    outputs.resolve(path).map_err(|e| {
-                        let known: Vec<&str> = e.known.iter().map(String::as_str).collect();
-                        SpecError::new(
-                            file,
-                            node.at,
-                            format!(
-                                "template variable `event.{path}` is not an output of the connector{}",
-                                suggestion(&segment_name(path, e.depth), known)
-                            ),
-                        )
-                    })?;
-                }
-            }
-            let templated = parts.iter().any(|p| matches!(p, TemplatePart::Event(_)));
-            if templated || matches!(ty, FieldType::Json) {
-                return Ok(());
-            }
-            let value = if *plain {
-                node.to_json()
-            } else {
-                Value::String(text.clone())
-            };
-            let fits = match ty {
-                FieldType::String
-                | FieldType::Datetime
-                | FieldType::Address
-                | FieldType::Bytes
-                | FieldType::Bytes32 => value.is_string(),
-                FieldType::Bool => value.is_boolean(),
-                FieldType::Int => value.is_i64() || value.is_u64(),
-                FieldType::Uint256 | FieldType::Int256 => value.is_number() || value.is_string(),
-                _ => false,
-            };
-            if fits {
-                Ok(())
-            } else {
-                Err(SpecError::new(
-                    file,
-                    node.at,
-                    format!("input `{name}` expects {}, found {value}", ty.name()),
-                ))
-            }
-        }
-        (_, FieldType::Json) => walk_templates(file, node, outputs),
-        (NodeKind::Seq(items), FieldType::List(item)) => items
-            .iter()
-            .try_for_each(|i| check_value(file, i, item, name, outputs)),
-        (NodeKind::Map(entries), FieldType::Object(fields)) => {
-            for (key, value) in entries {
-                let field = key.as_text().unwrap_or_default();
-                let Some(ty) = fields.get(field) else {
-                    return Err(SpecError::new(
-                        file,
-                        key.at,
-                        format!(
-                            "input `{name}` has no field `{field}`{}",
-                            suggestion(field, fields.keys().map(String::as_str))
-                        ),
-                    ));
-                };
-                check_value(file, value, ty, field, outputs)?;
-            }
-            Ok(())
-        }
-        _ => Err(SpecError::new(
-            file,
-            node.at,
-            format!(
-                "input `{name}` expects {}, found {}",
-                ty.name(),
-                node.describe()
-            ),
-        )),
-    }
-}
-
-fn walk_templates(file: &str, node: &Node, outputs: &FieldType) -> Result<(), SpecError> {
-    match &node.kind {
-        NodeKind::Scalar { .. } => check_value(file, node, &FieldType::Json, "", outputs),
-        NodeKind::Seq(items) => items
-            .iter()
-            .try_for_each(|i| walk_templates(file, i, outputs)),
-        NodeKind::Map(entries) => entries
-            .iter()
-            .try_for_each(|(_, v)| walk_templates(file, v, outputs)),
-    }
-}
-
-/// The field name at `depth` of `path` (empty for a list index or a path too short).
-fn segment_name(path: &Path, depth: usize) -> String {
-    match path.segments().get(depth) {
-        Some(herald_core::Segment::Field(name)) => name.clone(),
-        _ => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Security finding 1: configurations come straight from `createTrigger`, so their size is
+    /// bounded by the same number the contract enforces, before anything is parsed.
     #[test]
-    fn data_templates_render_from_the_payload() {
-        let payload = serde_json::json!({"arguments": {"to": "0xabc", "value": 12}});
-        let data = serde_json::json!({
-            "endpoint": "https://hooks.example/{{ event.arguments.to }}?v={{event.arguments.value}}",
-            "amount": "{{ event.arguments.value }}",
-            "missing": "{{ event.nope }}",
-            "plain": ["text", 3],
-        });
+    fn refuses_a_file_larger_than_a_trigger_can_hold() {
+        let text = format!("# {}\n", "x".repeat(MAX_TRIGGER_FILE_BYTES));
+        let err = parse_triggers("big.yaml", &text).expect_err("too big");
         assert_eq!(
-            render_data(&data, &payload),
-            serde_json::json!({
-                "endpoint": "https://hooks.example/0xabc?v=12",
-                "amount": 12,
-                "missing": null,
-                "plain": ["text", 3],
-            })
+            err.to_string(),
+            format!(
+                "big.yaml:1:1: the trigger file is {} bytes; at most {MAX_TRIGGER_FILE_BYTES} fit in a trigger",
+                text.len()
+            )
         );
+    }
+
+    #[test]
+    fn refuses_deeply_nested_data_at_the_level_that_goes_too_deep() {
+        let text = format!(
+            "t:\n  connector: {{type: ETHEREUM_MAINNET_CONTRACT}}\n  service:\n    service: webhook\n    data:\n      endpoint:\n        {}x\n",
+            "- ".repeat(4_000)
+        );
+        let err = parse_triggers("deep.yaml", &text).expect_err("too deep");
+        assert!(err.message.contains("nest at most"), "{err}");
+        assert!(err.to_string().starts_with("deep.yaml:7:"), "{err}");
     }
 }

@@ -2,11 +2,26 @@
 //!
 //! Only what trigger files and manifests need: one document of mappings, sequences and scalars.
 //! Anchors, aliases and tags are refused with a clear error rather than half-supported.
+//!
+//! Everything here may come from a stranger: a trigger's configuration is whatever bytes someone
+//! passed to `createTrigger`, and every keeper parses it. So the input is bounded before it is read
+//! ([`MAX_YAML_BYTES`]) and the tree's nesting while it is built ([`MAX_DEPTH`]): the builder, the
+//! conversion to JSON and even dropping the tree recurse once per level, and an unbounded block
+//! sequence (`- - - - … x`, two bytes a level) would overflow a thread's stack and abort the process
+//! — on every keeper, and again on each restart, since keepers rebuild their triggers from the chain.
 
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 use serde_json::{Number, Value};
 
 use crate::error::{Position, SpecError};
+
+/// The largest YAML text parsed, in bytes. Trigger files have a smaller limit of their own
+/// ([`crate::trigger::MAX_TRIGGER_FILE_BYTES`]); this one bounds any YAML Herald reads.
+pub const MAX_YAML_BYTES: usize = 256 * 1024;
+
+/// The deepest nesting of lists and mappings accepted. A trigger file needs about eight levels
+/// (trigger, service, data, a nested object, …); filters nest `all`/`any`/`not` a few more.
+pub const MAX_DEPTH: usize = 32;
 
 /// A YAML node and where it starts.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,8 +120,19 @@ fn looks_like_float(text: &str) -> bool {
             .is_some_and(|b| b.is_ascii_digit() || b == b'.')
 }
 
-/// Parses one YAML document. An empty file is an empty mapping.
+/// Parses one YAML document. An empty file is an empty mapping. Texts over [`MAX_YAML_BYTES`] and
+/// nesting deeper than [`MAX_DEPTH`] are refused.
 pub fn parse(file: &str, text: &str) -> Result<Node, SpecError> {
+    if text.len() > MAX_YAML_BYTES {
+        return Err(SpecError::new(
+            file,
+            Position { line: 1, col: 1 },
+            format!(
+                "the YAML is {} bytes; at most {MAX_YAML_BYTES} are read",
+                text.len()
+            ),
+        ));
+    }
     let mut events = Vec::new();
     for result in Parser::new_from_str(text) {
         let (event, span) = result.map_err(|e| {
@@ -126,6 +152,7 @@ pub fn parse(file: &str, text: &str) -> Result<Node, SpecError> {
         file,
         events: events.into_iter(),
         documents: 0,
+        depth: 0,
     };
     builder.document()
 }
@@ -134,6 +161,8 @@ struct Builder<'f, 'i> {
     file: &'f str,
     events: std::vec::IntoIter<(Event<'i>, Span)>,
     documents: usize,
+    /// Lists and mappings open around the node being built.
+    depth: usize,
 }
 
 fn position(span: &Span) -> Position {
@@ -188,6 +217,7 @@ impl<'i> Builder<'_, 'i> {
             }
             Event::SequenceStart(anchor, tag) => {
                 self.refuse_extras(&span, anchor, tag.is_some())?;
+                self.open(&span)?;
                 let mut items = Vec::new();
                 loop {
                     let (event, span) = self.next(&span)?;
@@ -196,6 +226,7 @@ impl<'i> Builder<'_, 'i> {
                     }
                     items.push(self.node(event, span)?);
                 }
+                self.depth -= 1;
                 Ok(Node {
                     at,
                     kind: NodeKind::Seq(items),
@@ -203,6 +234,7 @@ impl<'i> Builder<'_, 'i> {
             }
             Event::MappingStart(anchor, tag) => {
                 self.refuse_extras(&span, anchor, tag.is_some())?;
+                self.open(&span)?;
                 let mut entries: Vec<(Node, Node)> = Vec::new();
                 loop {
                     let (event, key_span) = self.next(&span)?;
@@ -220,6 +252,7 @@ impl<'i> Builder<'_, 'i> {
                     let value = self.node(event, value_span)?;
                     entries.push((key, value));
                 }
+                self.depth -= 1;
                 Ok(Node {
                     at,
                     kind: NodeKind::Map(entries),
@@ -231,6 +264,18 @@ impl<'i> Builder<'_, 'i> {
             )),
             _ => Err(self.error(&span, "unexpected YAML structure")),
         }
+    }
+
+    /// Enters a list or mapping, refusing one nested deeper than [`MAX_DEPTH`].
+    fn open(&mut self, span: &Span) -> Result<(), SpecError> {
+        if self.depth == MAX_DEPTH {
+            return Err(self.error(
+                span,
+                format!("lists and mappings nest at most {MAX_DEPTH} deep here"),
+            ));
+        }
+        self.depth += 1;
+        Ok(())
     }
 
     fn next(&mut self, opened: &Span) -> Result<(Event<'i>, Span), SpecError> {
@@ -316,6 +361,46 @@ mod tests {
         assert!(err.message.starts_with("invalid YAML"), "{err}");
         let err = parse("t.yaml", "a: 1\n---\nb: 2\n").expect_err("two documents");
         assert!(err.message.contains("one YAML document"), "{err}");
+    }
+
+    /// Security finding 1: a few kilobytes of block-style nesting aborted every keeper (stack
+    /// overflow, which no handler can catch). Now it is an error at the level that goes too deep.
+    #[test]
+    fn refuses_deep_nesting_instead_of_overflowing_the_stack() {
+        for text in [
+            format!("{}x\n", "- ".repeat(4_000)),
+            format!("{}{}x\n", deep_block_map(100), " ".repeat(100)),
+            format!("{}x{}", "[".repeat(4_000), "]".repeat(4_000)),
+        ] {
+            let err = parse("deep.yaml", &text).expect_err("too deep");
+            assert!(err.to_string().starts_with("deep.yaml:"), "{err}");
+        }
+        let err = parse("deep.yaml", &format!("{}x\n", "- ".repeat(4_000))).expect_err("deep");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "deep.yaml:1:{}: lists and mappings nest at most {MAX_DEPTH} deep here",
+                2 * MAX_DEPTH + 1
+            )
+        );
+        let ok = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse("ok.yaml", &ok).is_ok(), "{MAX_DEPTH} levels are fine");
+    }
+
+    fn deep_block_map(levels: usize) -> String {
+        (0..levels)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect()
+    }
+
+    #[test]
+    fn refuses_oversized_text_before_reading_it() {
+        let text = format!("a: \"{}\"\n", "x".repeat(MAX_YAML_BYTES));
+        let err = parse("big.yaml", &text).expect_err("too big");
+        assert!(
+            err.to_string().starts_with("big.yaml:1:1: the YAML is"),
+            "{err}"
+        );
     }
 
     proptest! {
