@@ -1,38 +1,50 @@
-//! Webhook targets: http(s) URLs whose host resolves to public addresses only, unless the keeper is
-//! configured to allow private ones (the devnet allows loopback).
+//! Which addresses Herald may connect to for someone else: public unicast only, unless the keeper
+//! allows private targets (the devnet allows loopback).
 //!
-//! Every address a host resolves to is checked, at every attempt, so a name cannot point a keeper at
-//! its own network. (A name that changes its answer between our lookup and the connection — DNS
-//! rebinding — is not covered; pinning the connection to the checked address is future work.)
+//! [`special_purpose`] names the IANA special-purpose range an address falls in (loopback, private,
+//! link-local and so cloud metadata, CGNAT, documentation, benchmarking, multicast, reserved, the
+//! transition prefixes that embed or tunnel to an IPv4 address, …); [`is_public`] is its absence.
+//! IPv6 is public only inside global unicast `2000::/3`, so a range the IETF has not assigned yet is
+//! refused too. Addresses that name an IPv4 address — IPv4-mapped `::ffff:a.b.c.d` and the NAT64
+//! well-known prefix `64:ff9b::a.b.c.d` (DNS64 answers with it on IPv6-only hosts) — are judged by
+//! that IPv4 address.
+//!
+//! [`check`] parses an endpoint and checks every address its host resolves to: a fast path that
+//! gives a clear error before anything is sent. It is never the only guard: the connection is made
+//! by [`crate::outbound`], whose resolver refuses the same addresses at connect time, so a name that
+//! changes its answer between the two lookups (DNS rebinding) still cannot reach a private address.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use reqwest::Url;
 
-/// Why a webhook request can never be delivered as given (so it is not retried).
+/// Why a request can never be sent as given (so it is not retried).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
     /// The trigger sets a header Herald owns (`webhook-*`, `content-type`, `host`).
     #[error("header {0:?} is set by Herald and cannot be overridden")]
     ReservedHeader(String),
     /// Not a URL.
-    #[error("webhook endpoint {0:?} is not a URL")]
+    #[error("endpoint {0:?} is not a URL with a host")]
     NotAUrl(String),
     /// Not http or https.
-    #[error("webhook endpoint {0:?} must be http:// or https://")]
+    #[error("endpoint {0:?} must be http:// or https://")]
     Scheme(String),
-    /// The host resolves to a loopback, private, link-local or otherwise non-public address.
+    /// The host is, or resolves to, a loopback, private, link-local or otherwise non-public address.
     #[error(
-        "webhook endpoint {url:?} resolves to {address}, a non-public address (allow_private_targets is off)"
+        "endpoint {url:?} resolves to {address}, a non-public address ({range}); \
+         expected public addresses only (allow_private_targets is off)"
     )]
     NonPublic {
         /// The endpoint.
         url: String,
         /// The offending address.
         address: IpAddr,
+        /// The special-purpose range it falls in.
+        range: &'static str,
     },
     /// The host does not resolve.
-    #[error("webhook endpoint {url:?}: cannot resolve the host: {reason}")]
+    #[error("endpoint {url:?}: cannot resolve the host: {reason}")]
     Resolve {
         /// The endpoint.
         url: String,
@@ -41,138 +53,280 @@ pub enum RequestError {
     },
 }
 
-/// Parses and checks an endpoint.
-pub async fn check(endpoint: &str, allow_private: bool) -> Result<Url, RequestError> {
+/// Parses an endpoint: an `http` or `https` URL with a host.
+pub fn parse(endpoint: &str) -> Result<Url, RequestError> {
     let url = Url::parse(endpoint).map_err(|_| RequestError::NotAUrl(endpoint.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err(RequestError::Scheme(endpoint.to_string()));
     }
-    let host = url
-        .host_str()
-        .ok_or_else(|| RequestError::NotAUrl(endpoint.to_string()))?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(RequestError::NotAUrl(endpoint.to_string()));
+    }
+    Ok(url)
+}
+
+/// The address a URL's host spells out, if it is an IP literal (`http://10.0.0.1/`,
+/// `http://[::1]/`, and the forms URL parsing normalises into one, like `http://2130706433/`).
+pub fn literal(url: &Url) -> Option<IpAddr> {
+    let host = url.host_str()?;
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
+        .parse()
+        .ok()
+}
+
+/// Refuses the first non-public address among `addresses`, naming `endpoint`.
+pub fn check_addresses(
+    endpoint: &str,
+    addresses: impl IntoIterator<Item = IpAddr>,
+) -> Result<(), RequestError> {
+    for address in addresses {
+        if let Some(range) = special_purpose(address) {
+            return Err(RequestError::NonPublic {
+                url: endpoint.to_string(),
+                address,
+                range,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Parses and checks an endpoint, resolving its host with the system resolver. (Webhooks resolve
+/// with the outbound client's resolver instead: see [`crate::outbound::Outbound::check`].)
+pub async fn check(endpoint: &str, allow_private: bool) -> Result<Url, RequestError> {
+    let url = parse(endpoint)?;
     if allow_private {
         return Ok(url);
     }
-    let port = url.port_or_known_default().unwrap_or(80);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| RequestError::Resolve {
-                url: endpoint.to_string(),
-                reason: e.to_string(),
-            })?
-            .map(|a| a.ip())
-            .collect(),
-    };
-    if let Some(address) = addresses.into_iter().find(|ip| !is_public(*ip)) {
-        return Err(RequestError::NonPublic {
-            url: endpoint.to_string(),
-            address,
-        });
+    if let Some(ip) = literal(&url) {
+        check_addresses(endpoint, [ip])?;
+        return Ok(url);
     }
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or(80);
+    let addresses = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| RequestError::Resolve {
+            url: endpoint.to_string(),
+            reason: e.to_string(),
+        })?
+        .map(|a| a.ip());
+    check_addresses(endpoint, addresses)?;
     Ok(url)
 }
 
 /// Whether an address is reachable on the public internet (and so safe to let users point at).
 pub fn is_public(ip: IpAddr) -> bool {
+    special_purpose(ip).is_none()
+}
+
+/// The special-purpose range `ip` falls in (with its prefix), or `None` for a public address.
+pub fn special_purpose(ip: IpAddr) -> Option<&'static str> {
     match ip {
-        IpAddr::V4(v4) => is_public_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(v6),
-        },
+        IpAddr::V4(v4) => special_v4(v4),
+        IpAddr::V6(v6) => special_v6(v6),
     }
 }
 
-fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
-    !(ip.is_private()
-        || ip.is_loopback()
-        || ip.is_link_local()
-        || ip.is_unspecified()
-        || ip.is_broadcast()
-        || ip.is_documentation()
-        || ip.is_multicast()
-        || a == 0
-        || (a == 100 && (64..128).contains(&b)) // shared address space (carrier-grade NAT)
-        || (a == 198 && (18..20).contains(&b)) // benchmarking
-        || a >= 240) // reserved
+/// IPv4 ranges that are not globally reachable unicast (IANA IPv4 Special-Purpose Address
+/// Registry, plus multicast and the reserved class E). `192.0.0.0/24` is refused whole, its two
+/// anycast addresses (PCP, TURN) included: no webhook lives there.
+pub const SPECIAL_V4: &[(Ipv4Addr, u8, &str)] = &[
+    (Ipv4Addr::new(0, 0, 0, 0), 8, "\"this network\" 0.0.0.0/8"),
+    (Ipv4Addr::new(10, 0, 0, 0), 8, "private 10.0.0.0/8"),
+    (
+        Ipv4Addr::new(100, 64, 0, 0),
+        10,
+        "shared address space (CGNAT) 100.64.0.0/10",
+    ),
+    (Ipv4Addr::new(127, 0, 0, 0), 8, "loopback 127.0.0.0/8"),
+    (
+        Ipv4Addr::new(169, 254, 0, 0),
+        16,
+        "link-local (cloud metadata) 169.254.0.0/16",
+    ),
+    (Ipv4Addr::new(172, 16, 0, 0), 12, "private 172.16.0.0/12"),
+    (
+        Ipv4Addr::new(192, 0, 0, 0),
+        24,
+        "IETF protocol assignments 192.0.0.0/24",
+    ),
+    (
+        Ipv4Addr::new(192, 0, 2, 0),
+        24,
+        "documentation 192.0.2.0/24",
+    ),
+    (
+        Ipv4Addr::new(192, 88, 99, 0),
+        24,
+        "6to4 relay anycast 192.88.99.0/24",
+    ),
+    (Ipv4Addr::new(192, 168, 0, 0), 16, "private 192.168.0.0/16"),
+    (
+        Ipv4Addr::new(198, 18, 0, 0),
+        15,
+        "benchmarking 198.18.0.0/15",
+    ),
+    (
+        Ipv4Addr::new(198, 51, 100, 0),
+        24,
+        "documentation 198.51.100.0/24",
+    ),
+    (
+        Ipv4Addr::new(203, 0, 113, 0),
+        24,
+        "documentation 203.0.113.0/24",
+    ),
+    (Ipv4Addr::new(224, 0, 0, 0), 4, "multicast 224.0.0.0/4"),
+    (
+        Ipv4Addr::new(240, 0, 0, 0),
+        4,
+        "reserved 240.0.0.0/4 (and broadcast)",
+    ),
+];
+
+/// IPv6 ranges that are not globally reachable unicast (IANA IPv6 Special-Purpose Address
+/// Registry and the deprecated ones), most specific first. `2001::/23` is refused whole: besides
+/// Teredo, benchmarking and ORCHID it holds only a few anycast services, no webhook's home.
+/// Anything outside `2000::/3` that is not listed is refused as not (yet) global unicast.
+pub const SPECIAL_V6: &[(Ipv6Addr, u8, &str)] = &[
+    (Ipv6Addr::UNSPECIFIED, 128, "unspecified ::/128"),
+    (Ipv6Addr::LOCALHOST, 128, "loopback ::1/128"),
+    (
+        Ipv6Addr::UNSPECIFIED,
+        96,
+        "IPv4-compatible ::/96 (deprecated)",
+    ),
+    (
+        Ipv6Addr::new(0, 0, 0, 0, 0xffff, 0, 0, 0),
+        96,
+        "IPv4-translated ::ffff:0:0:0/96",
+    ),
+    (
+        Ipv6Addr::new(0x64, 0xff9b, 1, 0, 0, 0, 0, 0),
+        48,
+        "local-use NAT64 64:ff9b:1::/48",
+    ),
+    (
+        Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0),
+        64,
+        "discard-only 100::/64",
+    ),
+    (
+        Ipv6Addr::new(0x100, 0, 0, 1, 0, 0, 0, 0),
+        64,
+        "dummy prefix 100:0:0:1::/64",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),
+        32,
+        "Teredo 2001::/32",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 2, 0, 0, 0, 0, 0, 0),
+        48,
+        "benchmarking 2001:2::/48",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 0x10, 0, 0, 0, 0, 0, 0),
+        28,
+        "ORCHID 2001:10::/28 (deprecated)",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 0x20, 0, 0, 0, 0, 0, 0),
+        28,
+        "ORCHIDv2 2001:20::/28",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 0, 0, 0, 0, 0, 0, 0),
+        23,
+        "IETF protocol assignments 2001::/23",
+    ),
+    (
+        Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0),
+        32,
+        "documentation 2001:db8::/32",
+    ),
+    (
+        Ipv6Addr::new(0x2002, 0, 0, 0, 0, 0, 0, 0),
+        16,
+        "6to4 2002::/16",
+    ),
+    (
+        Ipv6Addr::new(0x3fff, 0, 0, 0, 0, 0, 0, 0),
+        20,
+        "documentation 3fff::/20",
+    ),
+    (
+        Ipv6Addr::new(0x5f00, 0, 0, 0, 0, 0, 0, 0),
+        16,
+        "SRv6 SIDs 5f00::/16",
+    ),
+    (
+        Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0),
+        7,
+        "unique local fc00::/7",
+    ),
+    (
+        Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0),
+        10,
+        "link-local fe80::/10",
+    ),
+    (
+        Ipv6Addr::new(0xfec0, 0, 0, 0, 0, 0, 0, 0),
+        10,
+        "site-local fec0::/10 (deprecated)",
+    ),
+    (
+        Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0),
+        8,
+        "multicast ff00::/8",
+    ),
+];
+
+/// IPv4-mapped `::ffff:0:0/96`: the IPv4 address itself, to the socket layer.
+const MAPPED: (Ipv6Addr, u8) = (Ipv6Addr::new(0, 0, 0, 0, 0, 0xffff, 0, 0), 96);
+/// The NAT64 well-known prefix `64:ff9b::/96` (RFC 6052): reaches the IPv4 address it embeds.
+const NAT64: (Ipv6Addr, u8) = (Ipv6Addr::new(0x64, 0xff9b, 0, 0, 0, 0, 0, 0), 96);
+/// Global unicast `2000::/3`: the only IPv6 space that is public.
+const GLOBAL_UNICAST: (Ipv6Addr, u8) = (Ipv6Addr::new(0x2000, 0, 0, 0, 0, 0, 0, 0), 3);
+
+fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
+    SPECIAL_V4
+        .iter()
+        .find(|(net, len, _)| prefix_v4(ip, *net, *len))
+        .map(|(_, _, name)| *name)
 }
 
-fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    !(ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
+fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
+    if prefix_v6(ip, MAPPED.0, MAPPED.1) || prefix_v6(ip, NAT64.0, NAT64.1) {
+        let [.., a, b, c, d] = ip.octets();
+        return special_v4(Ipv4Addr::new(a, b, c, d));
+    }
+    if let Some((_, _, name)) = SPECIAL_V6
+        .iter()
+        .find(|(net, len, _)| prefix_v6(ip, *net, *len))
+    {
+        return Some(name);
+    }
+    if !prefix_v6(ip, GLOBAL_UNICAST.0, GLOBAL_UNICAST.1) {
+        return Some("reserved by the IETF (outside global unicast 2000::/3)");
+    }
+    None
+}
+
+fn prefix_v4(ip: Ipv4Addr, net: Ipv4Addr, len: u8) -> bool {
+    let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+    ip.to_bits() & mask == net.to_bits() & mask
+}
+
+fn prefix_v6(ip: Ipv6Addr, net: Ipv6Addr, len: u8) -> bool {
+    let mask = u128::MAX.checked_shl(128 - u32::from(len)).unwrap_or(0);
+    ip.to_bits() & mask == net.to_bits() & mask
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn classifies_addresses() {
-        for private in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "0.0.0.0",
-            "100.64.0.1",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-            "224.0.0.1",
-            "255.255.255.255",
-        ] {
-            assert!(!is_public(private.parse().expect("ip")), "{private}");
-        }
-        for public in [
-            "93.184.216.34",
-            "1.1.1.1",
-            "2606:4700:4700::1111",
-            "::ffff:8.8.8.8",
-        ] {
-            assert!(is_public(public.parse().expect("ip")), "{public}");
-        }
-    }
-
-    #[tokio::test]
-    async fn refuses_bad_and_private_targets_before_sending_anything() {
-        assert!(matches!(
-            check("not a url", false).await,
-            Err(RequestError::NotAUrl(_))
-        ));
-        assert!(matches!(
-            check("ftp://example.com/x", false).await,
-            Err(RequestError::Scheme(_))
-        ));
-        assert!(matches!(
-            check("http://127.0.0.1:8080/hook", false).await,
-            Err(RequestError::NonPublic { .. })
-        ));
-        assert!(matches!(
-            check("http://[::1]/hook", false).await,
-            Err(RequestError::NonPublic { .. })
-        ));
-        assert!(matches!(
-            check("http://169.254.169.254/latest", false).await,
-            Err(RequestError::NonPublic { .. })
-        ));
-        assert!(matches!(
-            check("http://localhost/hook", false).await,
-            Err(RequestError::NonPublic { .. })
-        ));
-        assert!(
-            check("http://127.0.0.1:8080/hook", true).await.is_ok(),
-            "allowed when configured"
-        );
-    }
-}
+#[path = "target_tests.rs"]
+mod tests;

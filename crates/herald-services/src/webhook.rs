@@ -5,9 +5,14 @@
 //! Network errors, timeouts, 408, 429 and 5xx are retried; other 4xx are final (retrying a request
 //! the receiver rejected as malformed only repeats the rejection). `Retry-After` (seconds or an
 //! HTTP date) is honoured, up to `max_delay`.
+//!
+//! Requests go through [`crate::outbound`]: the target is checked before each attempt (a clear
+//! error) and again by the resolver when it is dialed (DNS rebinding); redirects are not followed;
+//! of a failing answer only the excerpt's worth is read.
 
 use std::{
     collections::BTreeMap,
+    net::SocketAddr,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -16,8 +21,9 @@ use reqwest::{StatusCode, header::HeaderMap};
 use serde_json::Value;
 
 use crate::{
+    outbound::{Outbound, OutboundConfig, OutboundError, read_capped},
     signature::{WebhookSecret, sign},
-    target::{self, RequestError},
+    target::RequestError,
 };
 
 /// How webhooks are delivered.
@@ -33,8 +39,11 @@ pub struct WebhookConfig {
     pub max_delay: Duration,
     /// Allow loopback and private targets (the devnet does; a public keeper must not).
     pub allow_private_targets: bool,
-    /// How much of a failing response body to keep.
+    /// How much of a failing response body to keep, in characters (at most four bytes each are
+    /// read).
     pub body_excerpt: usize,
+    /// DNS servers to resolve targets with; empty means the system's configuration.
+    pub nameservers: Vec<SocketAddr>,
 }
 
 impl Default for WebhookConfig {
@@ -46,6 +55,7 @@ impl Default for WebhookConfig {
             max_delay: Duration::from_secs(60),
             allow_private_targets: false,
             body_excerpt: 512,
+            nameservers: Vec::new(),
         }
     }
 }
@@ -89,19 +99,19 @@ pub enum Delivery {
 /// Delivers webhooks.
 #[derive(Clone, Debug)]
 pub struct WebhookClient {
-    http: reqwest::Client,
+    http: Outbound,
     config: WebhookConfig,
 }
 
 impl WebhookClient {
     /// A client with its own connection pool.
     pub fn new(config: WebhookConfig) -> Self {
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .redirect(reqwest::redirect::Policy::none()) // a redirect could point anywhere
-            .user_agent(concat!("herald/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("a client with these options always builds");
+        let http = Outbound::new(&OutboundConfig {
+            timeout: config.timeout,
+            allow_private_targets: config.allow_private_targets,
+            nameservers: config.nameservers.clone(),
+            ..OutboundConfig::default()
+        });
         Self { http, config }
     }
 
@@ -118,15 +128,16 @@ impl WebhookClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            // Checked at every attempt: a name's answer can change between attempts.
-            let url = target::check(request.endpoint, self.config.allow_private_targets).await?;
+            // Checked at every attempt for a clear error (a name's answer can change between
+            // attempts), and again when the connection is made.
+            let url = self.http.check(request.endpoint).await?;
             let timestamp = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0);
             let mut builder = self
                 .http
-                .post(url)
+                .post(url.as_str())?
                 .header("content-type", "application/json")
                 .header("webhook-id", request.id)
                 .header("webhook-timestamp", timestamp.to_string())
@@ -138,7 +149,7 @@ impl WebhookClient {
                 builder = builder.header(name, value);
             }
             let (retry, last_status, detail, retry_after) =
-                match builder.body(body.clone()).send().await {
+                match self.http.send(builder.body(body.clone())).await {
                     Ok(response) if response.status().is_success() => {
                         return Ok(Delivery::Delivered {
                             status: response.status().as_u16(),
@@ -148,15 +159,15 @@ impl WebhookClient {
                     Ok(response) => {
                         let status = response.status();
                         let retry_after = retry_after(response.headers());
-                        let text = response.text().await.unwrap_or_default();
                         (
                             retryable(status),
                             Some(status.as_u16()),
-                            excerpt(&text, self.config.body_excerpt),
+                            self.excerpt(response).await,
                             retry_after,
                         )
                     }
-                    Err(e) => (true, None, describe(&e), None),
+                    Err(OutboundError::Refused(e)) => return Err(e),
+                    Err(e) => (true, None, e.to_string(), None),
                 };
             if !retry || attempt >= self.config.max_attempts {
                 return Ok(Delivery::Failed {
@@ -166,6 +177,24 @@ impl WebhookClient {
                 });
             }
             tokio::time::sleep(self.delay(attempt, retry_after)).await;
+        }
+    }
+
+    /// The start of a failing answer's body: at most `body_excerpt` characters, of which at most
+    /// four bytes each are read.
+    async fn excerpt(&self, response: reqwest::Response) -> String {
+        let limit = self.config.body_excerpt;
+        match read_capped(response, limit.saturating_mul(4)).await {
+            Ok(body) => {
+                let text = utf8_prefix(&body.bytes);
+                let cut = excerpt(&text, limit);
+                if body.truncated && !cut.ends_with('…') {
+                    format!("{cut}…")
+                } else {
+                    cut
+                }
+            }
+            Err(e) => format!("unreadable body: {e}"),
         }
     }
 
@@ -215,14 +244,14 @@ fn excerpt(text: &str, limit: usize) -> String {
     }
 }
 
-fn describe(e: &reqwest::Error) -> String {
-    if e.is_timeout() {
-        "timed out".to_string()
-    } else if e.is_connect() {
-        format!("could not connect: {e}")
-    } else {
-        e.to_string()
-    }
+/// `bytes` as text, lossily, without the replacement character a cut through the last character
+/// would leave.
+fn utf8_prefix(bytes: &[u8]) -> String {
+    let complete = match std::str::from_utf8(bytes) {
+        Err(e) if e.error_len().is_none() => &bytes[..e.valid_up_to()],
+        _ => bytes,
+    };
+    String::from_utf8_lossy(complete).into_owned()
 }
 
 #[cfg(test)]
@@ -273,5 +302,16 @@ mod tests {
     fn excerpts_cut_on_character_boundaries() {
         assert_eq!(excerpt("héllo", 2), "hé…");
         assert_eq!(excerpt("short", 10), "short");
+        assert_eq!(utf8_prefix("hé".as_bytes()), "hé");
+        assert_eq!(
+            utf8_prefix(&"hé".as_bytes()[..2]),
+            "h",
+            "a cut character is dropped"
+        );
+        assert_eq!(
+            utf8_prefix(b"a\xffb"),
+            "a\u{fffd}b",
+            "invalid bytes inside are replaced"
+        );
     }
 }

@@ -1,6 +1,10 @@
 //! Heartbeats: each keeper tells every other one, every few seconds, that it is alive and what it
 //! has done; each keeper shows its peers as online or offline and raises an alert (a webhook) when
 //! one has been silent longer than a threshold.
+//!
+//! Heartbeats go to endpoints peers registered on chain, and the alert to a configured webhook:
+//! both through the outbound client (`herald_services::outbound`), which checks the target when it
+//! is dialed and follows no redirect. Their answers are not read.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -9,6 +13,7 @@ use std::{
 };
 
 use alloy::{primitives::Address, signers::local::PrivateKeySigner};
+use herald_services::outbound::Outbound;
 use herald_store::Store;
 use serde::Serialize;
 use serde_json::json;
@@ -72,8 +77,9 @@ pub struct Health {
     peers: Arc<RwLock<Peers>>,
     config: HealthConfig,
     heard: Mutex<HashMap<Address, Heard>>,
-    /// When each keeper last had a receipt settled (the sender of a `settle` transaction).
-    settled: Mutex<HashMap<Address, u64>>,
+    /// When each keeper last had a receipt of each trigger settled (the sender of a `settle`
+    /// transaction, and the trigger the paid receipt was for).
+    settled: Mutex<HashMap<(Address, u64), u64>>,
     started_ms: u64,
 }
 
@@ -134,19 +140,25 @@ impl Health {
         Ok(())
     }
 
-    /// Records that `keeper` sent a `settle` transaction that paid a receipt, just seen.
-    pub fn settled_by(&self, keeper: Address) {
+    /// Records that `keeper` sent a `settle` transaction that paid a receipt of `trigger_id`, just
+    /// seen.
+    pub fn settled_by(&self, keeper: Address, trigger_id: u64) {
         self.settled
             .lock()
             .expect("settled")
-            .insert(keeper, now_ms());
+            .insert((keeper, trigger_id), now_ms());
     }
 
-    /// Whether `keeper` is visibly at work: heard from within the offline threshold, and had a
-    /// receipt settled within `window`. A keeper ranked before this one that is at work is not
-    /// taken over (its backlog is being settled); a silent one, or one whose receipts do not
-    /// settle (refused by co-signers, say), is.
-    pub fn at_work(&self, keeper: Address, window: Duration) -> bool {
+    /// Whether `keeper` is visibly at work on `trigger_id`: heard from within the offline
+    /// threshold, and had a receipt of that trigger settled within `window`. A keeper ranked before
+    /// this one that is at work is not taken over (its backlog is being settled); a silent one, or
+    /// one whose receipts of this trigger do not settle (refused by co-signers, say), is.
+    ///
+    /// Per trigger (security finding 7): judged from any settlement by that keeper, a performer
+    /// settling other triggers' receipts could hold back one trigger's events and never be taken
+    /// over. Co-signers refuse a trigger's later receipts while an earlier event of it is unsettled,
+    /// so a performer that skips an event stops settling that trigger and is taken over.
+    pub fn at_work(&self, keeper: Address, trigger_id: u64, window: Duration) -> bool {
         let now = now_ms();
         let recent = |t: u64| now.saturating_sub(t) <= window.as_millis() as u64;
         let online = self
@@ -161,7 +173,7 @@ impl Health {
                 .settled
                 .lock()
                 .expect("settled")
-                .get(&keeper)
+                .get(&(keeper, trigger_id))
                 .is_some_and(|t| recent(*t))
     }
 
@@ -229,7 +241,7 @@ pub async fn send_heartbeats(
     health: Arc<Health>,
     signer: PrivateKeySigner,
     store: Store,
-    http: reqwest::Client,
+    http: Outbound,
 ) {
     let mut tick = tokio::time::interval(health.config.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -267,9 +279,16 @@ pub async fn send_heartbeats(
                 signature,
             };
             let url = format!("{}/v1/peer/heartbeat", endpoint.trim_end_matches('/'));
+            let post = match http.post(&url) {
+                Ok(post) => post.json(&beat),
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "heartbeat not sent");
+                    continue;
+                }
+            };
             let http = http.clone();
             tokio::spawn(async move {
-                if let Err(e) = http.post(&url).json(&beat).send().await {
+                if let Err(e) = http.send(post).await {
                     tracing::debug!(%peer, error = %e, "heartbeat not delivered");
                 }
             });
@@ -279,7 +298,7 @@ pub async fn send_heartbeats(
 
 /// Watches for peers offline longer than the threshold and posts an alert for each, once per
 /// outage.
-pub async fn watch_offline(health: Arc<Health>, http: reqwest::Client) {
+pub async fn watch_offline(health: Arc<Health>, http: Outbound) {
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
@@ -295,7 +314,11 @@ pub async fn watch_offline(health: Arc<Health>, http: reqwest::Client) {
                 "offline_for_ms": silent_ms,
                 "threshold_ms": health.config.alert_after.as_millis() as u64,
             });
-            if let Err(e) = http.post(url).json(&alert).send().await {
+            let sent = match http.post(url) {
+                Ok(post) => http.send(post.json(&alert)).await.map(drop),
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = sent {
                 tracing::warn!(%peer, error = %e, "posting the offline alert");
             }
         }
