@@ -12,8 +12,8 @@ use alloy::{
 };
 use herald_anvil_tests::{
     KeeperOptions, KeeperProcess, MAX_RUNNER_FEE, Network, OPERATOR_FEE, Receiver, anvil,
-    create_trigger, depositor, herald_logs, network, order_subscription, price, provider_for,
-    seed_trigger, settled_receipts, signer, terms,
+    create_trigger, depositor, herald_logs, http_terms, network, order_subscription, price,
+    provider_for, seed_trigger, settled_receipts, signer, terms,
 };
 use herald_chain::{
     bindings::{Herald, HeraldTestToken},
@@ -22,9 +22,7 @@ use herald_chain::{
 use herald_devnet::NetworkSettings;
 use herald_keeper::network::{
     peers::rank,
-    protocol::{
-        ATTEST, AttestRequest, Attestable, Domain, EventSource, WireReceipt, message_digest, sign,
-    },
+    protocol::{AttestBody, AttestRequest, Attestable, Domain, EventSource, WireReceipt, sign},
 };
 use herald_store::{ExecutionStatus, Settlement};
 use serde_json::Value;
@@ -72,7 +70,7 @@ async fn scene(byzantine: &[&'static str]) -> Scene {
         create_trigger(
             &user,
             &net,
-            terms(),
+            http_terms(),
             U96::from(TOKEN),
             &order_subscription(&receiver.url()),
         )
@@ -612,30 +610,18 @@ async fn a_fabricated_event_is_never_co_signed() {
         let receipts: Vec<Receipt> = vec![item.receipt.to_receipt().expect("fits")];
         let digest = batch_digest(&domain(chain_id, herald), &receipts);
         issued_at += 1;
-        let request = AttestRequest {
-            from: liar.address(),
-            to: honest_address,
+        let request = AttestRequest::new(
+            liar,
+            Domain { chain_id, herald },
+            honest_address,
             issued_at,
-            receipts: vec![item],
-            batch_signature: sign_digest(liar, &digest).expect("sign").1,
-            signature: sign(
-                liar,
-                &message_digest(
-                    Domain { chain_id, herald },
-                    ATTEST,
-                    honest_address,
-                    issued_at,
-                    digest,
-                ),
-            )
-            .expect("sign"),
-        };
-        let response = reqwest::Client::new()
-            .post(&attest_url)
-            .json(&request)
-            .send()
-            .await
-            .expect("POST /v1/peer/attest");
+            &AttestBody {
+                receipts: vec![item],
+                batch_signature: sign_digest(liar, &digest).expect("sign").1,
+            },
+        )
+        .expect("sign");
+        let response = post_attest(&attest_url, &request).await;
         let status = response.status();
         let body: Value = response.json().await.expect("json");
         assert_eq!(status, 422, "{what}: {body}");
@@ -651,12 +637,7 @@ async fn a_fabricated_event_is_never_co_signed() {
         );
 
         // The same request again is a replay, refused before anything is checked.
-        let again = reqwest::Client::new()
-            .post(&attest_url)
-            .json(&request)
-            .send()
-            .await
-            .expect("POST again");
+        let again = post_attest(&attest_url, &request).await;
         let body: Value = again.json().await.expect("json");
         assert!(
             body["error"]
@@ -792,4 +773,293 @@ async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_onc
     );
     let attested = co_signatures(&s.keepers[1..]).await;
     assert!(attested >= u64::from(QUORUM) - 1, "co-signed by {attested}");
+}
+
+/// Posts a co-signing request as a performer does: its peer headers and its exact body.
+async fn post_attest(url: &str, request: &AttestRequest) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(url)
+        .headers(request.headers.to_header_map())
+        .body(request.body.clone())
+        .send()
+        .await
+        .expect("POST /v1/peer/attest")
+}
+
+/// A request's peer headers, as name and value.
+fn peer_headers(request: &AttestRequest) -> Vec<(String, String)> {
+    request
+        .headers
+        .to_header_map()
+        .iter()
+        .filter(|(name, _)| *name != "content-type")
+        .map(|(name, value)| (name.to_string(), value.to_str().expect("text").to_string()))
+        .collect()
+}
+
+/// Opens a connection and sends `POST /v1/peer/attest` with `headers`, declaring a body of
+/// `declared` bytes but sending only `sent` of them. The connection stays open: the rest of the
+/// body never comes.
+async fn partial_attest(
+    addr: std::net::SocketAddr,
+    headers: &[(String, String)],
+    declared: usize,
+    sent: usize,
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut head = format!(
+        "POST /v1/peer/attest HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
+         content-length: {declared}\r\n"
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).await.expect("head");
+    // The server may answer and close before these arrive: that is the point.
+    let _ = stream.write_all(&vec![b'['; sent]).await;
+    let _ = stream.flush().await;
+    stream
+}
+
+/// The status and text of the answer on `stream`, if one starts within `wait`.
+async fn answer_on(stream: &mut tokio::net::TcpStream, wait: Duration) -> Option<(u16, String)> {
+    use tokio::io::AsyncReadExt;
+    let mut text = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let patience = if text.is_empty() {
+            deadline.saturating_duration_since(tokio::time::Instant::now())
+        } else {
+            Duration::from_millis(300)
+        };
+        match tokio::time::timeout(patience, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => text.extend_from_slice(&chunk[..n]),
+            _ => break,
+        }
+    }
+    let text = String::from_utf8_lossy(&text).to_string();
+    let status = text.split(' ').nth(1)?.parse().ok()?;
+    Some((status, text))
+}
+
+/// A receipt no honest keeper would sign (its transaction does not exist), from `performer`.
+fn bogus(performer: Address, n: u64) -> Attestable {
+    let mut event_id = keccak256(n.to_be_bytes());
+    event_id[..8].copy_from_slice(&(n << 24).to_be_bytes());
+    let result = Bytes::from_static(b"{}\x00\xc8");
+    Attestable {
+        receipt: WireReceipt {
+            trigger_id: 1,
+            event_id,
+            result_hash: keccak256(&result),
+            connector: performer,
+            runner: performer,
+            runner_fee: U256::from(1),
+            executed_at: 1,
+            success: true,
+        },
+        result,
+        source: EventSource::Chain {
+            tx_hash: B256::repeat_byte(0x42),
+        },
+    }
+}
+
+/// Finding 11: the peer API is no longer a way to make a keeper parse, store or look up what
+/// anyone sends. A stranger's 16 MiB body is refused before it is read (the answer comes while
+/// most of it was never sent); so is a declared body over the cap, even in an active keeper's
+/// name; slow senders hold at most a few slots, and the next request is told to come back; a
+/// batch over the receipt cap is refused; an inactive keeper is refused unread; and a batch that
+/// fails its checks is not kept.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_peer_api_refuses_what_it_cannot_authenticate_before_reading_it() {
+    use herald_keeper::network::{
+        attest::MAX_CONCURRENT_ATTESTS,
+        protocol::{MAX_ATTEST_BODY, MAX_RECEIPTS_PER_REQUEST, PEER_PROTOCOL_VERSION},
+    };
+    const HUGE: usize = 16 * 1024 * 1024;
+    let s = scene(&[]).await;
+    let peer_domain = Domain {
+        chain_id: s.anvil.chain_id(),
+        herald: s.net.deployment.herald.address,
+    };
+    let ranking = rank(1, s.keepers.iter().map(|k| k.address));
+    let honest = s.index_of(ranking[0]);
+    let honest_address = s.keepers[honest].address;
+    let addr = s.keepers[honest]
+        .api_listen
+        .expect("the keeper serves its API");
+    let attest_url = format!("{}/v1/peer/attest", s.api(honest));
+    let active = &s.net.keepers[s.index_of(ranking[1])];
+    let retiring = &s.net.keepers[s.index_of(ranking[KEEPERS - 1])];
+    let store = s.keepers[honest].store().await;
+    // Dated ahead (within the allowed skew) and increasing, so none is taken for a replay.
+    let mut issued_at = jiff::Timestamp::now().as_millisecond() as u64 + 20_000;
+    let mut next_time = || {
+        issued_at += 1;
+        issued_at
+    };
+    let signed = |from: &alloy::signers::local::PrivateKeySigner, items: Vec<Attestable>, at| {
+        let receipts: Vec<Receipt> = items
+            .iter()
+            .map(|a| a.receipt.to_receipt().expect("fits"))
+            .collect();
+        let digest = batch_digest(&domain(peer_domain.chain_id, peer_domain.herald), &receipts);
+        let request = AttestRequest::new(
+            from,
+            peer_domain,
+            honest_address,
+            at,
+            &AttestBody {
+                receipts: items,
+                batch_signature: sign_digest(from, &digest).expect("sign").1,
+            },
+        )
+        .expect("sign");
+        (request, digest)
+    };
+
+    // No credentials at all: 401 while 16 MiB minus 1 KiB of the body were never sent.
+    let version = vec![(
+        "herald-peer-version".to_string(),
+        PEER_PROTOCOL_VERSION.to_string(),
+    )];
+    let mut conn = partial_attest(addr, &version, HUGE, 1024).await;
+    let (status, text) = answer_on(&mut conn, Duration::from_secs(5))
+        .await
+        .expect("answered before the body was sent");
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("no herald-peer-from header"), "{text}");
+
+    // Well-formed headers from a key that is not a registered keeper: the same.
+    let stranger = alloy::signers::local::PrivateKeySigner::random();
+    let (forged, _) = signed(&stranger, vec![bogus(stranger.address(), 1)], next_time());
+    let mut conn = partial_attest(addr, &peer_headers(&forged), HUGE, 1024).await;
+    let (status, text) = answer_on(&mut conn, Duration::from_secs(5))
+        .await
+        .expect("answered before the body was sent");
+    assert_eq!(status, 401, "{text}");
+    assert!(text.contains("not a registered keeper"), "{text}");
+
+    // An active keeper's name (anyone can write it; the signature can only be checked against
+    // the body): a declared body over the cap is refused unread.
+    let (claims_active, _) = signed(active, vec![bogus(active.address(), 2)], next_time());
+    let mut conn = partial_attest(addr, &peer_headers(&claims_active), HUGE, 1024).await;
+    let (status, text) = answer_on(&mut conn, Duration::from_secs(5))
+        .await
+        .expect("answered before the body was sent");
+    assert_eq!(status, 413, "{text}");
+    assert!(text.contains(&MAX_ATTEST_BODY.to_string()), "{text}");
+
+    // Slow senders in that name take every slot; the next request is told to come back.
+    let mut slow = Vec::new();
+    for _ in 0..MAX_CONCURRENT_ATTESTS {
+        slow.push(partial_attest(addr, &peer_headers(&claims_active), 1_000, 10).await);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut conn = partial_attest(addr, &peer_headers(&claims_active), 1_000, 10).await;
+    let (status, text) = answer_on(&mut conn, Duration::from_secs(5))
+        .await
+        .expect("answered at once");
+    assert_eq!(status, 429, "{text}");
+    drop(slow);
+    drop(conn);
+
+    // A batch over the receipt cap, signed by an active keeper: refused, and not kept.
+    let items: Vec<Attestable> = (0..=MAX_RECEIPTS_PER_REQUEST as u64)
+        .map(|n| bogus(active.address(), 100 + n))
+        .collect();
+    let mut answered = None;
+    for _ in 0..20 {
+        let (request, digest) = signed(active, items.clone(), next_time());
+        let response = post_attest(&attest_url, &request).await;
+        if response.status() != 429 {
+            answered = Some((
+                response.status(),
+                // The start names the cap; the rest is a reason per receipt.
+                response
+                    .text()
+                    .await
+                    .expect("text")
+                    .chars()
+                    .take(400)
+                    .collect::<String>(),
+                digest,
+            ));
+            break;
+        }
+        // The slow senders' slots are being given back.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let (status, text, digest) = answered.expect("a free slot");
+    assert_eq!(status, 413, "{text}");
+    assert!(
+        text.contains(&format!("at most {MAX_RECEIPTS_PER_REQUEST} per request")),
+        "{text}"
+    );
+    assert!(
+        store
+            .peer_batch(&active.address().to_string(), &digest.to_string())
+            .await
+            .expect("read")
+            .is_none(),
+        "an over-cap batch is not kept"
+    );
+
+    // A batch an active keeper signed that fails its checks: refused, and not kept.
+    let (request, digest) = signed(active, vec![bogus(active.address(), 5)], next_time());
+    let response = post_attest(&attest_url, &request).await;
+    let status = response.status();
+    let text = response.text().await.expect("text");
+    assert_eq!(status, 422, "{text}");
+    assert!(
+        store
+            .peer_batch(&active.address().to_string(), &digest.to_string())
+            .await
+            .expect("read")
+            .is_none(),
+        "only batches that checked out are kept"
+    );
+
+    // A keeper that asked to unbond is registered but no longer active: refused unread (403),
+    // and nothing of its request is kept.
+    Herald::new(
+        peer_domain.herald,
+        provider_for(&s.anvil, 3 + s.index_of(retiring.address())).await,
+    )
+    .requestUnbond()
+    .send()
+    .await
+    .expect("requestUnbond")
+    .get_receipt()
+    .await
+    .expect("mined");
+    s.eventually(30, "the unbonding keeper seen inactive", async || {
+        s.peers_seen_by(honest).await.iter().any(|p| {
+            p["address"].as_str().map(str::to_lowercase)
+                == Some(retiring.address().to_string().to_lowercase())
+                && p["active"] == false
+        })
+    })
+    .await;
+    let (request, digest) = signed(retiring, vec![bogus(retiring.address(), 6)], next_time());
+    let mut conn = partial_attest(addr, &peer_headers(&request), HUGE, 1024).await;
+    let (status, text) = answer_on(&mut conn, Duration::from_secs(5))
+        .await
+        .expect("answered before the body was sent");
+    assert_eq!(status, 403, "{text}");
+    assert!(text.contains("not an active keeper"), "{text}");
+    let response = post_attest(&attest_url, &request).await;
+    assert_eq!(response.status(), 403);
+    assert!(
+        store
+            .peer_batch(&retiring.address().to_string(), &digest.to_string())
+            .await
+            .expect("read")
+            .is_none(),
+        "nothing of an inactive keeper's request is kept"
+    );
 }

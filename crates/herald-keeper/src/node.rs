@@ -202,7 +202,7 @@ pub async fn run_as(
     let stream = format!("eip155:{chain_id}");
     tracing::info!(%keeper, %herald, chain_id, "keeper starting");
 
-    let mut set = TriggerSet::new(Manifests::builtin());
+    let mut set = TriggerSet::new(Manifests::builtin()).with_fee_floor(config.fee_floor());
     let report = load_triggers(&provider, herald, config.chain.deployed_at, &mut set).await?;
     for (id, reason) in &report.invalid {
         tracing::warn!(trigger = id, %reason, "trigger configuration refused");
@@ -274,7 +274,14 @@ pub async fn run_as(
                 next_block.saturating_sub(1),
             )
             .await?;
-            tasks.extend(joined.spawn(&signer, &store, &provider, herald, &run_tx));
+            tasks.extend(joined.spawn(
+                &signer,
+                &store,
+                &provider,
+                herald,
+                &run_tx,
+                config.webhook.allow_private_targets,
+            ));
             Some(joined)
         }
         None => None,
@@ -335,6 +342,7 @@ pub async fn run_as(
             Domain { chain_id, herald },
             network.assignment.peers.clone(),
             Duration::from_millis(config.network.attest_timeout_ms),
+            config.webhook.allow_private_targets,
         ))),
         None => settle(Either::Local(LocalSigner::new(signer))),
     };
@@ -475,7 +483,9 @@ async fn join_network(
 }
 
 impl Joined {
-    /// Starts heartbeats, the offline watch and takeovers.
+    /// Starts heartbeats, the offline watch and takeovers. Heartbeats and the alert go through the
+    /// outbound client: peers' endpoints are theirs to choose, so they are checked when dialed
+    /// (loopback and private ones only when `allow_private_targets`) and redirects are not followed.
     fn spawn(
         &self,
         signer: &PrivateKeySigner,
@@ -483,11 +493,13 @@ impl Joined {
         provider: &DynProvider,
         herald: Address,
         run: &mpsc::UnboundedSender<Dispatched>,
+        allow_private_targets: bool,
     ) -> Vec<tokio::task::JoinHandle<()>> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()
-            .expect("an HTTP client");
+        let http = herald_services::Outbound::new(&herald_services::OutboundConfig {
+            timeout: Duration::from_secs(5),
+            allow_private_targets,
+            ..herald_services::OutboundConfig::default()
+        });
         let (takeovers, mut taken) = mpsc::unbounded_channel();
         let run = run.clone();
         vec![

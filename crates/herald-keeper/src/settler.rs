@@ -7,8 +7,16 @@
 //! transaction before waiting for it, and after a restart looks each recorded transaction up — mined
 //! ones are applied, unknown ones are submitted again. A duplicate that slips through is refused by
 //! the contract as stale and cannot undo a recorded settlement.
+//!
+//! A receipt never changes once signed: co-signers would hold two signed receipts for one
+//! execution, an equivocation that costs this keeper its bond. Every receipt is recorded in the
+//! store ([`Store::claim_receipts`]) before the batch is signed and sent, and a later attempt
+//! rebuilds it with the recorded `executedAt`, even when the node's latest block time has moved
+//! backwards since (a reorg, another RPC node behind a load balancer): the receipt then waits
+//! until the chain's time reaches it, since the contract refuses a receipt executed after its
+//! block.
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256, aliases::U96},
@@ -17,16 +25,18 @@ use alloy::{
 };
 use herald_chain::{
     bindings::Herald,
-    receipt::{Receipt, batch_digest, domain},
+    receipt::{Receipt, batch_digest, domain, receipt_hash},
 };
 use herald_core::EventId;
-use herald_store::{ExecutionKey, Settleable, Settlement, Store};
+use herald_store::{ExecutionKey, Settleable, Settlement, SignedReceipt, Store};
 use tokio::sync::Notify;
 
 use crate::{
     backoff::Backoff,
     cosign::Cosigner,
-    network::protocol::{Attestable, EventSource, WireReceipt},
+    network::protocol::{
+        Attestable, EventSource, MAX_ATTEST_BODY, MAX_RECEIPTS_PER_REQUEST, WireReceipt,
+    },
 };
 
 /// How receipts are batched and submitted.
@@ -58,7 +68,8 @@ pub struct Settler<C> {
 }
 
 impl<C: Cosigner> Settler<C> {
-    /// A settler for `herald`, reporting `keeper` as connector and runner.
+    /// A settler for `herald`, reporting `keeper` as connector and runner. A `batch_size` above
+    /// [`MAX_RECEIPTS_PER_REQUEST`] is lowered to it: co-signers refuse a larger request.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         store: Store,
@@ -67,9 +78,17 @@ impl<C: Cosigner> Settler<C> {
         chain_id: u64,
         keeper: Address,
         cosigner: C,
-        config: SettlerConfig,
+        mut config: SettlerConfig,
         wake: Arc<Notify>,
     ) -> Self {
+        if config.batch_size as usize > MAX_RECEIPTS_PER_REQUEST {
+            tracing::warn!(
+                batch_size = config.batch_size,
+                max = MAX_RECEIPTS_PER_REQUEST,
+                "settlement.batch_size is above what co-signers accept per request; lowered"
+            );
+            config.batch_size = MAX_RECEIPTS_PER_REQUEST as u32;
+        }
         Self {
             store,
             provider,
@@ -156,58 +175,90 @@ impl<C: Cosigner> Settler<C> {
             .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
             .await?
             .map_or(u64::MAX, |b| b.header.timestamp);
-        if ready.iter().any(|s| s.executed_at > latest_time) {
-            self.store.clamp_executed_at(latest_time).await?;
+        let keys: Vec<ExecutionKey> = ready.iter().map(|s| s.key).collect();
+        let signed: HashMap<ExecutionKey, u64> = self
+            .store
+            .signed_receipts(&self.keeper.to_string(), &keys)
+            .await?
+            .into_iter()
+            .map(|r| (r.key, r.executed_at))
+            .collect();
+        let planned = plan(ready, &signed, latest_time, self.keeper)?;
+        if planned.is_empty() {
+            eyre::bail!(
+                "every receipt waits for the chain's time (latest block at {latest_time}) to reach \
+                 the executedAt it was signed with"
+            );
         }
-        let mut receipts = Vec::with_capacity(ready.len());
-        let mut batch = Vec::with_capacity(ready.len());
-        for s in ready {
+        let mut sent = Vec::with_capacity(planned.len());
+        let mut receipts = Vec::with_capacity(planned.len());
+        let mut batch = Vec::with_capacity(planned.len());
+        // Co-signers read at most MAX_ATTEST_BODY bytes: leave room for the envelope and the
+        // connector signatures the network cosigner adds to API events.
+        let mut room = MAX_ATTEST_BODY.saturating_sub(4_096);
+        for (s, receipt) in planned {
             #[allow(unused_mut)]
-            let mut receipt = self.receipt(s, latest_time)?;
+            let mut receipt = receipt;
             #[allow(unused_mut)]
             let mut result = s.result.parse::<Bytes>().unwrap_or_default();
             #[cfg(feature = "byzantine")]
             self.fault.tamper(&mut receipt, &mut result);
-            batch.push(Attestable {
+            let item = Attestable {
                 receipt: WireReceipt::from(&receipt),
                 result,
                 source: evidence(&s.event)?,
-            });
+            };
+            let size = serde_json::to_vec(&item).map_or(usize::MAX, |b| b.len() + 256);
+            if size > room && !batch.is_empty() {
+                // The rest waits for the next batch: a prefix keeps each trigger's order.
+                break;
+            }
+            room = room.saturating_sub(size);
+            batch.push(item);
             receipts.push(receipt);
+            sent.push(s.key);
         }
         let digest = batch_digest(&domain(self.chain_id, self.herald), &receipts);
+        // Recorded before anything is signed or sent: later attempts rebuild exactly these.
+        let claims: Vec<SignedReceipt> = receipts
+            .iter()
+            .zip(&sent)
+            .map(|(r, key)| SignedReceipt {
+                key: *key,
+                runner: r.runner.to_string(),
+                receipt_hash: receipt_hash(r).to_string(),
+                executed_at: r.executedAt,
+            })
+            .collect();
+        let already = self
+            .store
+            .claim_receipts(&digest.to_string(), &claims)
+            .await?;
+        if !already.is_empty() {
+            let reasons: Vec<String> = already.iter().map(ToString::to_string).collect();
+            eyre::bail!(
+                "refusing to sign a second receipt for an execution: {}",
+                reasons.join("; ")
+            );
+        }
         let signatures = self.cosigner.cosign(digest, &batch).await?;
         let herald = Herald::new(self.herald, &self.provider);
         let pending = herald.settle(receipts, signatures).send().await?;
         let tx = *pending.tx_hash();
-        let keys: Vec<ExecutionKey> = ready.iter().map(|s| s.key).collect();
         self.store
             .set_settlement(
-                &keys
+                &sent
                     .iter()
                     .map(|k| (*k, Settlement::Submitted { tx: tx.to_string() }))
                     .collect::<Vec<_>>(),
             )
             .await?;
-        tracing::info!(%tx, receipts = keys.len(), "settle submitted");
+        tracing::info!(%tx, receipts = sent.len(), "settle submitted");
         let receipt = pending
             .with_timeout(Some(self.config.confirm_timeout))
             .get_receipt()
             .await?;
-        self.apply(&receipt, &keys).await
-    }
-
-    fn receipt(&self, s: &Settleable, latest_time: u64) -> eyre::Result<Receipt> {
-        Ok(Receipt {
-            triggerId: s.key.trigger_id,
-            eventId: *s.key.event_id.as_bytes(),
-            resultHash: B256::from_str(&s.result_hash)?,
-            connector: self.keeper,
-            runner: self.keeper,
-            runnerFee: U96::from(U256::from_str(&s.runner_fee)?.min(U256::from(U96::MAX))),
-            executedAt: s.executed_at.min(latest_time),
-            success: s.success,
-        })
+        self.apply(&receipt, &sent).await
     }
 
     /// Records what a mined `settle` did to each receipt it carried.
@@ -246,6 +297,53 @@ impl<C: Cosigner> Settler<C> {
         }
         Ok(())
     }
+}
+
+/// The receipts to send now for `ready` (in its order, by trigger then position), each with the
+/// finished execution it reports. A receipt signed before (`signed`: its recorded `executedAt`)
+/// is rebuilt with that time, whatever the chain's time is now; one never signed takes its
+/// execution's time, pulled back to `latest_time` (settlement refuses a receipt executed after
+/// its block). A signed receipt later than `latest_time` waits, and its trigger's later receipts
+/// with it (they must settle after it).
+fn plan<'a>(
+    ready: &'a [Settleable],
+    signed: &HashMap<ExecutionKey, u64>,
+    latest_time: u64,
+    keeper: Address,
+) -> eyre::Result<Vec<(&'a Settleable, Receipt)>> {
+    let mut planned = Vec::with_capacity(ready.len());
+    let mut waiting: Option<u64> = None;
+    for s in ready {
+        if waiting == Some(s.key.trigger_id) {
+            continue;
+        }
+        let executed_at = match signed.get(&s.key) {
+            Some(&frozen) if frozen > latest_time => {
+                tracing::info!(
+                    execution = %s.key,
+                    executed_at = frozen,
+                    latest_time,
+                    "waiting for the chain's time to reach the executedAt this receipt was signed with"
+                );
+                waiting = Some(s.key.trigger_id);
+                continue;
+            }
+            Some(&frozen) => frozen,
+            None => s.executed_at.min(latest_time),
+        };
+        let receipt = Receipt {
+            triggerId: s.key.trigger_id,
+            eventId: *s.key.event_id.as_bytes(),
+            resultHash: B256::from_str(&s.result_hash)?,
+            connector: keeper,
+            runner: keeper,
+            runnerFee: U96::from(U256::from_str(&s.runner_fee)?.min(U256::from(U96::MAX))),
+            executedAt: executed_at,
+            success: s.success,
+        };
+        planned.push((s, receipt));
+    }
+    Ok(planned)
 }
 
 /// What lets a co-signer check an execution's event: the transaction of a chain log (it reads the
@@ -331,4 +429,76 @@ fn reject_reason(code: u8) -> &'static str {
         "InsufficientBudget",
     ];
     NAMES.get(usize::from(code)).copied().unwrap_or("Unknown")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finished(trigger_id: u64, position: u64, executed_at: u64) -> Settleable {
+        Settleable {
+            key: ExecutionKey {
+                trigger_id,
+                event_id: EventId::from_bytes(B256::left_padding_from(&position.to_be_bytes())),
+            },
+            success: true,
+            result_hash: B256::repeat_byte(7).to_string(),
+            executed_at,
+            runner_fee: "5".into(),
+            result: "0x".into(),
+            event: "{}".into(),
+        }
+    }
+
+    /// The node's latest block time moves backwards between two attempts (a reorg, another RPC
+    /// node): the second attempt must send the receipt it signed the first time, or wait, never
+    /// a receipt with an earlier `executedAt` (two signed receipts for one execution).
+    #[test]
+    fn a_signed_receipt_keeps_its_execution_time_when_the_chain_time_goes_backwards() {
+        let keeper = Address::repeat_byte(0x11);
+        let ready = [
+            finished(1, 1, 1_005),
+            finished(1, 2, 1_006),
+            finished(2, 3, 900),
+        ];
+        let first = plan(&ready, &HashMap::new(), 1_000, keeper).expect("plan");
+        let times: Vec<u64> = first.iter().map(|(_, r)| r.executedAt).collect();
+        assert_eq!(
+            times,
+            [1_000, 1_000, 900],
+            "clamped to the latest block time"
+        );
+
+        // What the first attempt recorded before sending (only trigger 1's first receipt).
+        let signed = HashMap::from([(ready[0].key, first[0].1.executedAt)]);
+        let behind = plan(&ready, &signed, 990, keeper).expect("plan");
+        assert!(
+            behind.iter().all(|(s, _)| s.key.trigger_id != 1),
+            "trigger 1 waits for the chain to reach its signed time: {:?}",
+            behind
+                .iter()
+                .map(|(s, r)| (s.key, r.executedAt))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(
+            behind.iter().map(|(s, _)| s.key).collect::<Vec<_>>(),
+            [ready[2].key],
+            "other triggers go on"
+        );
+
+        let caught_up = plan(&ready, &signed, 1_001, keeper).expect("plan");
+        assert_eq!(
+            caught_up[0].1.executedAt, 1_000,
+            "the signed time, not 1,001"
+        );
+        assert_eq!(
+            receipt_hash(&caught_up[0].1),
+            receipt_hash(&first[0].1),
+            "the very receipt signed the first time"
+        );
+        assert_eq!(
+            caught_up[1].1.executedAt, 1_001,
+            "an unsigned one takes the new bound"
+        );
+    }
 }

@@ -9,17 +9,20 @@
 //! by (trigger, event) and written before its service runs, so a crash and a restart find it
 //! instead of running a paid effect twice; a retracted event's executions are marked retracted
 //! unless already settled; a stream's cursor moves only forward in separate calls that the caller
-//! makes after the events are stored.
+//! makes after the events are stored; a keeper records every receipt it signs, keyed by (trigger,
+//! event, runner), before signing, so it never signs two different receipts for one execution.
 
 mod api;
 mod network;
 mod pipeline;
 mod query;
+mod signed;
 mod store;
 
 pub use api::{ApiKey, EventType, KeyScope};
 pub use network::{Conflict, PeerBatch, PeerReceipt};
 pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution, Settleable, Settlement};
 pub use query::{ExecutionFilter, ExecutionPage, ExecutionRecord, PageCursor};
+pub use signed::{AlreadySigned, SignedReceipt};
 
 pub use store::{Cursor, Execution, ExecutionKey, ExecutionStatus, Store, StoreError};

@@ -1,5 +1,6 @@
 //! What the keeper network keeps: standby executions awaiting takeover, and the receipts peers
-//! signed and sent for co-signing (the evidence of an equivocation).
+//! signed and sent for co-signing (the evidence of an equivocation). What this keeper signed itself
+//! is recorded by [`Store::claim_receipts`].
 
 use sqlx::Row;
 
@@ -44,6 +45,28 @@ pub struct Conflict {
     pub earlier_index: u32,
     /// The conflicting receipt's index in the batch just received.
     pub index: u32,
+}
+
+/// A receipt the same signer sent before for the same trigger, event and runner, with different
+/// content, and the batch it came in. Binds: signer, trigger, event, runner, receipt hash.
+const EARLIER_CONFLICT: &str = "SELECT p.batch_index, b.digest, b.receipts, b.signature \
+     FROM peer_receipts p JOIN peer_batches b ON b.digest = p.digest AND b.signer = p.signer \
+     WHERE p.signer = $1 AND p.trigger_id = $2 AND p.event_id = $3 AND p.runner = $4 \
+     AND p.receipt_hash <> $5 LIMIT 1";
+
+/// The conflict an [`EARLIER_CONFLICT`] row shows with `r`.
+fn conflict_of(row: &sqlx::any::AnyRow, r: &PeerReceipt) -> Result<Conflict, StoreError> {
+    let index: i64 = row.try_get("batch_index")?;
+    Ok(Conflict {
+        key: r.key,
+        earlier: PeerBatch {
+            digest: row.try_get("digest")?,
+            receipts: row.try_get("receipts")?,
+            signature: row.try_get("signature")?,
+        },
+        earlier_index: index as u32,
+        index: r.index,
+    })
 }
 
 impl Store {
@@ -99,23 +122,62 @@ impl Store {
         Ok(moved)
     }
 
-    /// Pulls the execution time of finished, unsubmitted executions back to `max` (unix seconds)
-    /// where it is later, and keeps it: settlement refuses a receipt executed after its block, and
-    /// a receipt, once signed, must never change (co-signers would see two receipts for one
-    /// execution: an equivocation).
-    pub async fn clamp_executed_at(&self, max: u64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE executions SET executed_at = $1 WHERE executed_at > $1 \
-             AND settlement = 'none' AND status IN ('succeeded', 'failed')",
+    /// The receipts among `receipts` that conflict with one `signer` sent before in a batch this
+    /// keeper kept: same trigger, event and runner, different content. Reads only: the co-signer
+    /// looks before it checks a batch, and keeps the batch only once it checked.
+    pub async fn peer_conflicts(
+        &self,
+        signer: &str,
+        receipts: &[PeerReceipt],
+    ) -> Result<Vec<Conflict>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let mut conflicts = Vec::new();
+        for r in receipts {
+            let earlier = sqlx::query(EARLIER_CONFLICT)
+                .bind(signer)
+                .bind(r.key.trigger_id as i64)
+                .bind(hex_id(&r.key.event_id))
+                .bind(&r.runner)
+                .bind(&r.receipt_hash)
+                .fetch_optional(&mut *conn)
+                .await?;
+            if let Some(row) = earlier {
+                conflicts.push(conflict_of(&row, r)?);
+            }
+        }
+        Ok(conflicts)
+    }
+
+    /// A batch `signer` sent, as kept, if it was.
+    pub async fn peer_batch(
+        &self,
+        signer: &str,
+        digest: &str,
+    ) -> Result<Option<PeerBatch>, StoreError> {
+        let row = sqlx::query(
+            "SELECT digest, receipts, signature FROM peer_batches WHERE signer = $1 AND digest = $2",
         )
-        .bind(max as i64)
-        .execute(&self.pool)
+        .bind(signer)
+        .bind(digest)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        row.map(|row| {
+            Ok(PeerBatch {
+                digest: row.try_get("digest")?,
+                receipts: row.try_get("receipts")?,
+                signature: row.try_get("signature")?,
+            })
+        })
+        .transpose()
     }
 
     /// Keeps a batch `signer` sent for co-signing, and returns every receipt in it that conflicts
     /// with one the same signer sent before: same trigger, event and runner, different content.
+    ///
+    /// Two concurrent calls under PostgreSQL's READ COMMITTED may each miss the other's receipts:
+    /// this is evidence, not the guard. What keeps this keeper from signing both batches is
+    /// [`claim_receipts`](Store::claim_receipts); the claim that loses then finds the winner's
+    /// batch (kept before the winner claimed) with [`peer_conflicts`](Store::peer_conflicts).
     pub async fn record_peer_batch(
         &self,
         signer: &str,
@@ -153,31 +215,16 @@ impl Store {
             .bind(i64::from(r.index))
             .execute(&mut *tx)
             .await?;
-            let earlier = sqlx::query(
-                "SELECT p.batch_index, b.digest, b.receipts, b.signature FROM peer_receipts p \
-                 JOIN peer_batches b ON b.digest = p.digest AND b.signer = p.signer \
-                 WHERE p.signer = $1 AND p.trigger_id = $2 AND p.event_id = $3 AND p.runner = $4 \
-                 AND p.receipt_hash <> $5 LIMIT 1",
-            )
-            .bind(signer)
-            .bind(r.key.trigger_id as i64)
-            .bind(hex_id(&r.key.event_id))
-            .bind(&r.runner)
-            .bind(&r.receipt_hash)
-            .fetch_optional(&mut *tx)
-            .await?;
+            let earlier = sqlx::query(EARLIER_CONFLICT)
+                .bind(signer)
+                .bind(r.key.trigger_id as i64)
+                .bind(hex_id(&r.key.event_id))
+                .bind(&r.runner)
+                .bind(&r.receipt_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
             if let Some(row) = earlier {
-                let index: i64 = row.try_get("batch_index")?;
-                conflicts.push(Conflict {
-                    key: r.key,
-                    earlier: PeerBatch {
-                        digest: row.try_get("digest")?,
-                        receipts: row.try_get("receipts")?,
-                        signature: row.try_get("signature")?,
-                    },
-                    earlier_index: index as u32,
-                    index: r.index,
-                });
+                conflicts.push(conflict_of(&row, r)?);
             }
         }
         tx.commit().await?;

@@ -655,6 +655,27 @@ async fn network(store: Store) {
     assert_eq!(conflicts[0].earlier_index, 0);
     assert_eq!(conflicts[0].index, 1);
     assert_eq!(conflicts[0].earlier.signature, "sig-0xd1");
+    // Looking, without keeping: the conflict is found, and the batch looked at is not kept.
+    let found = store
+        .peer_conflicts("0xpeer", &[receipt("0xh9", 2)])
+        .await
+        .expect("look");
+    assert_eq!((found.len(), found[0].index), (1, 2), "{found:?}");
+    assert!(
+        store
+            .peer_batch("0xpeer", "0xd9")
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .peer_batch("0xpeer", "0xd1")
+            .await
+            .expect("read")
+            .map(|b| b.signature),
+        Some("sig-0xd1".into())
+    );
     assert!(
         store
             .record_peer_batch("0xother", &batch("0xd4"), &[receipt("0xh3", 0)])

@@ -1,6 +1,15 @@
 //! Co-signing: a keeper checks another keeper's receipts on its own before signing their batch.
 //!
-//! For each receipt the co-signer establishes, without trusting the performer:
+//! A request is admitted in steps, each cheaper than what it guards:
+//! 1. its headers, before the body is read: the protocol version, an addressee that is this
+//!    keeper, a recent time, and a sender that is an *active* keeper (refused with 400, 401 or 403);
+//! 2. a free slot among [`MAX_CONCURRENT_ATTESTS`] (429 when full), then at most
+//!    [`MAX_ATTEST_BODY`](super::protocol::MAX_ATTEST_BODY) bytes of body (413);
+//! 3. the sender's signature over the body's hash, and a time newer than the sender's last (a
+//!    replay), before the body is parsed (401);
+//! 4. at most [`MAX_RECEIPTS_PER_REQUEST`] receipts, and the sender's signature over the batch.
+//!
+//! Then, for each receipt ([`evidence`]), without trusting the performer:
 //! - the event is real: a chain log is read again from the co-signer's own node by transaction
 //!   hash and log index, and its id recomputed; an HTTP event must carry its connector keeper's
 //!   signature;
@@ -10,8 +19,16 @@
 //! - the runner fee is within the service type's cap in the registry;
 //! - the performer is the assigned keeper, or the next in the ranking after the takeover timeout.
 //!
-//! Before any of that it keeps the performer's signed batch, so a second, different receipt for
-//! the same (trigger, event, runner) is caught and reported on chain (`reportEquivocation`).
+//! **Equivocation.** Before checking, the batch is compared with the batches the same performer
+//! sent before and this keeper kept: a second, different receipt for the same (trigger, event,
+//! runner) is reported on chain (`reportEquivocation`). A batch is kept only once it checked out.
+//!
+//! **Never two signatures for one execution.** Before signing, every receipt is claimed in the
+//! store ([`Store::claim_receipts`]): one receipt per (trigger, event, runner), ever, decided by a
+//! primary key, so however requests race (two conflicting batches at once, several processes on
+//! one database) this keeper signs at most one of them and cannot be slashed for it.
+
+mod evidence;
 
 use std::{
     collections::HashMap,
@@ -20,34 +37,106 @@ use std::{
 };
 
 use alloy::{
-    primitives::{Address, B256, Bytes, U256, keccak256},
-    providers::{DynProvider, Provider},
-    rpc::types::TransactionReceipt,
+    primitives::{Address, Bytes, U256},
+    providers::DynProvider,
     signers::local::PrivateKeySigner,
 };
+use axum::http::HeaderMap;
 use herald_chain::{
     bindings::Herald,
     receipt::{Receipt, batch_digest, domain, receipt_hash, sign_digest},
 };
-use herald_connectors::evm::{EventAbi, LogContext};
-use herald_core::{Event, EventId};
-use herald_store::{Conflict, ExecutionKey, PeerBatch, PeerReceipt, Store};
+use herald_core::EventId;
+use herald_store::{Conflict, ExecutionKey, PeerBatch, PeerReceipt, SignedReceipt, Store};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use self::evidence::{Lookups, Verdict};
 use super::{
     peers::Peers,
     protocol::{
-        ATTEST, AttestRequest, AttestResponse, Attestable, Domain, EventSource, Refusal,
-        http_event_digest, message_digest, signed_by,
+        AttestBody, AttestResponse, Domain, HeaderError, MAX_RECEIPTS_PER_REQUEST, PeerHeaders,
+        Refusal, WireReceipt, signed_by,
     },
 };
-use crate::{
-    dispatch::{chain_event, request},
-    price::PriceList,
-    triggers::{Match, TriggerSet},
-};
+use crate::triggers::TriggerSet;
 
 /// How far a message's time may be from the receiver's clock, milliseconds.
 pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
+
+/// Most co-signing requests checked at once; more are answered 429 (the performer asks again with
+/// its next attempt). Each holds at most [`MAX_ATTEST_BODY`](super::protocol::MAX_ATTEST_BODY)
+/// bytes and its look-ups.
+pub const MAX_CONCURRENT_ATTESTS: usize = 8;
+
+/// Why a co-signing request was not signed, and the HTTP status that says so.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    /// The request is malformed: an unknown protocol version, a body that is not a request (400).
+    #[error("{0}")]
+    BadRequest(String),
+    /// The sender is unknown, or the request is not its, not for this keeper, stale, or a
+    /// replay (401).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The sender is a registered keeper but not an active one (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// The body or the batch is over its cap (413).
+    #[error("{0}")]
+    TooLarge(String),
+    /// Every slot is taken (429).
+    #[error("{0}")]
+    Busy(String),
+    /// Read and checked, and refused: for good (422) or for now (503), receipt by receipt.
+    #[error("{}", .0.error)]
+    Refused(Refusal),
+}
+
+impl Rejection {
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::BadRequest(_) => 400,
+            Self::Unauthenticated(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::TooLarge(_) => 413,
+            Self::Busy(_) => 429,
+            Self::Refused(r) if r.retry => 503,
+            Self::Refused(_) => 422,
+        }
+    }
+
+    /// The answer's body.
+    pub fn into_refusal(self) -> Refusal {
+        let retry = matches!(self, Self::Busy(_));
+        match self {
+            Self::Refused(refusal) => refusal,
+            other => Refusal {
+                error: other.to_string(),
+                receipts: Vec::new(),
+                retry,
+            },
+        }
+    }
+}
+
+/// A refusal of the whole request, for good.
+fn refuse(error: String) -> Rejection {
+    Rejection::Refused(Refusal {
+        error,
+        receipts: Vec::new(),
+        retry: false,
+    })
+}
+
+/// A failure of this keeper's own store: ask again later.
+fn store_failed(e: herald_store::StoreError) -> Rejection {
+    Rejection::Refused(Refusal {
+        error: format!("this keeper's store: {e}"),
+        receipts: Vec::new(),
+        retry: true,
+    })
+}
 
 /// Checks and co-signs other keepers' receipts.
 pub struct Attestor {
@@ -60,25 +149,8 @@ pub struct Attestor {
     takeover_timeout: Duration,
     /// The newest request time seen from each sender: older or equal ones are replays.
     seen: Mutex<HashMap<Address, u64>>,
-}
-
-/// What a request's checks read from the node and the registry, read once per request: a batch
-/// of receipts typically shares a few transactions (a `mintBatch` emits a thousand logs) and one
-/// price list.
-#[derive(Default)]
-struct Lookups {
-    prices: HashMap<(u32, u32), PriceList>,
-    transactions: HashMap<B256, Option<Arc<TransactionReceipt>>>,
-    block_times: HashMap<B256, u64>,
-}
-
-/// What one receipt's check found.
-enum Verdict {
-    Valid,
-    /// Wrong: never signed.
-    Invalid(String),
-    /// Not checkable yet (this keeper is behind): ask again later.
-    NotYet(String),
+    /// One permit per request being read or checked.
+    slots: Arc<Semaphore>,
 }
 
 impl Attestor {
@@ -102,6 +174,7 @@ impl Attestor {
             store,
             takeover_timeout,
             seen: Mutex::default(),
+            slots: Arc::new(Semaphore::new(MAX_CONCURRENT_ATTESTS)),
         }
     }
 
@@ -110,14 +183,73 @@ impl Attestor {
         self.signer.address()
     }
 
-    /// Checks a request and every receipt in it; signs the batch only if all of them hold.
-    pub async fn attest(&self, req: AttestRequest) -> Result<AttestResponse, Refusal> {
-        let refuse = |error: String| Refusal {
-            error,
-            receipts: Vec::new(),
-            retry: false,
-        };
-        let receipts: Vec<Receipt> = req
+    /// Checks a request's headers, before its body is read: the protocol version, the addressee,
+    /// the time, and that the sender is an active keeper. Cheap, and all a stranger gets.
+    pub fn admit(&self, headers: &HeaderMap) -> Result<PeerHeaders, Rejection> {
+        let peer = PeerHeaders::parse(headers).map_err(|e| match e {
+            HeaderError::NoVersion | HeaderError::Version { .. } => {
+                Rejection::BadRequest(e.to_string())
+            }
+            _ => Rejection::Unauthenticated(e.to_string()),
+        })?;
+        if peer.to != self.address() {
+            return Err(Rejection::Unauthenticated(format!(
+                "addressed to {}, not to {}",
+                peer.to,
+                self.address()
+            )));
+        }
+        check_fresh(peer.issued_at).map_err(Rejection::Unauthenticated)?;
+        let peers = self.peers.read().expect("peers");
+        match peers.get(&peer.from) {
+            None => Err(Rejection::Unauthenticated(format!(
+                "{} is not a registered keeper",
+                peer.from
+            ))),
+            Some(keeper) if !peers.is_active(keeper, now_secs()) => {
+                Err(Rejection::Forbidden(format!(
+                    "{} is registered but not an active keeper (not yet active, unbonding, or \
+                     bonded below the minimum)",
+                    peer.from
+                )))
+            }
+            Some(_) => Ok(peer),
+        }
+    }
+
+    /// A slot to read and check one request in, if one is free.
+    pub fn slot(&self) -> Result<OwnedSemaphorePermit, Rejection> {
+        self.slots.clone().try_acquire_owned().map_err(|_| {
+            Rejection::Busy(format!(
+                "{MAX_CONCURRENT_ATTESTS} co-signing requests are being checked; ask again later"
+            ))
+        })
+    }
+
+    /// Checks an admitted request's body and every receipt in it; signs the batch only if all of
+    /// them hold, and only after recording what it signs.
+    pub async fn attest(
+        &self,
+        peer: &PeerHeaders,
+        body: &[u8],
+    ) -> Result<AttestResponse, Rejection> {
+        if !peer.signs(self.domain, body) {
+            return Err(Rejection::Unauthenticated(format!(
+                "the request is not signed by {}",
+                peer.from
+            )));
+        }
+        self.check_replay(peer)?;
+        let request: AttestBody = serde_json::from_slice(body).map_err(|e| {
+            Rejection::BadRequest(format!("the body is not a co-signing request: {e}"))
+        })?;
+        if request.receipts.len() > MAX_RECEIPTS_PER_REQUEST {
+            return Err(Rejection::TooLarge(format!(
+                "{} receipts: at most {MAX_RECEIPTS_PER_REQUEST} per request",
+                request.receipts.len()
+            )));
+        }
+        let receipts: Vec<Receipt> = request
             .receipts
             .iter()
             .enumerate()
@@ -131,58 +263,136 @@ impl Attestor {
             return Err(refuse("the batch is empty".into()));
         }
         let digest = batch_digest(&domain(self.domain.chain_id, self.domain.herald), &receipts);
-        self.check_envelope(&req, digest).map_err(refuse)?;
+        if !signed_by(&digest, &request.batch_signature, peer.from) {
+            return Err(refuse(format!("the batch is not signed by {}", peer.from)));
+        }
+        let from = peer.from.to_string();
+        let kept: Vec<PeerReceipt> = receipts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| PeerReceipt {
+                key: key_of(r),
+                runner: r.runner.to_string(),
+                receipt_hash: receipt_hash(r).to_string(),
+                index: i as u32,
+            })
+            .collect();
 
-        // Keep the signed batch first: a conflict with an earlier one is an equivocation,
+        // A different receipt for an execution in a batch kept before is an equivocation,
         // whatever else is wrong with this request.
         let conflicts = self
             .store
-            .record_peer_batch(
-                &req.from.to_string(),
-                &PeerBatch {
-                    digest: digest.to_string(),
-                    receipts: serde_json::to_string(
-                        &req.receipts.iter().map(|a| &a.receipt).collect::<Vec<_>>(),
-                    )
-                    .unwrap_or_default(),
-                    signature: req.batch_signature.to_string(),
-                },
-                &receipts
+            .peer_conflicts(&from, &kept)
+            .await
+            .map_err(store_failed)?;
+        self.refuse_equivocation(peer.from, conflicts, &receipts, &request.batch_signature)
+            .await?;
+
+        self.check_all(peer.from, &request, receipts.len()).await?;
+
+        // Keep the batch only now that it checked out: keeping whatever a registered keeper
+        // sends, before checking it, let anyone with a key fill this keeper's store. Does that
+        // lose equivocation evidence? A proof is two batches the offender signed with different
+        // receipts for one (trigger, event, runner). Two batches that both check out are always
+        // caught: the second meets the first, kept, above or in `record_peer_batch` (or, if
+        // they race, the claim below refuses one and then finds the other kept). A refused batch
+        // is compared with what was kept before it, so it is caught when it comes second; when
+        // it comes first it is not kept, and a valid batch after it goes unreported. That pair
+        // costs nothing: no honest keeper signed the refused batch, so it can never reach a
+        // quorum, and the honest keeper signs only the valid one. Requests from inactive
+        // keepers are refused unread for the same reason: `settle` reverts on an inactive
+        // signer, so their batches cannot settle.
+        let batch = PeerBatch {
+            digest: digest.to_string(),
+            receipts: serde_json::to_string(
+                &request
+                    .receipts
                     .iter()
-                    .enumerate()
-                    .map(|(i, r)| PeerReceipt {
-                        key: ExecutionKey {
-                            trigger_id: r.triggerId,
-                            event_id: EventId::from_bytes(r.eventId),
-                        },
-                        runner: r.runner.to_string(),
-                        receipt_hash: receipt_hash(r).to_string(),
-                        index: i as u32,
-                    })
+                    .map(|a| &a.receipt)
                     .collect::<Vec<_>>(),
             )
+            .unwrap_or_default(),
+            signature: request.batch_signature.to_string(),
+        };
+        let conflicts = self
+            .store
+            .record_peer_batch(&from, &batch, &kept)
             .await
-            .map_err(|e| Refusal {
-                error: format!("this keeper's store: {e}"),
-                receipts: Vec::new(),
-                retry: true,
-            })?;
-        if !conflicts.is_empty() {
-            for conflict in conflicts {
-                self.report(req.from, conflict, &receipts, &req.batch_signature)
+            .map_err(store_failed)?;
+        self.refuse_equivocation(peer.from, conflicts, &receipts, &request.batch_signature)
+            .await?;
+
+        // Record what is about to be signed; a different receipt recorded for one of these
+        // executions (a concurrent request won) means this batch is never signed.
+        let claims: Vec<SignedReceipt> = receipts
+            .iter()
+            .zip(&kept)
+            .map(|(r, k)| SignedReceipt {
+                key: k.key,
+                runner: k.runner.clone(),
+                receipt_hash: k.receipt_hash.clone(),
+                executed_at: r.executedAt,
+            })
+            .collect();
+        let already = self
+            .store
+            .claim_receipts(&batch.digest, &claims)
+            .await
+            .map_err(store_failed)?;
+        if !already.is_empty() {
+            // The request that won kept its batch before claiming: it is the evidence.
+            if let Ok(conflicts) = self.store.peer_conflicts(&from, &kept).await {
+                let _ = self
+                    .refuse_equivocation(peer.from, conflicts, &receipts, &request.batch_signature)
                     .await;
             }
-            return Err(refuse(format!(
-                "{} signed a different receipt for the same execution before: equivocation reported",
-                req.from
-            )));
+            return Err(Rejection::Refused(Refusal {
+                error: format!(
+                    "{} of {} receipts differ from receipts this keeper already signed for the \
+                     same executions",
+                    already.len(),
+                    receipts.len()
+                ),
+                receipts: already.iter().map(|a| (a.index, a.to_string())).collect(),
+                retry: false,
+            }));
         }
 
+        let (signer, signature) =
+            sign_digest(&self.signer, &digest).map_err(|e| refuse(format!("signing: {e}")))?;
+        if let Err(e) = self.store.mark_cosigned(&from, &batch.digest).await {
+            tracing::warn!(error = %e, "recording a co-signature");
+        }
+        tracing::debug!(from = %peer.from, receipts = receipts.len(), %digest, "co-signed");
+        Ok(AttestResponse { signer, signature })
+    }
+
+    /// A signed request must be newer than the last one from its sender.
+    fn check_replay(&self, peer: &PeerHeaders) -> Result<(), Rejection> {
+        let mut seen = self.seen.lock().expect("seen");
+        let last = seen.entry(peer.from).or_default();
+        if peer.issued_at <= *last {
+            return Err(Rejection::Unauthenticated(format!(
+                "replayed request: issued at {} ms, not after {} ms",
+                peer.issued_at, *last
+            )));
+        }
+        *last = peer.issued_at;
+        Ok(())
+    }
+
+    /// Checks every receipt on its own; refuses with the reasons of those that fail.
+    async fn check_all(
+        &self,
+        from: Address,
+        request: &AttestBody,
+        count: usize,
+    ) -> Result<(), Rejection> {
         let mut lookups = Lookups::default();
         let mut refused = Vec::new();
         let mut all_retryable = true;
-        for (i, item) in req.receipts.iter().enumerate() {
-            match self.check(req.from, item, &mut lookups).await {
+        for (i, item) in request.receipts.iter().enumerate() {
+            match self.check(from, item, &mut lookups).await {
                 Verdict::Valid => {}
                 Verdict::Invalid(reason) => {
                     all_retryable = false;
@@ -191,286 +401,33 @@ impl Attestor {
                 Verdict::NotYet(reason) => refused.push((i, reason)),
             }
         }
-        if !refused.is_empty() {
-            return Err(Refusal {
-                error: format!("{} of {} receipts refused", refused.len(), receipts.len()),
-                retry: all_retryable,
-                receipts: refused,
-            });
+        if refused.is_empty() {
+            return Ok(());
         }
-        let (signer, signature) =
-            sign_digest(&self.signer, &digest).map_err(|e| refuse(format!("signing: {e}")))?;
-        if let Err(e) = self
-            .store
-            .mark_cosigned(&req.from.to_string(), &digest.to_string())
-            .await
-        {
-            tracing::warn!(error = %e, "recording a co-signature");
-        }
-        tracing::debug!(from = %req.from, receipts = receipts.len(), %digest, "co-signed");
-        Ok(AttestResponse { signer, signature })
+        Err(Rejection::Refused(Refusal {
+            error: format!("{} of {count} receipts refused", refused.len()),
+            retry: all_retryable,
+            receipts: refused,
+        }))
     }
 
-    /// The request is addressed here, recent, newer than the last from its sender, and signed
-    /// (envelope and batch) by a registered keeper.
-    fn check_envelope(&self, req: &AttestRequest, digest: B256) -> Result<(), String> {
-        if req.to != self.address() {
-            return Err(format!(
-                "addressed to {}, not to {}",
-                req.to,
-                self.address()
-            ));
-        }
-        check_fresh(req.issued_at)?;
-        let envelope = message_digest(self.domain, ATTEST, req.to, req.issued_at, digest);
-        if !signed_by(&envelope, &req.signature, req.from) {
-            return Err(format!("the request is not signed by {}", req.from));
-        }
-        if !signed_by(&digest, &req.batch_signature, req.from) {
-            return Err(format!("the batch is not signed by {}", req.from));
-        }
-        if self.peers.read().expect("peers").get(&req.from).is_none() {
-            return Err(format!("{} is not a registered keeper", req.from));
-        }
-        let mut seen = self.seen.lock().expect("seen");
-        let last = seen.entry(req.from).or_default();
-        if req.issued_at <= *last {
-            return Err(format!(
-                "replayed request: issued at {} ms, not after {} ms",
-                req.issued_at, *last
-            ));
-        }
-        *last = req.issued_at;
-        Ok(())
-    }
-
-    async fn check(&self, from: Address, item: &Attestable, lookups: &mut Lookups) -> Verdict {
-        let r = &item.receipt;
-        if r.runner != from || r.connector != from {
-            return Verdict::Invalid(format!(
-                "the performer {from} must report itself as connector and runner"
-            ));
-        }
-        if keccak256(&item.result) != r.result_hash {
-            return Verdict::Invalid("resultHash is not the hash of the result sent".into());
-        }
-        let key = ExecutionKey {
-            trigger_id: r.trigger_id,
-            event_id: EventId::from_bytes(r.event_id),
-        };
-        let (event, matched, event_time) = match &item.source {
-            EventSource::Chain { tx_hash } => {
-                match self.chain_event(key, *tx_hash, lookups).await {
-                    Ok(found) => found,
-                    Err(verdict) => return verdict,
-                }
-            }
-            EventSource::Http { event, signature } => {
-                match self.http_event(key, r.connector, event, signature) {
-                    Ok(found) => found,
-                    Err(verdict) => return verdict,
-                }
-            }
-        };
-        if let EventSource::Chain { .. } = item.source
-            && let Some(reason) = self.assignment(from, key.trigger_id, event_time)
-        {
-            return Verdict::Invalid(reason);
-        }
-        // The result must commit to what the trigger sends for this event, then the status.
-        let sent = serde_json::to_vec(&request(&event, &matched, key).body).unwrap_or_default();
-        let Some(status) = item.result.strip_prefix(sent.as_slice()) else {
-            return Verdict::Invalid(
-                "the result does not commit to the request this trigger sends for this event"
-                    .into(),
-            );
-        };
-        let delivered = match status {
-            [] => false,
-            [hi, lo] => (200..300).contains(&u16::from_be_bytes([*hi, *lo])),
-            _ => return Verdict::Invalid("the result's status is not 2 bytes".into()),
-        };
-        if r.success != delivered {
-            return Verdict::Invalid(format!(
-                "success = {} contradicts the HTTP status in the result",
-                r.success
-            ));
-        }
-        // Executed after the event. A chain event's time is its block's, so the bound is exact;
-        // an API event's is the connector's wall clock, while receipts are clamped to the chain's
-        // latest block time (settlement refuses a later one), which may trail it.
-        let after = match item.source {
-            EventSource::Chain { .. } => event_time,
-            EventSource::Http { .. } => 0,
-        };
-        let now = now_secs();
-        if r.executed_at > now + MAX_CLOCK_SKEW_MS / 1_000 || r.executed_at < after {
-            return Verdict::Invalid(format!(
-                "executedAt {} is outside [{event_time}, now]",
-                r.executed_at
-            ));
-        }
-        let trigger = &matched.trigger;
-        let pair = (trigger.connector_type, trigger.service_type);
-        if let std::collections::hash_map::Entry::Vacant(slot) = lookups.prices.entry(pair) {
-            match PriceList::load(&self.provider, self.domain.herald, pair.0, pair.1).await {
-                Ok(list) => {
-                    slot.insert(list);
-                }
-                Err(e) => return Verdict::NotYet(format!("reading the registry's prices: {e}")),
-            }
-        }
-        let cap = lookups.prices[&pair].max_runner_fee;
-        if r.runner_fee > cap {
-            return Verdict::Invalid(format!(
-                "runnerFee {} is above the service type's cap {cap}",
-                r.runner_fee
-            ));
-        }
-        Verdict::Valid
-    }
-
-    /// The chain event a receipt names, read from this keeper's node: the event, the trigger's
-    /// match, and the block time.
-    async fn chain_event(
+    /// Reports each conflict on chain and refuses the request, if there is any.
+    async fn refuse_equivocation(
         &self,
-        key: ExecutionKey,
-        tx_hash: B256,
-        lookups: &mut Lookups,
-    ) -> Result<(Event, Match, u64), Verdict> {
-        let position = key.event_id.position();
-        let (block, log_index) = (position >> 24, position & 0xff_ffff);
-        let tx = match lookups.transactions.get(&tx_hash) {
-            Some(known) => known.clone(),
-            None => {
-                let found = self
-                    .provider
-                    .get_transaction_receipt(tx_hash)
-                    .await
-                    .map_err(|e| Verdict::NotYet(format!("reading {tx_hash}: {e}")))?
-                    .map(Arc::new);
-                lookups.transactions.insert(tx_hash, found.clone());
-                found
-            }
-        };
-        let Some(tx) = tx else {
-            return Err(Verdict::Invalid(format!(
-                "transaction {tx_hash} is not on this keeper's chain"
-            )));
-        };
-        let Some(log) = tx
-            .inner
-            .logs()
-            .iter()
-            .find(|l| l.log_index == Some(log_index) && l.block_number == Some(block))
-        else {
-            return Err(Verdict::Invalid(format!(
-                "transaction {tx_hash} has no log {log_index} in block {block}"
-            )));
-        };
-        let block_hash = log.block_hash.unwrap_or_default();
-        let block_time = match (log.block_timestamp, lookups.block_times.get(&block_hash)) {
-            (Some(time), _) | (None, Some(&time)) => time,
-            (None, None) => match self.provider.get_header_by_hash(block_hash).await {
-                Ok(Some(header)) => {
-                    lookups.block_times.insert(block_hash, header.timestamp);
-                    header.timestamp
-                }
-                Ok(None) => return Err(Verdict::NotYet(format!("block {block_hash} unknown"))),
-                Err(e) => return Err(Verdict::NotYet(format!("reading block {block}: {e}"))),
-            },
-        };
-        let context = LogContext {
-            chain_id: self.domain.chain_id,
-            block_number: block,
-            block_hash,
-            block_time,
-            transaction_hash: tx_hash,
-            log_index,
-            from: Some(tx.from),
-            to: tx.to,
-        };
-        if EventAbi::event_id(&context) != key.event_id {
-            return Err(Verdict::Invalid(
-                "the event id is not the id of that log".into(),
-            ));
-        }
-        let triggers = self.triggers.read().expect("triggers");
-        let matches = triggers.matches(log, &context);
-        let Some(matched) = matches.iter().find(|m| m.trigger.id == key.trigger_id) else {
-            return Err(if triggers.get(key.trigger_id).is_none() {
-                Verdict::NotYet(format!("trigger {} is not known here yet", key.trigger_id))
-            } else {
-                Verdict::Invalid(format!(
-                    "trigger {} does not match that log",
-                    key.trigger_id
-                ))
-            });
-        };
-        let event = chain_event(&context, log.address(), &matches[0]);
-        Ok((event, matched.clone(), block_time))
-    }
-
-    /// An event posted to the connector keeper's API: it must carry that keeper's signature.
-    fn http_event(
-        &self,
-        key: ExecutionKey,
-        connector: Address,
-        event: &serde_json::Value,
+        offender: Address,
+        conflicts: Vec<Conflict>,
+        batch: &[Receipt],
         signature: &Bytes,
-    ) -> Result<(Event, Match, u64), Verdict> {
-        if !signed_by(&http_event_digest(self.domain, event), signature, connector) {
-            return Err(Verdict::Invalid(format!(
-                "the event is not signed by its connector {connector}"
-            )));
+    ) -> Result<(), Rejection> {
+        if conflicts.is_empty() {
+            return Ok(());
         }
-        let event = Event::from_cloudevent(event)
-            .map_err(|e| Verdict::Invalid(format!("the event is not a CloudEvent: {e}")))?;
-        if event.id != key.event_id {
-            return Err(Verdict::Invalid(
-                "the event id is not the signed event's".into(),
-            ));
+        for conflict in conflicts {
+            self.report(offender, conflict, batch, signature).await;
         }
-        let triggers = self.triggers.read().expect("triggers");
-        let matched = triggers
-            .matches_event(&event)
-            .into_iter()
-            .find(|m| m.trigger.id == key.trigger_id)
-            .ok_or_else(|| {
-                if triggers.get(key.trigger_id).is_none() {
-                    Verdict::NotYet(format!("trigger {} is not known here yet", key.trigger_id))
-                } else {
-                    Verdict::Invalid(format!(
-                        "trigger {} does not match that event",
-                        key.trigger_id
-                    ))
-                }
-            })?;
-        let time = event.time.as_second().max(0) as u64;
-        Ok((event, matched, time))
-    }
-
-    /// Why `performer` may not run `trigger_id`'s execution of an event at `event_time`, if so.
-    fn assignment(&self, performer: Address, trigger_id: u64, event_time: u64) -> Option<String> {
-        let ranking = self
-            .peers
-            .read()
-            .expect("peers")
-            .ranking(trigger_id, event_time);
-        let Some(rank) = ranking.iter().position(|k| *k == performer) else {
-            return Some(format!(
-                "{performer} was not an active keeper at the event's time"
-            ));
-        };
-        let due = takeover_due(event_time, rank, self.takeover_timeout);
-        let now = now_ms();
-        (now + MAX_TAKEOVER_SKEW_MS < due).then(|| {
-            format!(
-                "trigger {trigger_id} is assigned to {}; {performer} may take over only {} ms from now",
-                ranking[0],
-                due - now
-            )
-        })
+        Err(refuse(format!(
+            "{offender} signed a different receipt for the same execution before: equivocation reported"
+        )))
     }
 
     /// Reports an equivocation on chain, once.
@@ -499,15 +456,14 @@ impl Attestor {
         if !first {
             return;
         }
-        let earlier: Vec<Receipt> = match serde_json::from_str::<Vec<super::protocol::WireReceipt>>(
-            &conflict.earlier.receipts,
-        ) {
-            Ok(wire) => wire.iter().filter_map(|w| w.to_receipt()).collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, "an earlier batch is unreadable");
-                return;
-            }
-        };
+        let earlier: Vec<Receipt> =
+            match serde_json::from_str::<Vec<WireReceipt>>(&conflict.earlier.receipts) {
+                Ok(wire) => wire.iter().filter_map(|w| w.to_receipt()).collect(),
+                Err(e) => {
+                    tracing::warn!(error = %e, "an earlier batch is unreadable");
+                    return;
+                }
+            };
         let earlier_signature: Bytes = conflict.earlier.signature.parse().unwrap_or_default();
         tracing::warn!(
             %offender,
@@ -562,6 +518,14 @@ pub fn check_fresh(issued_at: u64) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// The execution a receipt reports.
+fn key_of(r: &Receipt) -> ExecutionKey {
+    ExecutionKey {
+        trigger_id: r.triggerId,
+        event_id: EventId::from_bytes(r.eventId),
+    }
 }
 
 pub(crate) fn now_ms() -> u64 {

@@ -1,4 +1,9 @@
 //! Asking peers to co-sign: the performer's side of attestation.
+//!
+//! Peers' endpoints are whatever they registered on chain, so requests go through the outbound
+//! client (`herald_services::outbound`): targets checked when dialed (loopback and private ones only
+//! when the keeper allows private targets, as the devnet does), no redirects, and at most
+//! [`ANSWER_LIMIT`] bytes of an answer read.
 
 use std::{
     sync::{
@@ -13,24 +18,29 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use herald_chain::receipt::{order_signatures, recover_signer, sign_digest};
+use herald_services::outbound::{Outbound, OutboundConfig, read_capped};
+use serde::de::DeserializeOwned;
 use tokio::task::JoinSet;
 
 use super::{
     attest::now_ms,
     peers::Peers,
     protocol::{
-        ATTEST, AttestRequest, AttestResponse, Attestable, Domain, EventSource, Refusal,
-        http_event_digest, message_digest, sign,
+        AttestBody, AttestRequest, AttestResponse, Attestable, Domain, EventSource, Refusal,
+        http_event_digest, sign,
     },
 };
 use crate::cosign::{CosignError, Cosigner};
+
+/// The most of a peer's answer read: a signature, or a refusal with a reason per receipt.
+pub const ANSWER_LIMIT: usize = 1 << 20;
 
 /// Collects a quorum of co-signatures from the other active keepers.
 pub struct NetworkCosigner {
     signer: PrivateKeySigner,
     domain: Domain,
     peers: Arc<RwLock<Peers>>,
-    http: reqwest::Client,
+    http: Outbound,
     /// The last request time used: each request gets a later one, so none looks like a replay.
     last_issued: AtomicU64,
     #[cfg(feature = "byzantine")]
@@ -38,21 +48,24 @@ pub struct NetworkCosigner {
 }
 
 impl NetworkCosigner {
-    /// Signs as `signer` and asks the peers in `peers`, waiting at most `timeout` for each.
+    /// Signs as `signer` and asks the peers in `peers`, waiting at most `timeout` for each; peers
+    /// on loopback or private addresses are asked only when `allow_private_targets`.
     pub fn new(
         signer: PrivateKeySigner,
         domain: Domain,
         peers: Arc<RwLock<Peers>>,
         timeout: Duration,
+        allow_private_targets: bool,
     ) -> Self {
         Self {
             signer,
             domain,
             peers,
-            http: reqwest::Client::builder()
-                .timeout(timeout)
-                .build()
-                .expect("an HTTP client"),
+            http: Outbound::new(&OutboundConfig {
+                timeout,
+                allow_private_targets,
+                ..OutboundConfig::default()
+            }),
             last_issued: AtomicU64::new(0),
             #[cfg(feature = "byzantine")]
             fault: super::fault::Fault::from_env(),
@@ -63,7 +76,6 @@ impl NetworkCosigner {
     fn request(
         &self,
         to: Address,
-        digest: B256,
         batch: &[Attestable],
         batch_signature: &Bytes,
     ) -> Result<AttestRequest, alloy::signers::Error> {
@@ -72,43 +84,40 @@ impl NetworkCosigner {
             last if last >= now => self.last_issued.fetch_add(1, Ordering::SeqCst) + 1,
             _ => now,
         };
-        let envelope = message_digest(self.domain, ATTEST, to, issued_at, digest);
-        Ok(AttestRequest {
-            from: self.signer.address(),
-            to,
-            issued_at,
+        let body = AttestBody {
             receipts: batch.to_vec(),
             batch_signature: batch_signature.clone(),
-            signature: sign(&self.signer, &envelope)?,
-        })
+        };
+        AttestRequest::new(&self.signer, self.domain, to, issued_at, &body)
     }
 
     /// Sends one request; the co-signer's signature, checked, or why there is none.
     async fn ask(
-        http: reqwest::Client,
+        http: Outbound,
         endpoint: String,
         peer: Address,
         digest: B256,
         request: AttestRequest,
     ) -> Result<Bytes, String> {
         let url = format!("{}/v1/peer/attest", endpoint.trim_end_matches('/'));
-        let response = http
+        let post = http
             .post(&url)
-            .json(&request)
-            .send()
+            .map_err(|e| format!("{peer} at {url}: {e}"))?
+            .headers(request.headers.to_header_map())
+            .body(request.body);
+        let response = http
+            .send(post)
             .await
             .map_err(|e| format!("{peer} at {url}: {e}"))?;
         let status = response.status();
         if !status.is_success() {
-            let refusal = response
-                .json::<Refusal>()
+            let refusal = read_json::<Refusal>(response)
                 .await
                 .map(|r| format!("{}: {:?}", r.error, r.receipts))
                 .unwrap_or_else(|e| format!("unreadable answer: {e}"));
             return Err(format!("{peer} refused ({status}): {refusal}"));
         }
-        let answer: AttestResponse = response
-            .json()
+        let answer: AttestResponse = read_json(response)
             .await
             .map_err(|e| format!("{peer}: unreadable answer: {e}"))?;
         if answer.signer != peer || recover_signer(&digest, &answer.signature) != Some(peer) {
@@ -156,7 +165,7 @@ impl Cosigner for NetworkCosigner {
         };
         let mut asking = JoinSet::new();
         for (peer, endpoint) in &peers {
-            let request = self.request(*peer, digest, &batch, &own)?;
+            let request = self.request(*peer, &batch, &own)?;
             asking.spawn(Self::ask(
                 self.http.clone(),
                 endpoint.clone(),
@@ -196,6 +205,17 @@ impl Cosigner for NetworkCosigner {
     }
 }
 
+/// A peer's JSON answer, read up to [`ANSWER_LIMIT`] bytes.
+async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, String> {
+    let body = read_capped(response, ANSWER_LIMIT)
+        .await
+        .map_err(|e| e.to_string())?;
+    if body.truncated {
+        return Err(format!("longer than {ANSWER_LIMIT} bytes"));
+    }
+    serde_json::from_slice(&body.bytes).map_err(|e| e.to_string())
+}
+
 #[cfg(feature = "byzantine")]
 impl NetworkCosigner {
     /// Sends `batch` to every peer as a signed request (for the byzantine test modes).
@@ -212,10 +232,100 @@ impl NetworkCosigner {
             return;
         };
         for (peer, endpoint) in peers {
-            if let Ok(request) = self.request(*peer, digest, batch, &own) {
+            if let Ok(request) = self.request(*peer, batch, &own) {
                 let _ =
                     Self::ask(self.http.clone(), endpoint.clone(), *peer, digest, request).await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! `ask` against peers on 127.0.0.1 (nothing else is ever dialed).
+
+    use std::sync::atomic::AtomicUsize;
+
+    use axum::{
+        Router,
+        http::{StatusCode, header::LOCATION},
+        response::IntoResponse,
+        routing::post,
+    };
+
+    use super::*;
+    use crate::network::protocol::AttestBody;
+
+    /// A peer on loopback answering every request with `answer`; counts the requests.
+    async fn peer<R: IntoResponse + Clone + Send + Sync + 'static>(
+        answer: R,
+    ) -> (String, Arc<AtomicUsize>) {
+        let hits = Arc::new(AtomicUsize::new(0));
+        let count = hits.clone();
+        let app = Router::new().fallback(post(move || {
+            count.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
+            async move { answer }
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let endpoint = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+        (endpoint, hits)
+    }
+
+    async fn ask(endpoint: &str, allow_private_targets: bool) -> Result<Bytes, String> {
+        let signer = PrivateKeySigner::random();
+        let domain = Domain {
+            chain_id: 1,
+            herald: Address::ZERO,
+        };
+        let body = AttestBody {
+            receipts: Vec::new(),
+            batch_signature: Bytes::new(),
+        };
+        let request =
+            AttestRequest::new(&signer, domain, Address::ZERO, 1, &body).expect("a request");
+        let http = Outbound::new(&OutboundConfig {
+            timeout: Duration::from_secs(5),
+            allow_private_targets,
+            ..OutboundConfig::default()
+        });
+        NetworkCosigner::ask(
+            http,
+            endpoint.to_string(),
+            Address::ZERO,
+            B256::ZERO,
+            request,
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_peer_on_loopback_is_asked_only_when_private_targets_are_allowed() {
+        let (endpoint, hits) = peer((StatusCode::UNPROCESSABLE_ENTITY, "{\"error\":\"no\"}")).await;
+        let refused = ask(&endpoint, false).await.expect_err("refused");
+        assert!(refused.contains("non-public address"), "{refused}");
+        assert_eq!(hits.load(Ordering::SeqCst), 0, "nothing was sent");
+        let answered = ask(&endpoint, true).await.expect_err("the peer refuses");
+        assert!(answered.contains("422"), "{answered}");
+        assert_eq!(hits.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_peer_redirect_is_not_followed() {
+        let (elsewhere, followed) = peer(StatusCode::OK).await;
+        let (endpoint, _) = peer((StatusCode::FOUND, [(LOCATION, format!("{elsewhere}/x"))])).await;
+        let err = ask(&endpoint, true).await.expect_err("not a signature");
+        assert!(err.contains("302"), "{err}");
+        assert_eq!(followed.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn an_oversized_peer_answer_is_not_read_whole() {
+        let (endpoint, _) = peer(vec![b' '; ANSWER_LIMIT + 1]).await;
+        let err = ask(&endpoint, true).await.expect_err("too long");
+        assert!(err.contains("longer than"), "{err}");
     }
 }

@@ -6,14 +6,20 @@
 //! its time is recent and newer than the last one from the same sender: a captured request cannot
 //! be sent to another keeper, nor sent again.
 //!
-//! A co-signing request also carries the sender's EIP-712 signature over the batch digest itself:
-//! exactly what `settle` and `reportEquivocation` take, so two conflicting batches signed by one
-//! keeper are a proof any co-signer can submit.
+//! A co-signing request (`POST /v1/peer/attest`, peer protocol version
+//! [`PEER_PROTOCOL_VERSION`]) carries all of that in headers ([`PeerHeaders`]), and its signature
+//! covers the hash of the exact body bytes: the co-signer refuses an unknown or inactive sender, a
+//! stale time or another addressee before it reads the body, reads at most [`MAX_ATTEST_BODY`]
+//! bytes, and checks the signature before it parses them. The body ([`AttestBody`]) holds at most
+//! [`MAX_RECEIPTS_PER_REQUEST`] receipts with their evidence, and the sender's EIP-712 signature
+//! over the batch digest itself: exactly what `settle` and `reportEquivocation` take, so two
+//! conflicting batches signed by one keeper are a proof any co-signer can submit.
 
 use alloy::{
     primitives::{Address, B256, Bytes, U256, aliases::U96, keccak256},
     signers::{SignerSync, local::PrivateKeySigner},
 };
+use axum::http::{HeaderMap, HeaderName, HeaderValue, header::CONTENT_TYPE};
 use herald_chain::receipt::{Receipt, recover_signer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -102,21 +108,178 @@ pub struct Attestable {
     pub source: EventSource,
 }
 
-/// `POST /v1/peer/attest`: "check these receipts and sign their batch".
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AttestRequest {
+/// The peer protocol's version, sent in [`VERSION_HEADER`] with every co-signing request. A
+/// co-signer refuses any other version before reading the body, so a change of format or of what
+/// is signed is explicit. Version 1 (no header) carried the sender, addressee, time and signature
+/// in the JSON body; version 2 moved them to headers and signs the body's hash.
+pub const PEER_PROTOCOL_VERSION: u32 = 2;
+/// The peer protocol version of a request.
+pub const VERSION_HEADER: &str = "herald-peer-version";
+/// The sending keeper's address.
+pub const FROM_HEADER: &str = "herald-peer-from";
+/// The addressee's address.
+pub const TO_HEADER: &str = "herald-peer-to";
+/// When the request was made, unix milliseconds.
+pub const ISSUED_AT_HEADER: &str = "herald-peer-issued-at";
+/// The sender's signature over [`attest_digest`], 0x hex.
+pub const SIGNATURE_HEADER: &str = "herald-peer-signature";
+
+/// Most receipts one co-signing request may carry: what one request can make a co-signer look up.
+/// The settler never puts more in a batch.
+pub const MAX_RECEIPTS_PER_REQUEST: usize = 1_000;
+/// Largest co-signing request body, bytes: read (and hashed) only once the headers name an active
+/// keeper, and parsed only once the signature over its hash holds. A full batch of chain events
+/// takes a few kilobytes per receipt; the settler trims a batch whose evidence would not fit.
+pub const MAX_ATTEST_BODY: usize = 4 * 1024 * 1024;
+
+/// Who sends a co-signing request, to whom, when, and the sender's signature over the body: sent
+/// as headers, so the co-signer can refuse a stranger before reading the body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeerHeaders {
     /// The performer asking.
     pub from: Address,
     /// The keeper asked.
     pub to: Address,
     /// When the request was made, unix milliseconds.
     pub issued_at: u64,
+    /// The performer's signature over [`attest_digest`] of the body.
+    pub signature: Bytes,
+}
+
+/// Why a request's peer headers cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum HeaderError {
+    /// No version header: a peer speaking an older protocol.
+    #[error(
+        "no {VERSION_HEADER} header: this keeper speaks peer protocol version {PEER_PROTOCOL_VERSION}"
+    )]
+    NoVersion,
+    /// Another version of the protocol.
+    #[error(
+        "{VERSION_HEADER} is {found:?}: this keeper speaks peer protocol version {PEER_PROTOCOL_VERSION}"
+    )]
+    Version {
+        /// The version sent.
+        found: String,
+    },
+    /// A header the request must carry is missing.
+    #[error("no {0} header")]
+    Missing(&'static str),
+    /// A header is not what it must be.
+    #[error("{name} is {found:?}: expected {expected}")]
+    Invalid {
+        /// The header.
+        name: &'static str,
+        /// What it must hold.
+        expected: &'static str,
+        /// What it holds (at most 100 characters of it).
+        found: String,
+    },
+}
+
+impl PeerHeaders {
+    /// Reads the peer headers of a request; the version must be [`PEER_PROTOCOL_VERSION`].
+    pub fn parse(headers: &HeaderMap) -> Result<Self, HeaderError> {
+        match headers.get(VERSION_HEADER).map(|v| v.to_str()) {
+            None => return Err(HeaderError::NoVersion),
+            Some(Ok(v)) if v.trim() == PEER_PROTOCOL_VERSION.to_string() => {}
+            Some(found) => {
+                return Err(HeaderError::Version {
+                    found: found.unwrap_or("(not text)").chars().take(100).collect(),
+                });
+            }
+        }
+        Ok(Self {
+            from: header(headers, FROM_HEADER, "a 0x address")?,
+            to: header(headers, TO_HEADER, "a 0x address")?,
+            issued_at: header(headers, ISSUED_AT_HEADER, "unix milliseconds")?,
+            signature: header(headers, SIGNATURE_HEADER, "a 0x hex signature")?,
+        })
+    }
+
+    /// These headers, with the version and the body's content type, for a request.
+    pub fn to_header_map(&self) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in [
+            (VERSION_HEADER, PEER_PROTOCOL_VERSION.to_string()),
+            (FROM_HEADER, self.from.to_string()),
+            (TO_HEADER, self.to.to_string()),
+            (ISSUED_AT_HEADER, self.issued_at.to_string()),
+            (SIGNATURE_HEADER, self.signature.to_string()),
+        ] {
+            // Hex and decimal digits are always valid header values.
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                map.insert(HeaderName::from_static(name), value);
+            }
+        }
+        map
+    }
+
+    /// Whether the signature is the sender's over `body` as addressed and dated.
+    pub fn signs(&self, domain: Domain, body: &[u8]) -> bool {
+        signed_by(
+            &attest_digest(domain, self.to, self.issued_at, body),
+            &self.signature,
+            self.from,
+        )
+    }
+}
+
+/// One header, parsed.
+fn header<T: std::str::FromStr>(
+    headers: &HeaderMap,
+    name: &'static str,
+    expected: &'static str,
+) -> Result<T, HeaderError> {
+    let value = headers.get(name).ok_or(HeaderError::Missing(name))?;
+    let text = value.to_str().unwrap_or_default().trim();
+    text.parse().map_err(|_| HeaderError::Invalid {
+        name,
+        expected,
+        found: text.chars().take(100).collect(),
+    })
+}
+
+/// The body of `POST /v1/peer/attest`: "check these receipts and sign their batch".
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AttestBody {
     /// The batch, in the order it will be settled, with evidence.
     pub receipts: Vec<Attestable>,
     /// The performer's signature over the batch's EIP-712 digest.
     pub batch_signature: Bytes,
-    /// The performer's signature over [`message_digest`] of this request.
-    pub signature: Bytes,
+}
+
+/// A co-signing request as sent: its peer headers and the exact body bytes they sign.
+#[derive(Clone, Debug)]
+pub struct AttestRequest {
+    /// Sender, addressee, time and the signature over the body.
+    pub headers: PeerHeaders,
+    /// The [`AttestBody`], JSON.
+    pub body: Vec<u8>,
+}
+
+impl AttestRequest {
+    /// `body`, from `signer` to `to` at `issued_at` (unix milliseconds), signed.
+    pub fn new(
+        signer: &PrivateKeySigner,
+        domain: Domain,
+        to: Address,
+        issued_at: u64,
+        body: &AttestBody,
+    ) -> Result<Self, alloy::signers::Error> {
+        let body = serde_json::to_vec(body).map_err(alloy::signers::Error::other)?;
+        let signature = sign(signer, &attest_digest(domain, to, issued_at, &body))?;
+        Ok(Self {
+            headers: PeerHeaders {
+                from: signer.address(),
+                to,
+                issued_at,
+                signature,
+            },
+            body,
+        })
+    }
 }
 
 /// The co-signer's answer: its signature over the batch digest.
@@ -188,8 +351,13 @@ pub fn message_digest(
     keccak256(preimage)
 }
 
-/// The content digest of an attestation request: its batch digest.
-pub const ATTEST: &str = "attest";
+/// The kind of a co-signing request: its content digest is the hash of its body.
+pub const ATTEST: &str = "attest/v2";
+
+/// The digest a performer signs to send the co-signing request `body` to `to` at `issued_at`.
+pub fn attest_digest(domain: Domain, to: Address, issued_at: u64, body: &[u8]) -> B256 {
+    message_digest(domain, ATTEST, to, issued_at, keccak256(body))
+}
 /// The content digest of a heartbeat: keccak256(executed ‖ attested).
 pub const HEARTBEAT: &str = "heartbeat";
 
@@ -245,6 +413,57 @@ mod tests {
         assert!(!signed_by(&later, &signature, signer.address()));
         let heartbeat = message_digest(domain, HEARTBEAT, a, 1_000, content);
         assert!(!signed_by(&heartbeat, &signature, signer.address()));
+    }
+
+    #[test]
+    fn peer_headers_sign_the_exact_body_and_name_the_version() {
+        let signer = PrivateKeySigner::random();
+        let domain = Domain {
+            chain_id: 1,
+            herald: Address::repeat_byte(9),
+        };
+        let to = Address::repeat_byte(2);
+        let body = AttestBody {
+            receipts: Vec::new(),
+            batch_signature: Bytes::from_static(b"batch"),
+        };
+        let request = AttestRequest::new(&signer, domain, to, 1_000, &body).expect("sign");
+        let map = request.headers.to_header_map();
+        assert_eq!(
+            map.get(VERSION_HEADER).and_then(|v| v.to_str().ok()),
+            Some("2")
+        );
+        let parsed = PeerHeaders::parse(&map).expect("parse");
+        assert_eq!(parsed, request.headers);
+        assert_eq!(parsed.from, signer.address());
+        assert!(parsed.signs(domain, &request.body));
+        let mut tampered = request.body.clone();
+        tampered.push(b' ');
+        assert!(
+            !parsed.signs(domain, &tampered),
+            "the signature covers every byte"
+        );
+
+        let mut old = map.clone();
+        old.remove(VERSION_HEADER);
+        assert!(matches!(
+            PeerHeaders::parse(&old),
+            Err(HeaderError::NoVersion)
+        ));
+        let mut future = map.clone();
+        future.insert(VERSION_HEADER, HeaderValue::from_static("3"));
+        assert!(matches!(
+            PeerHeaders::parse(&future),
+            Err(HeaderError::Version { .. })
+        ));
+        let mut unsigned = map;
+        unsigned.remove(SIGNATURE_HEADER);
+        assert_eq!(
+            PeerHeaders::parse(&unsigned)
+                .expect_err("no signature")
+                .to_string(),
+            format!("no {SIGNATURE_HEADER} header")
+        );
     }
 
     #[test]

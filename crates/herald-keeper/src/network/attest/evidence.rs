@@ -1,0 +1,279 @@
+//! The co-signer's checks of one receipt against its evidence: the event is real, the trigger
+//! matches it, the result commits to the request the trigger sends, the fee is within the cap,
+//! and the performer is the one assigned (or a due takeover).
+
+use std::{collections::HashMap, sync::Arc};
+
+use alloy::{
+    primitives::{Address, B256, Bytes, keccak256},
+    providers::Provider,
+    rpc::types::TransactionReceipt,
+};
+use herald_connectors::evm::{EventAbi, LogContext};
+use herald_core::{Event, EventId};
+use herald_store::ExecutionKey;
+
+use super::{Attestor, MAX_CLOCK_SKEW_MS, MAX_TAKEOVER_SKEW_MS, now_ms, now_secs, takeover_due};
+use crate::{
+    dispatch::{chain_event, request},
+    network::protocol::{Attestable, EventSource, http_event_digest, signed_by},
+    price::PriceList,
+    triggers::Match,
+};
+
+/// What a request's checks read from the node and the registry, read once per request: a batch
+/// of receipts typically shares a few transactions (a `mintBatch` emits a thousand logs) and one
+/// price list.
+#[derive(Default)]
+pub(super) struct Lookups {
+    prices: HashMap<(u32, u32), PriceList>,
+    transactions: HashMap<B256, Option<Arc<TransactionReceipt>>>,
+    block_times: HashMap<B256, u64>,
+}
+
+/// What one receipt's check found.
+pub(super) enum Verdict {
+    Valid,
+    /// Wrong: never signed.
+    Invalid(String),
+    /// Not checkable yet (this keeper is behind): ask again later.
+    NotYet(String),
+}
+
+impl Attestor {
+    /// Checks one receipt against its evidence and this keeper's own view of the chain, the
+    /// triggers and the registry.
+    pub(super) async fn check(
+        &self,
+        from: Address,
+        item: &Attestable,
+        lookups: &mut Lookups,
+    ) -> Verdict {
+        let r = &item.receipt;
+        if r.runner != from || r.connector != from {
+            return Verdict::Invalid(format!(
+                "the performer {from} must report itself as connector and runner"
+            ));
+        }
+        if keccak256(&item.result) != r.result_hash {
+            return Verdict::Invalid("resultHash is not the hash of the result sent".into());
+        }
+        let key = ExecutionKey {
+            trigger_id: r.trigger_id,
+            event_id: EventId::from_bytes(r.event_id),
+        };
+        let (event, matched, event_time) = match &item.source {
+            EventSource::Chain { tx_hash } => {
+                match self.chain_event(key, *tx_hash, lookups).await {
+                    Ok(found) => found,
+                    Err(verdict) => return verdict,
+                }
+            }
+            EventSource::Http { event, signature } => {
+                match self.http_event(key, r.connector, event, signature) {
+                    Ok(found) => found,
+                    Err(verdict) => return verdict,
+                }
+            }
+        };
+        if let EventSource::Chain { .. } = item.source
+            && let Some(reason) = self.assignment(from, key.trigger_id, event_time)
+        {
+            return Verdict::Invalid(reason);
+        }
+        // The result must commit to what the trigger sends for this event, then the status.
+        let sent = serde_json::to_vec(&request(&event, &matched, key).body).unwrap_or_default();
+        let Some(status) = item.result.strip_prefix(sent.as_slice()) else {
+            return Verdict::Invalid(
+                "the result does not commit to the request this trigger sends for this event"
+                    .into(),
+            );
+        };
+        let delivered = match status {
+            [] => false,
+            [hi, lo] => (200..300).contains(&u16::from_be_bytes([*hi, *lo])),
+            _ => return Verdict::Invalid("the result's status is not 2 bytes".into()),
+        };
+        if r.success != delivered {
+            return Verdict::Invalid(format!(
+                "success = {} contradicts the HTTP status in the result",
+                r.success
+            ));
+        }
+        // Executed after the event. A chain event's time is its block's, so the bound is exact;
+        // an API event's is the connector's wall clock, while receipts are clamped to the chain's
+        // latest block time (settlement refuses a later one), which may trail it.
+        let after = match item.source {
+            EventSource::Chain { .. } => event_time,
+            EventSource::Http { .. } => 0,
+        };
+        let now = now_secs();
+        if r.executed_at > now + MAX_CLOCK_SKEW_MS / 1_000 || r.executed_at < after {
+            return Verdict::Invalid(format!(
+                "executedAt {} is outside [{event_time}, now]",
+                r.executed_at
+            ));
+        }
+        let trigger = &matched.trigger;
+        let pair = (trigger.connector_type, trigger.service_type);
+        if let std::collections::hash_map::Entry::Vacant(slot) = lookups.prices.entry(pair) {
+            match PriceList::load(&self.provider, self.domain.herald, pair.0, pair.1).await {
+                Ok(list) => {
+                    slot.insert(list);
+                }
+                Err(e) => return Verdict::NotYet(format!("reading the registry's prices: {e}")),
+            }
+        }
+        let cap = lookups.prices[&pair].max_runner_fee;
+        if r.runner_fee > cap {
+            return Verdict::Invalid(format!(
+                "runnerFee {} is above the service type's cap {cap}",
+                r.runner_fee
+            ));
+        }
+        Verdict::Valid
+    }
+
+    /// The chain event a receipt names, read from this keeper's node: the event, the trigger's
+    /// match, and the block time.
+    async fn chain_event(
+        &self,
+        key: ExecutionKey,
+        tx_hash: B256,
+        lookups: &mut Lookups,
+    ) -> Result<(Event, Match, u64), Verdict> {
+        let position = key.event_id.position();
+        let (block, log_index) = (position >> 24, position & 0xff_ffff);
+        let tx = match lookups.transactions.get(&tx_hash) {
+            Some(known) => known.clone(),
+            None => {
+                let found = self
+                    .provider
+                    .get_transaction_receipt(tx_hash)
+                    .await
+                    .map_err(|e| Verdict::NotYet(format!("reading {tx_hash}: {e}")))?
+                    .map(Arc::new);
+                lookups.transactions.insert(tx_hash, found.clone());
+                found
+            }
+        };
+        let Some(tx) = tx else {
+            return Err(Verdict::Invalid(format!(
+                "transaction {tx_hash} is not on this keeper's chain"
+            )));
+        };
+        let Some(log) = tx
+            .inner
+            .logs()
+            .iter()
+            .find(|l| l.log_index == Some(log_index) && l.block_number == Some(block))
+        else {
+            return Err(Verdict::Invalid(format!(
+                "transaction {tx_hash} has no log {log_index} in block {block}"
+            )));
+        };
+        let block_hash = log.block_hash.unwrap_or_default();
+        let block_time = match (log.block_timestamp, lookups.block_times.get(&block_hash)) {
+            (Some(time), _) | (None, Some(&time)) => time,
+            (None, None) => match self.provider.get_header_by_hash(block_hash).await {
+                Ok(Some(header)) => {
+                    lookups.block_times.insert(block_hash, header.timestamp);
+                    header.timestamp
+                }
+                Ok(None) => return Err(Verdict::NotYet(format!("block {block_hash} unknown"))),
+                Err(e) => return Err(Verdict::NotYet(format!("reading block {block}: {e}"))),
+            },
+        };
+        let context = LogContext {
+            chain_id: self.domain.chain_id,
+            block_number: block,
+            block_hash,
+            block_time,
+            transaction_hash: tx_hash,
+            log_index,
+            from: Some(tx.from),
+            to: tx.to,
+        };
+        if EventAbi::event_id(&context) != key.event_id {
+            return Err(Verdict::Invalid(
+                "the event id is not the id of that log".into(),
+            ));
+        }
+        let triggers = self.triggers.read().expect("triggers");
+        let matches = triggers.matches(log, &context);
+        let Some(matched) = matches.iter().find(|m| m.trigger.id == key.trigger_id) else {
+            return Err(if triggers.get(key.trigger_id).is_none() {
+                Verdict::NotYet(format!("trigger {} is not known here yet", key.trigger_id))
+            } else {
+                Verdict::Invalid(format!(
+                    "trigger {} does not match that log",
+                    key.trigger_id
+                ))
+            });
+        };
+        let event = chain_event(&context, log.address(), &matches[0]);
+        Ok((event, matched.clone(), block_time))
+    }
+
+    /// An event posted to the connector keeper's API: it must carry that keeper's signature.
+    fn http_event(
+        &self,
+        key: ExecutionKey,
+        connector: Address,
+        event: &serde_json::Value,
+        signature: &Bytes,
+    ) -> Result<(Event, Match, u64), Verdict> {
+        if !signed_by(&http_event_digest(self.domain, event), signature, connector) {
+            return Err(Verdict::Invalid(format!(
+                "the event is not signed by its connector {connector}"
+            )));
+        }
+        let event = Event::from_cloudevent(event)
+            .map_err(|e| Verdict::Invalid(format!("the event is not a CloudEvent: {e}")))?;
+        if event.id != key.event_id {
+            return Err(Verdict::Invalid(
+                "the event id is not the signed event's".into(),
+            ));
+        }
+        let triggers = self.triggers.read().expect("triggers");
+        let matched = triggers
+            .matches_event(&event)
+            .into_iter()
+            .find(|m| m.trigger.id == key.trigger_id)
+            .ok_or_else(|| {
+                if triggers.get(key.trigger_id).is_none() {
+                    Verdict::NotYet(format!("trigger {} is not known here yet", key.trigger_id))
+                } else {
+                    Verdict::Invalid(format!(
+                        "trigger {} does not match that event",
+                        key.trigger_id
+                    ))
+                }
+            })?;
+        let time = event.time.as_second().max(0) as u64;
+        Ok((event, matched, time))
+    }
+
+    /// Why `performer` may not run `trigger_id`'s execution of an event at `event_time`, if so.
+    fn assignment(&self, performer: Address, trigger_id: u64, event_time: u64) -> Option<String> {
+        let ranking = self
+            .peers
+            .read()
+            .expect("peers")
+            .ranking(trigger_id, event_time);
+        let Some(rank) = ranking.iter().position(|k| *k == performer) else {
+            return Some(format!(
+                "{performer} was not an active keeper at the event's time"
+            ));
+        };
+        let due = takeover_due(event_time, rank, self.takeover_timeout);
+        let now = now_ms();
+        (now + MAX_TAKEOVER_SKEW_MS < due).then(|| {
+            format!(
+                "trigger {trigger_id} is assigned to {}; {performer} may take over only {} ms from now",
+                ranking[0],
+                due - now
+            )
+        })
+    }
+}
