@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use alloy::primitives::{U256, aliases::U96};
 use herald_anvil_tests::{
-    Receiver, anvil, create_trigger, depositor, network, order_subscription, terms,
+    Receiver, anvil, create_trigger, depositor, http_terms, network, order_subscription,
 };
 use herald_chain::bindings::Herald;
 use herald_core::Event;
@@ -28,7 +28,7 @@ async fn api_events_run_their_subscriptions_and_settle() {
     let id = create_trigger(
         &user,
         &net,
-        terms(),
+        http_terms(),
         U96::from(10u64.pow(17)),
         &order_subscription(&receiver.url()),
     )

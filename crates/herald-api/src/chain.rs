@@ -2,7 +2,7 @@
 //! given; 503 when it has none.
 
 use alloy::{
-    primitives::Address,
+    primitives::{Address, B256},
     providers::{DynProvider, Provider},
     rpc::types::Filter,
     sol_types::SolEvent,
@@ -176,6 +176,22 @@ pub async fn keepers(State(state): State<ApiState>) -> Result<Json<Vec<KeeperVie
         });
     }
     Ok(Json(out))
+}
+
+/// The types registered for these manifests (see [`herald_chain::state::registered_types`]).
+pub(crate) async fn types_for(
+    chain: &Chain,
+    connector_hash: B256,
+    service_hash: B256,
+) -> Result<(Option<u32>, Option<u32>), ApiError> {
+    herald_chain::state::registered_types(
+        &chain.provider,
+        chain.herald,
+        connector_hash,
+        service_hash,
+    )
+    .await
+    .map_err(rpc)
 }
 
 async fn created(chain: &Chain, id: Option<u64>) -> Result<Vec<Herald::TriggerCreated>, ApiError> {

@@ -59,9 +59,9 @@ pub struct SubscriptionInput {
     pub expires_at: Option<u64>,
     /// How many times it may run (default: no limit).
     pub max_executions: Option<u32>,
-    /// The on-chain connector type id (default 1).
+    /// The on-chain connector type id (default: the first registered for the HTTP_EVENT manifest).
     pub connector_type: Option<u32>,
-    /// The on-chain service type id (default 1).
+    /// The on-chain service type id (default: the first registered for the service's manifest).
     pub service_type: Option<u32>,
 }
 
@@ -229,11 +229,40 @@ async fn creation(
     let name = input.name.clone().unwrap_or_else(|| "subscription".into());
     let config = json!({ name: Value::Object(trigger) }).to_string();
     let specs = parse_triggers("subscription", &config).map_err(|e| bad(e.to_string()))?;
+    let manifests = Manifests::builtin();
     for spec in &specs {
-        Manifests::builtin()
+        manifests
             .validate("subscription", spec)
             .map_err(|e| bad(e.to_string()))?;
     }
+    let (connector_type, service_type) = match (input.connector_type, input.service_type) {
+        (Some(c), Some(s)) => (c, s),
+        (given_connector, given_service) => {
+            let connector_hash = manifests
+                .connector(CONNECTOR)
+                .map(|m| m.manifest_hash)
+                .unwrap_or_default();
+            let service_hash = manifests
+                .service(&input.service)
+                .map(|m| m.manifest_hash)
+                .unwrap_or_default();
+            let (c, s) =
+                chain::types_for(chain::chain(state)?, connector_hash, service_hash).await?;
+            let missing = |what: &str, hash| {
+                bad(format!(
+                    "{what}: no {what} is registered for manifest {hash}; give its id"
+                ))
+            };
+            (
+                given_connector
+                    .or(c)
+                    .ok_or_else(|| missing("connector_type", connector_hash))?,
+                given_service
+                    .or(s)
+                    .ok_or_else(|| missing("service_type", service_hash))?,
+            )
+        }
+    };
     let amount = |what: &str, text: &str| {
         text.parse::<U256>()
             .map_err(|_| bad(format!("{what}: expected a decimal amount, found {text:?}")))
@@ -250,8 +279,8 @@ async fn creation(
     }
     let call = Herald::createTriggerCall {
         terms: Herald::TriggerTerms {
-            connectorType: U24::from(input.connector_type.unwrap_or(1).min(0xFF_FFFF)),
-            serviceType: U24::from(input.service_type.unwrap_or(1).min(0xFF_FFFF)),
+            connectorType: U24::from(connector_type.min(0xFF_FFFF)),
+            serviceType: U24::from(service_type.min(0xFF_FFFF)),
             maxFeePerExecution: max_fee,
             expiresAt: U40::from(expires_at),
             maxExecutions: input.max_executions.unwrap_or(0),

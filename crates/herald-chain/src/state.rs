@@ -1,8 +1,11 @@
-//! Herald's on-chain state as every client shows it: trigger and keeper states, and the filter
-//! for trigger creations.
+//! Herald's on-chain state as every client shows it: trigger and keeper states, the filter for
+//! trigger creations, and the types registered for a manifest.
+
+use std::collections::BTreeMap;
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
+    providers::Provider,
     rpc::types::Filter,
     sol_types::SolEvent,
 };
@@ -60,4 +63,40 @@ mod tests {
         assert_eq!(keeper_state(false, 9), "unbonding");
         assert_eq!(keeper_state(false, 0), "inactive");
     }
+}
+
+/// The lowest-numbered connector and service types whose current registration carries these
+/// manifest hashes, if any. Keepers serve a trigger only on types registered for the manifests its
+/// file uses, so these are the ids a new trigger on those manifests names by default.
+pub async fn registered_types<P: Provider>(
+    provider: &P,
+    herald: Address,
+    connector_hash: B256,
+    service_hash: B256,
+) -> Result<(Option<u32>, Option<u32>), alloy::transports::TransportError> {
+    let filter = Filter::new()
+        .address(herald)
+        .event_signature(vec![
+            Herald::ConnectorTypeSet::SIGNATURE_HASH,
+            Herald::ServiceTypeSet::SIGNATURE_HASH,
+        ])
+        .from_block(0);
+    let logs = provider.get_logs(&filter).await?;
+    // A later registration of an id (an update) replaces the earlier one.
+    let mut connectors = BTreeMap::new();
+    let mut services = BTreeMap::new();
+    for log in &logs {
+        if let Ok(c) = log.log_decode::<Herald::ConnectorTypeSet>() {
+            connectors.insert(c.inner.id.to::<u32>(), c.inner.manifestHash);
+        } else if let Ok(s) = log.log_decode::<Herald::ServiceTypeSet>() {
+            services.insert(s.inner.id.to::<u32>(), s.inner.manifestHash);
+        }
+    }
+    let first = |types: &BTreeMap<u32, B256>, hash: B256| {
+        types.iter().find(|(_, h)| **h == hash).map(|(id, _)| *id)
+    };
+    Ok((
+        first(&connectors, connector_hash),
+        first(&services, service_hash),
+    ))
 }

@@ -43,7 +43,8 @@ pub async fn provider_for(anvil: &AnvilInstance, i: usize) -> eyre::Result<DynPr
         .erased())
 }
 
-/// A deployed Herald with a test token, connector type 1 and service type 1, and keepers that are
+/// A deployed Herald with a test token, connector types 1 (EVM log) and 2 (HTTP event), service
+/// type 1 (webhook), and keepers that are
 /// registered, bonded and active. Accounts: 0 deployer, admin and treasury; 1 connector
 /// developer; 2 service developer; `3..3 + keepers` the keepers.
 pub struct Network {
@@ -80,28 +81,34 @@ impl Network {
             .await
             .wrap_err("setQuorum")?;
 
+        // The built-in types, each registered for its manifest (keepers serve a trigger only on
+        // types whose manifest hash is that of the manifest its file names): connector 1 is the
+        // EVM contract log, connector 2 the HTTP event (subscriptions), service 1 the webhook.
+        let [evm, http, webhook] = herald_spec::BUILTIN_MANIFESTS;
         let connector_dev = provider_for(anvil, 1).await?;
-        Herald::new(herald, &connector_dev)
-            .registerConnectorType(
-                signer(anvil, 1).address(),
-                U96::from(CONNECTOR_DEV_FEE),
-                U96::from(OPERATOR_FEE),
-                Default::default(),
-                "ipfs://evm-log".into(),
-            )
-            .send()
-            .await?
-            .get_receipt()
-            .await
-            .wrap_err("registerConnectorType")?;
+        for (name, text) in [evm, http] {
+            Herald::new(herald, &connector_dev)
+                .registerConnectorType(
+                    signer(anvil, 1).address(),
+                    U96::from(CONNECTOR_DEV_FEE),
+                    U96::from(OPERATOR_FEE),
+                    alloy::primitives::keccak256(text),
+                    format!("herald:builtin/{name}"),
+                )
+                .send()
+                .await?
+                .get_receipt()
+                .await
+                .wrap_err_with(|| format!("registerConnectorType {name}"))?;
+        }
         let service_dev = provider_for(anvil, 2).await?;
         Herald::new(herald, &service_dev)
             .registerServiceType(
                 signer(anvil, 2).address(),
                 U96::from(SERVICE_DEV_FEE),
                 U96::from(MAX_RUNNER_FEE),
-                Default::default(),
-                "ipfs://webhook".into(),
+                alloy::primitives::keccak256(webhook.1),
+                format!("herald:builtin/{}", webhook.0),
             )
             .send()
             .await?
@@ -223,6 +230,17 @@ pub fn terms() -> Herald::TriggerTerms {
         maxExecutions: 0,
     }
 }
+
+/// The terms of a subscription (a trigger on the HTTP_EVENT connector, type 2) with `terms`' caps.
+pub fn http_terms() -> Herald::TriggerTerms {
+    Herald::TriggerTerms {
+        connectorType: U24::from(HTTP_CONNECTOR_TYPE),
+        ..terms()
+    }
+}
+
+/// The connector type the devnet registers for the HTTP_EVENT manifest.
+pub const HTTP_CONNECTOR_TYPE: u32 = 2;
 
 /// Creates a trigger as `user`, waits for it to be mined and returns its id.
 pub async fn create_trigger(

@@ -222,9 +222,14 @@ pub struct SettlementConfig {
     /// Longest a finished execution waits for its batch to fill, milliseconds.
     #[serde(default = "defaults::batch_age_ms")]
     pub batch_age_ms: u64,
-    /// What this keeper charges as runner, in the token's smallest unit (decimal).
+    /// What this keeper charges as runner, in the token's smallest unit (decimal). Triggers whose
+    /// service type caps the runner's fee below it are not served.
     #[serde(default = "defaults::runner_fee")]
     pub runner_fee: String,
+    /// The least operator fee a trigger's connector type must pay for this keeper to serve it, in
+    /// the token's smallest unit (decimal).
+    #[serde(default = "defaults::runner_fee")]
+    pub min_operator_fee: String,
     /// How long to wait for a `settle` transaction to be mined before retrying, milliseconds.
     #[serde(default = "defaults::confirm_timeout_ms")]
     pub confirm_timeout_ms: u64,
@@ -236,6 +241,7 @@ impl Default for SettlementConfig {
             batch_size: defaults::batch_size(),
             batch_age_ms: defaults::batch_age_ms(),
             runner_fee: defaults::runner_fee(),
+            min_operator_fee: defaults::runner_fee(),
             confirm_timeout_ms: defaults::confirm_timeout_ms(),
         }
     }
@@ -440,14 +446,16 @@ impl KeeperConfig {
         if self.settlement.batch_size == 0 {
             return Err(bad("settlement.batch_size", "must be at least 1".into()));
         }
-        if self.settlement.runner_fee.parse::<U256>().is_err() {
-            return Err(bad(
-                "settlement.runner_fee",
-                format!(
-                    "expected a decimal amount, found {:?}",
-                    self.settlement.runner_fee
-                ),
-            ));
+        for (key, value) in [
+            ("settlement.runner_fee", &self.settlement.runner_fee),
+            ("settlement.min_operator_fee", &self.settlement.min_operator_fee),
+        ] {
+            if value.parse::<U256>().is_err() {
+                return Err(bad(
+                    key,
+                    format!("expected a decimal amount, found {value:?}"),
+                ));
+            }
         }
         if let Some(endpoint) = &self.network.endpoint
             && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
@@ -498,6 +506,14 @@ impl KeeperConfig {
     /// The runner fee as a number (validated at load).
     pub fn runner_fee(&self) -> U256 {
         self.settlement.runner_fee.parse().unwrap_or_default()
+    }
+
+    /// The least this keeper is paid for the roles it plays (validated at load).
+    pub fn fee_floor(&self) -> crate::FeeFloor {
+        crate::FeeFloor {
+            operator_fee: self.settlement.min_operator_fee.parse().unwrap_or_default(),
+            runner_fee_cap: self.runner_fee(),
+        }
     }
 
     /// The endpoint new heads are subscribed to, if any.

@@ -16,4 +16,4 @@ pub mod triggers;
 
 pub use config::{ConfigError, KeeperConfig};
 pub use price::{PriceList, Quote, Refusal, admit};
-pub use triggers::{LoadReport, TriggerSet, TriggerSetError, load_triggers, source_key};
+pub use triggers::{FeeFloor, LoadReport, TriggerSet, TriggerSetError, load_triggers, source_key};

@@ -7,6 +7,12 @@
 //! parse or validate is reported, not fatal: anyone can create a trigger, and one user's bad file
 //! must not stop a keeper serving everyone else.
 //!
+//! A trigger is served only if the connector and service types its terms name on chain were
+//! registered for the very manifests its file uses (their manifest hashes), and pay this keeper at
+//! least its configured minimums ([`FeeFloor`]); the registry's `ConnectorTypeSet` and
+//! `ServiceTypeSet` events are applied in the same log order, and a type update that breaks either
+//! rule unloads the triggers on it.
+//!
 //! Matching is per *source*: a chain trigger names a contract (or any) and an event ABI (or none,
 //! for raw logs), and a log is decoded once per source that can apply to it, then matched against
 //! that source's triggers only. The matcher's connector key is the source key.
@@ -14,7 +20,7 @@
 use std::{collections::HashMap, sync::Arc};
 
 use alloy::{
-    primitives::{Address, B256},
+    primitives::{Address, B256, U256},
     providers::Provider,
     rpc::types::{Filter, Log},
     sol_types::SolEvent,
@@ -39,6 +45,8 @@ pub struct ActiveTrigger {
     pub service_type: u32,
     /// The block that created it: it fires for events after this block only.
     pub created_block: u64,
+    /// The connector's name in the trigger file (e.g. `ETHEREUM_MAINNET_CONTRACT`).
+    pub connector: String,
     /// The service's name in the trigger file (e.g. `webhook`).
     pub service: String,
     /// The service's data, templates not yet rendered.
@@ -76,12 +84,33 @@ pub enum TriggerSetError {
     Rpc(String),
 }
 
+/// The least a keeper accepts to be paid, per execution, for the roles it plays: the connector
+/// type's operator fee, and the service type's cap on the runner's fee. Zero accepts every type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FeeFloor {
+    /// The least operator fee of a trigger's connector type.
+    pub operator_fee: U256,
+    /// The least runner-fee cap of a trigger's service type.
+    pub runner_fee_cap: U256,
+}
+
+/// A connector or service type as the registry last described it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct RegisteredType {
+    manifest_hash: B256,
+    /// The operator fee (connector types) or the runner-fee cap (service types).
+    keeper_fee: U256,
+}
+
 /// The triggers a keeper serves, compiled for matching.
 pub struct TriggerSet {
     manifests: Manifests,
     matcher: Matcher,
     triggers: HashMap<u64, Arc<ActiveTrigger>>,
     sources: HashMap<String, Source>,
+    connector_types: HashMap<u32, RegisteredType>,
+    service_types: HashMap<u32, RegisteredType>,
+    floor: FeeFloor,
 }
 
 /// One match: a trigger and the payload its source decoded.
@@ -101,7 +130,16 @@ impl TriggerSet {
             matcher: Matcher::new(),
             triggers: HashMap::new(),
             sources: HashMap::new(),
+            connector_types: HashMap::new(),
+            service_types: HashMap::new(),
+            floor: FeeFloor::default(),
         }
+    }
+
+    /// The set, refusing triggers whose types pay this keeper less than `floor`.
+    pub fn with_fee_floor(mut self, floor: FeeFloor) -> Self {
+        self.floor = floor;
+        self
     }
 
     /// The compiled matcher.
@@ -163,14 +201,112 @@ impl TriggerSet {
                     return false;
                 };
                 let id = cancelled.inner.data.id;
-                self.matcher.remove(TriggerId(id));
-                if let Some(trigger) = self.triggers.remove(&id) {
-                    self.release(&trigger.source);
-                }
+                self.unload(id);
                 report.cancelled.push(id);
                 true
             }
+            Herald::ConnectorTypeSet::SIGNATURE_HASH => {
+                let Ok(set) = log.log_decode::<Herald::ConnectorTypeSet>() else {
+                    return false;
+                };
+                let e = set.inner.data;
+                let registered = RegisteredType {
+                    manifest_hash: e.manifestHash,
+                    keeper_fee: U256::from(e.operatorFee),
+                };
+                self.connector_types.insert(e.id.to(), registered);
+                self.recheck(report)
+            }
+            Herald::ServiceTypeSet::SIGNATURE_HASH => {
+                let Ok(set) = log.log_decode::<Herald::ServiceTypeSet>() else {
+                    return false;
+                };
+                let e = set.inner.data;
+                let registered = RegisteredType {
+                    manifest_hash: e.manifestHash,
+                    keeper_fee: U256::from(e.maxRunnerFee),
+                };
+                self.service_types.insert(e.id.to(), registered);
+                self.recheck(report)
+            }
             _ => false,
+        }
+    }
+
+    /// Whether a trigger's on-chain types fit its file's manifests and this keeper's floor.
+    fn check_types(
+        &self,
+        connector: &str,
+        service: &str,
+        connector_type: u32,
+        service_type: u32,
+    ) -> Result<(), String> {
+        let registered = |types: &HashMap<u32, RegisteredType>, kind: &str, id: u32| {
+            types
+                .get(&id)
+                .copied()
+                .ok_or_else(|| format!("{kind} type #{id} is not registered"))
+        };
+        let c = registered(&self.connector_types, "connector", connector_type)?;
+        let s = registered(&self.service_types, "service", service_type)?;
+        let connector_manifest = self
+            .manifests
+            .connector(connector)
+            .ok_or_else(|| format!("unknown connector type `{connector}`"))?;
+        let service_manifest = self
+            .manifests
+            .service(service)
+            .ok_or_else(|| format!("unknown service `{service}`"))?;
+        if c.manifest_hash != connector_manifest.manifest_hash {
+            return Err(format!(
+                "connector type #{connector_type} is registered for manifest {}, not `{connector}`'s {}",
+                c.manifest_hash, connector_manifest.manifest_hash
+            ));
+        }
+        if s.manifest_hash != service_manifest.manifest_hash {
+            return Err(format!(
+                "service type #{service_type} is registered for manifest {}, not `{service}`'s {}",
+                s.manifest_hash, service_manifest.manifest_hash
+            ));
+        }
+        if c.keeper_fee < self.floor.operator_fee {
+            return Err(format!(
+                "connector type #{connector_type} pays its operator {}, below this keeper's minimum {}",
+                c.keeper_fee, self.floor.operator_fee
+            ));
+        }
+        if s.keeper_fee < self.floor.runner_fee_cap {
+            return Err(format!(
+                "service type #{service_type} caps the runner's fee at {}, below this keeper's minimum {}",
+                s.keeper_fee, self.floor.runner_fee_cap
+            ));
+        }
+        Ok(())
+    }
+
+    /// Unloads the triggers a type update left unfit; returns whether any was.
+    fn recheck(&mut self, report: &mut LoadReport) -> bool {
+        let unfit: Vec<(u64, String)> = self
+            .triggers
+            .values()
+            .filter_map(|t| {
+                self.check_types(&t.connector, &t.service, t.connector_type, t.service_type)
+                    .err()
+                    .map(|reason| (t.id, format!("trigger #{}: {reason}", t.id)))
+            })
+            .collect();
+        let changed = !unfit.is_empty();
+        for (id, reason) in unfit {
+            self.unload(id);
+            report.invalid.push((id, reason));
+        }
+        changed
+    }
+
+    fn unload(&mut self, id: u64) {
+        self.matcher.remove(TriggerId(id));
+        if let Some(trigger) = self.triggers.remove(&id) {
+            self.release(&trigger.source);
         }
     }
 
@@ -252,6 +388,14 @@ impl TriggerSet {
             .manifests
             .validate(&file, spec)
             .map_err(|e| e.to_string())?;
+        let (connector_type, service_type) = (event.connectorType.to(), event.serviceType.to());
+        self.check_types(
+            &spec.connector.value,
+            &spec.service.value,
+            connector_type,
+            service_type,
+        )
+        .map_err(|reason| format!("{file}: {reason}"))?;
         let key = if spec.connector.value == HTTP_CONNECTOR {
             // Not a chain source: matched by `matches_event`, and no reason to read any logs.
             HTTP_CONNECTOR.to_string()
@@ -262,9 +406,10 @@ impl TriggerSet {
         Ok(ActiveTrigger {
             id,
             owner: event.owner,
-            connector_type: event.connectorType.to(),
-            service_type: event.serviceType.to(),
+            connector_type,
+            service_type,
             created_block: block,
+            connector: spec.connector.value.clone(),
             service: spec.service.value.clone(),
             data: spec.data.to_json(),
             source: key,
@@ -347,9 +492,11 @@ pub fn source_key(
     }
 }
 
-/// The registry's trigger events, as a log filter.
+/// The registry's trigger and type events, as a log filter.
 pub fn registry_filter(herald: Address) -> Filter {
     Filter::new().address(herald).event_signature(vec![
+        Herald::ConnectorTypeSet::SIGNATURE_HASH,
+        Herald::ServiceTypeSet::SIGNATURE_HASH,
         Herald::TriggerCreated::SIGNATURE_HASH,
         Herald::TriggerPaused::SIGNATURE_HASH,
         Herald::TriggerResumed::SIGNATURE_HASH,

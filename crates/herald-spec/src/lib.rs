@@ -19,7 +19,7 @@ pub mod yaml;
 
 pub use error::{Spanned, SpecError};
 pub use manifest::{ConnectorManifest, Propagation, ServiceManifest};
-pub use registry::{HTTP_EVENT_CONNECTOR, Manifests};
+pub use registry::{BUILTIN_MANIFESTS, HTTP_EVENT_CONNECTOR, Manifests};
 pub use template::{
     MAX_RENDERED_BYTES, MAX_TEMPLATE_REFS, RenderTooLarge, TemplatePart, parse_template,
     render_data, render_data_within,

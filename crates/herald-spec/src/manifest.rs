@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 
+use alloy_primitives::{B256, keccak256};
 use herald_core::FieldType;
 
 use crate::{
@@ -29,6 +30,8 @@ pub struct ConnectorManifest {
     pub private: bool,
     /// The event payload's fields (an object type).
     pub outputs: FieldType,
+    /// keccak256 of the manifest's text: what a connector type registered for it carries on chain.
+    pub manifest_hash: B256,
 }
 
 /// One input of a service.
@@ -53,6 +56,8 @@ pub struct ServiceManifest {
     pub inputs: BTreeMap<String, Input>,
     /// The code that performs it (a file name or a built-in's name).
     pub handler: String,
+    /// keccak256 of the manifest's text: what a service type registered for it carries on chain.
+    pub manifest_hash: B256,
 }
 
 impl ConnectorManifest {
@@ -79,6 +84,7 @@ impl ConnectorManifest {
             propagation: propagation(file, fields.get("propagation"))?,
             private: boolean(file, fields.get("private"), false)?,
             outputs,
+            manifest_hash: keccak256(text.as_bytes()),
         })
     }
 }
@@ -115,6 +121,7 @@ impl ServiceManifest {
             private: boolean(file, fields.get("private"), false)?,
             inputs,
             handler: text_of(file, fields.required("handler")?)?,
+            manifest_hash: keccak256(text.as_bytes()),
         })
     }
 

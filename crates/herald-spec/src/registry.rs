@@ -23,23 +23,14 @@ impl Manifests {
     /// the webhook service.
     pub fn builtin() -> Self {
         let mut m = Self::default();
-        for (file, text) in [
-            (
-                "ethereum-mainnet-contract.yaml",
-                include_str!("../manifests/ethereum-mainnet-contract.yaml"),
-            ),
-            (
-                "http-event.yaml",
-                include_str!("../manifests/http-event.yaml"),
-            ),
-        ] {
+        let [evm, http, webhook] = BUILTIN_MANIFESTS;
+        for (file, text) in [evm, http] {
             let connector = ConnectorManifest::parse(file, text)
                 .expect("the built-in connector manifests are valid (tested)");
             m.add_connector(connector);
         }
-        let service =
-            ServiceManifest::parse("webhook.yaml", include_str!("../manifests/webhook.yaml"))
-                .expect("the built-in service manifest is valid (tested)");
+        let service = ServiceManifest::parse(webhook.0, webhook.1)
+            .expect("the built-in service manifest is valid (tested)");
         m.add_service(service);
         m
     }
@@ -101,4 +92,23 @@ impl Manifests {
     pub fn connector(&self, type_name: &str) -> Option<&ConnectorManifest> {
         self.connectors.get(type_name)
     }
+
+    /// The service type of that name (as a trigger writes it: case does not matter).
+    pub fn service(&self, name: &str) -> Option<&ServiceManifest> {
+        self.services.get(&name.to_lowercase())
+    }
 }
+
+/// The text of each manifest Herald ships, by file name: what a deployment registers its built-in
+/// types with (the on-chain manifest hash is keccak256 of this text).
+pub const BUILTIN_MANIFESTS: [(&str, &str); 3] = [
+    (
+        "ethereum-mainnet-contract.yaml",
+        include_str!("../manifests/ethereum-mainnet-contract.yaml"),
+    ),
+    (
+        "http-event.yaml",
+        include_str!("../manifests/http-event.yaml"),
+    ),
+    ("webhook.yaml", include_str!("../manifests/webhook.yaml")),
+];

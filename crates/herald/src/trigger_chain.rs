@@ -34,12 +34,12 @@ pub(crate) struct CreateArgs {
     /// Tokens to give the trigger's budget from your deposited balance.
     #[arg(long)]
     budget: String,
-    /// The on-chain connector type id the trigger's connector names.
-    #[arg(long, default_value_t = 1)]
-    connector_type: u32,
-    /// The on-chain service type id the trigger's service names.
-    #[arg(long, default_value_t = 1)]
-    service_type: u32,
+    /// The on-chain connector type id (default: the first registered for the file's connector).
+    #[arg(long)]
+    connector_type: Option<u32>,
+    /// The on-chain service type id (default: the first registered for the file's service).
+    #[arg(long)]
+    service_type: Option<u32>,
     /// Cap per execution in tokens, when the file's limits do not set `max-fee-per-execution`.
     #[arg(long, default_value = "0.1")]
     max_fee: String,
@@ -87,9 +87,8 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
             specs.len()
         ));
     };
-    Manifests::builtin()
-        .validate(&file, spec)
-        .map_err(|e| e.to_string())?;
+    let manifests = Manifests::builtin();
+    manifests.validate(&file, spec).map_err(|e| e.to_string())?;
     if let Some(abi) = &spec.source.abi {
         herald_connectors::evm::EventAbi::parse(&abi.value)
             .map_err(|e| format!("{file}:{}:{}: connector.abi: {e}", abi.at.line, abi.at.col))?;
@@ -125,9 +124,45 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
             s.format(deposited)
         ));
     }
+    let (connector_type, service_type) = match (args.connector_type, args.service_type) {
+        (Some(c), Some(s)) => (c, s),
+        (given_connector, given_service) => {
+            // Keepers serve a trigger only on types registered for the manifests it uses.
+            let connector_hash = manifests
+                .connector(&spec.connector.value)
+                .map(|m| m.manifest_hash)
+                .unwrap_or_default();
+            let service_hash = manifests
+                .service(&spec.service.value)
+                .map(|m| m.manifest_hash)
+                .unwrap_or_default();
+            let contract = s.contract();
+            let (c, t) = herald_chain::state::registered_types(
+                contract.provider(),
+                *contract.address(),
+                connector_hash,
+                service_hash,
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let missing = |flag: &str, name: &str, hash| {
+                format!(
+                    "no type is registered for `{name}` (manifest {hash}); publish one or give {flag}"
+                )
+            };
+            (
+                given_connector.or(c).ok_or_else(|| {
+                    missing("--connector-type", &spec.connector.value, connector_hash)
+                })?,
+                given_service
+                    .or(t)
+                    .ok_or_else(|| missing("--service-type", &spec.service.value, service_hash))?,
+            )
+        }
+    };
     let terms = Herald::TriggerTerms {
-        connectorType: U24::from(args.connector_type),
-        serviceType: U24::from(args.service_type),
+        connectorType: U24::from(connector_type),
+        serviceType: U24::from(service_type),
         maxFeePerExecution: narrow::<80, 2>("max fee per execution", max_fee)?,
         expiresAt: U40::from(
             spec.limits

@@ -60,6 +60,8 @@ fn keeper_toml(guide: &str, demo: &Demo, listen: std::net::SocketAddr) -> String
                 "herald" => format!("herald = \"{}\"", demo.net.herald()),
                 "listen" => format!("listen = \"{listen}\""),
                 "endpoint" => format!("endpoint = \"http://{listen}\""),
+                // The devnet's peers and receivers are on loopback, which a public keeper refuses.
+                "allow_private_targets" => "allow_private_targets = true".to_string(),
                 _ => line.to_string(),
             }
         })
