@@ -365,3 +365,56 @@ async fn a_trigger_that_cannot_pay_is_skipped_with_the_reason_and_makes_no_recei
     let pending = store.pending_requests(10).await.expect("pending");
     assert!(pending.is_empty());
 }
+
+/// Security finding 12: a user could request a withdrawal of the whole budget, let a keeper run an
+/// event, and complete the withdrawal at the end of the delay before the receipt settled, so the
+/// keeper was never paid. Keepers now admit against the budget less any pending withdrawal.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_budget_being_withdrawn_pays_for_nothing_new() {
+    let s = scene(TOKEN).await;
+    s.trigger(TOKEN / 4).await; // 1: its owner is taking the budget back
+    s.trigger(TOKEN / 4).await; // 2: same events, nothing withdrawn
+    Herald::new(s.net.deployment.herald.address, &s.user)
+        .requestWithdrawal(1, U96::from(TOKEN / 4))
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("requestWithdrawal");
+    let keeper = s.keeper(KeeperOptions {
+        start_block: s.head().await + 1,
+        ..fast()
+    });
+    s.mint(11).await;
+    eventually(20, &keeper, "trigger 2 settled", async || {
+        s.executions(2).await == 1
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let delivered = s.receiver.delivered();
+    assert_eq!(
+        delivered.len(),
+        1,
+        "only the trigger keeping its budget runs"
+    );
+    assert_eq!(delivered[0].json()["trigger"], 2);
+    let (_, event) = delivered[0]
+        .header("webhook-id")
+        .expect("id")
+        .split_once(':')
+        .expect("trigger:event");
+    let skipped = keeper
+        .store()
+        .await
+        .execution(ExecutionKey {
+            trigger_id: 1,
+            event_id: event.parse().expect("event id"),
+        })
+        .await
+        .expect("read")
+        .expect("recorded");
+    assert_eq!(skipped.status, ExecutionStatus::Skipped);
+    let reason = skipped.detail.unwrap_or_default();
+    assert!(reason.contains("InsufficientBudget"), "{reason}");
+}

@@ -4,6 +4,10 @@
 //!
 //! Reservations make the check hold for a burst of events: ten events arriving before any settles
 //! are admitted only while the budget covers all ten.
+//!
+//! A pending budget withdrawal counts as spent (security finding 12): its owner may complete it the
+//! moment its delay ends, before a receipt for work admitted now has settled, and that work would
+//! then go unpaid. So only the budget no withdrawal claims pays for new executions.
 
 use std::collections::HashMap;
 
@@ -17,7 +21,8 @@ use herald_store::ExecutionKey;
 use crate::price::{PriceList, Quote, Refusal, admit};
 
 struct Cached {
-    state: Option<HeraldRegistry::Trigger>,
+    /// The trigger and the amount of its pending budget withdrawal, as read from the chain.
+    state: Option<(HeraldRegistry::Trigger, U256)>,
     reserved: HashMap<ExecutionKey, U256>,
 }
 
@@ -72,15 +77,16 @@ impl Budgets {
             reserved: HashMap::new(),
         });
         if cached.state.is_none() {
-            let state = Herald::new(self.herald, &self.provider)
-                .trigger(key.trigger_id)
-                .call()
-                .await?;
-            cached.state = Some(state);
+            let herald = Herald::new(self.herald, &self.provider);
+            let state = herald.trigger(key.trigger_id).call().await?;
+            let withdrawal = herald.budgetWithdrawals(key.trigger_id).call().await?;
+            cached.state = Some((state, U256::from(withdrawal.amount)));
         }
-        let mut view = cached.state.clone().expect("read above");
+        let (mut view, withdrawing) = cached.state.clone().expect("read above");
         let reserved: U256 = cached.reserved.values().copied().sum();
-        let budget = U256::from(view.ledger.budget).saturating_sub(reserved);
+        let budget = U256::from(view.ledger.budget)
+            .saturating_sub(withdrawing)
+            .saturating_sub(reserved);
         view.ledger.budget = budget.saturating_to();
         view.ledger.executions = view
             .ledger
