@@ -302,7 +302,7 @@ impl Dispatcher {
             if let (Some(assignment), Some(sender), Settlement::Settled { .. }) =
                 (&self.assignment, sender, &update.1)
             {
-                assignment.health.settled_by(sender);
+                assignment.health.settled_by(sender, update.0.trigger_id);
             }
             self.budgets.release(update.0);
             settlements.push(update);

@@ -70,6 +70,31 @@ fn conflict_of(row: &sqlx::any::AnyRow, r: &PeerReceipt) -> Result<Conflict, Sto
 }
 
 impl Store {
+    /// The positions of `trigger_id`'s executions below `below` that are still to be paid: run,
+    /// running or on standby here, and not seen settled or rejected on chain. Ascending, at most
+    /// `limit`. A co-signer refuses a receipt while an earlier one of its trigger is unpaid and not
+    /// in the same batch: settling it would make that earlier one stale (security finding 7).
+    pub async fn unpaid_positions_below(
+        &self,
+        trigger_id: u64,
+        below: u64,
+        limit: u32,
+    ) -> Result<Vec<u64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT position FROM executions WHERE trigger_id = $1 AND position < $2 \
+             AND status IN ('pending', 'standby', 'succeeded', 'failed') \
+             AND settlement IN ('none', 'submitted') ORDER BY position LIMIT $3",
+        )
+        .bind(trigger_id as i64)
+        .bind(below as i64)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(row.try_get::<i64, _>("position")? as u64))
+            .collect()
+    }
+
     /// Standby executions whose takeover time has passed and that are not seen settled, in each
     /// trigger's event order: what this keeper performs in place of a silent peer.
     pub async fn due_takeovers(

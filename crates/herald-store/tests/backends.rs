@@ -601,11 +601,38 @@ async fn network(store: Store) {
         "another keeper's earlier execution holds trigger 71 back: {ready:?}"
     );
 
+    // Finding 7: what a co-signer holds a later receipt of trigger 71 back for — both its
+    // executions are unpaid (one on standby, one finished here); 72's is another trigger's.
+    let p = |e: &Event| e.id.position();
+    assert_eq!(
+        store
+            .unpaid_positions_below(71, u64::MAX >> 1, 10)
+            .await
+            .expect("unpaid"),
+        vec![p(&events[0]), p(&events[1])]
+    );
+    assert_eq!(
+        store
+            .unpaid_positions_below(71, p(&events[1]), 10)
+            .await
+            .expect("unpaid below"),
+        vec![p(&events[0])],
+        "only positions below the one asked about"
+    );
+
     // Trigger 73's execution was settled by its performer: never taken over.
     store
         .set_settlement(&[(key(73, &events[3]), Settlement::Settled { fee: "1".into() })])
         .await
         .expect("settled by a peer");
+    assert!(
+        store
+            .unpaid_positions_below(73, u64::MAX >> 1, 10)
+            .await
+            .expect("unpaid")
+            .is_empty(),
+        "a settled execution is paid"
+    );
     let due = store.due_takeovers(2_000, 100).await.expect("due");
     assert_eq!(
         due,

@@ -62,7 +62,7 @@ impl Assignment {
         ranking
             .iter()
             .take_while(|k| **k != self.me)
-            .any(|k| self.health.at_work(*k, self.takeover_timeout))
+            .any(|k| self.health.at_work(*k, trigger_id, self.takeover_timeout))
     }
 
     /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds).
