@@ -12,8 +12,16 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 /// settlement debits trigger budgets and credits rewards with internal calls only, and the token sits
 /// in one place, which keeps both the gas per receipt and the conservation argument simple.
 contract Herald is HeraldSettlement {
-    constructor(IERC20 token_, address admin, address treasury_)
-        HeraldConfig(admin, treasury_)
+    /// @param admin Default admin (two-step, delayed transfer) and first holder of PARAMS_ROLE.
+    /// @param initialParams Checked against the same bounds as `proposeParams`; emitted as `ParamsApplied`.
+    constructor(
+        IERC20 token_,
+        address admin,
+        address treasury_,
+        Params memory initialParams,
+        uint96 initialSlashAmount
+    )
+        HeraldConfig(admin, treasury_, initialParams, initialSlashAmount)
         HeraldEscrow(token_)
         EIP712("Herald", "1")
     {}

@@ -5,6 +5,9 @@ import {Herald} from "../src/Herald.sol";
 import {HeraldConfig} from "../src/modules/HeraldConfig.sol";
 import {HeraldEscrow} from "../src/modules/HeraldEscrow.sol";
 import {HeraldFixture} from "./utils/HeraldFixture.sol";
+import {
+    IAccessControlDefaultAdminRules
+} from "@openzeppelin/contracts/access/extensions/IAccessControlDefaultAdminRules.sol";
 import {IERC20Errors} from "@openzeppelin/contracts/interfaces/draft-IERC6093.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 
@@ -19,12 +22,17 @@ contract EscrowTest is HeraldFixture {
     }
 
     function test_constructor_rejectsZeroAddresses() public {
+        HeraldConfig.Params memory p = initialParams();
         vm.expectRevert(HeraldConfig.ZeroAddress.selector);
-        new Herald(IERC20(address(0)), admin, treasury);
+        new Herald(IERC20(address(0)), admin, treasury, p, 0);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IAccessControlDefaultAdminRules.AccessControlInvalidDefaultAdmin.selector, address(0)
+            )
+        );
+        new Herald(token, address(0), treasury, p, 0);
         vm.expectRevert(HeraldConfig.ZeroAddress.selector);
-        new Herald(token, address(0), treasury);
-        vm.expectRevert(HeraldConfig.ZeroAddress.selector);
-        new Herald(token, admin, address(0));
+        new Herald(token, admin, address(0), p, 0);
     }
 
     function test_deposit_creditsCaller() public {

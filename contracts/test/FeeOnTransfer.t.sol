@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Herald} from "../src/Herald.sol";
+import {HeraldConfig} from "../src/modules/HeraldConfig.sol";
 import {HeraldEscrow} from "../src/modules/HeraldEscrow.sol";
 import {HeraldRegistry} from "../src/modules/HeraldRegistry.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
@@ -32,7 +33,17 @@ contract FeeOnTransferTest is Test {
 
     function setUp() public {
         token = new FeeToken();
-        herald = new Herald(token, admin, makeAddr("treasury"));
+        HeraldConfig.Params memory p = HeraldConfig.Params({
+            protocolFeeBps: 500,
+            minSigners: 1,
+            quorumBps: 6666,
+            withdrawalDelay: 1 days,
+            activationDelay: 0,
+            unbondingDelay: 7 days,
+            slashBountyBps: 2000,
+            minBond: 100e18
+        });
+        herald = new Herald(token, admin, makeAddr("treasury"), p, 0);
         token.mint(user, 1000e18);
         vm.prank(user);
         token.approve(address(herald), type(uint256).max);
@@ -48,8 +59,6 @@ contract FeeOnTransferTest is Test {
     }
 
     function test_registerKeeper_checksTheBondThatArrived() public {
-        vm.prank(admin);
-        herald.setMinBond(100e18);
         // 100 sent, 99 received: below the minimum even though the argument met it.
         vm.prank(user);
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 99e18, 100e18));

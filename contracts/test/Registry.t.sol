@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {TriggerTerms} from "../src/HeraldTypes.sol";
+import {ExecutionReceipt, TriggerTerms} from "../src/HeraldTypes.sol";
 import {HeraldConfig} from "../src/modules/HeraldConfig.sol";
 import {HeraldEscrow} from "../src/modules/HeraldEscrow.sol";
 import {HeraldRegistry} from "../src/modules/HeraldRegistry.sol";
@@ -80,9 +80,10 @@ contract KeepersTest is HeraldFixture {
     }
 
     function test_registerKeeper_activatesAfterDelay() public {
-        vm.prank(admin);
-        herald.setDelays(1 days, 1 hours, 7 days);
-        uint40 activeFrom = uint40(block.timestamp + 1 hours);
+        HeraldConfig.Params memory p = initialParams();
+        p.activationDelay = 1 hours;
+        changeParams(p);
+        uint40 activeFrom = uint40(vm.getBlockTimestamp() + 1 hours);
         vm.expectEmit(address(herald));
         emit HeraldRegistry.KeeperRegistered(newcomer, 50e18, activeFrom, "http://k");
         vm.prank(newcomer);
@@ -96,8 +97,13 @@ contract KeepersTest is HeraldFixture {
     }
 
     function test_registerKeeper_reverts() public {
-        vm.prank(admin);
-        herald.setMinBond(100e18);
+        address other = makeAddr("other");
+        vm.prank(other);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 0, 1));
+        herald.registerKeeper(0, "");
+        HeraldConfig.Params memory p = initialParams();
+        p.minBond = 100e18;
+        changeParams(p);
         vm.startPrank(newcomer);
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 99e18, 100e18));
         herald.registerKeeper(99e18, "");
@@ -105,19 +111,13 @@ contract KeepersTest is HeraldFixture {
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperAlreadyRegistered.selector, newcomer));
         herald.registerKeeper(100e18, "");
         vm.stopPrank();
-        vm.prank(admin);
-        herald.setMinBond(0);
-        address other = makeAddr("other");
-        vm.prank(other);
-        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 0, 0));
-        herald.registerKeeper(0, "");
     }
 
     function test_addBond() public {
         vm.startPrank(newcomer);
         herald.registerKeeper(10e18, "");
         vm.expectEmit(address(herald));
-        emit HeraldRegistry.KeeperBondAdded(newcomer, 5e18, 15e18);
+        emit HeraldRegistry.KeeperBondAdded(newcomer, 5e18, 15e18, uint40(vm.getBlockTimestamp()));
         herald.addBond(5e18);
         vm.expectRevert(HeraldEscrow.ZeroAmount.selector);
         herald.addBond(0);
@@ -180,9 +180,116 @@ contract KeepersTest is HeraldFixture {
 
     function test_isActiveKeeper_needsMinBond() public {
         assertTrue(herald.isActiveKeeper(keepers[0]));
-        vm.prank(admin);
-        herald.setMinBond(BOND + 1);
+        HeraldConfig.Params memory p = initialParams();
+        p.minBond = BOND + 1;
+        changeParams(p);
         assertFalse(herald.isActiveKeeper(keepers[0]));
+    }
+
+    /// Finding 2: `totalBond` is the sum of the bonds of registered keepers that are not unbonding,
+    /// through every step of a keeper's life.
+    function test_totalBond_followsRegisterAddUnbondWithdraw() public {
+        assertEq(herald.totalBond(), 5 * BOND, "the fixture's keepers");
+        vm.startPrank(newcomer);
+        herald.registerKeeper(10e18, "");
+        assertEq(herald.totalBond(), 5 * BOND + 10e18, "register");
+        herald.addBond(5e18);
+        assertEq(herald.totalBond(), 5 * BOND + 15e18, "addBond");
+        herald.requestUnbond();
+        assertEq(herald.totalBond(), 5 * BOND, "requestUnbond takes the whole bond out");
+        vm.warp(vm.getBlockTimestamp() + 7 days);
+        herald.withdrawBond(newcomer);
+        assertEq(herald.totalBond(), 5 * BOND, "withdrawBond: already out");
+        vm.stopPrank();
+    }
+}
+
+/// Finding 5: a keeper slashed to zero, or below the minimum bond, goes through the activation delay
+/// again when it tops up, like a new keeper.
+contract ReactivationTest is HeraldFixture {
+    uint32 internal constant ACTIVATION = 1 hours;
+    uint96 internal constant MIN_BOND = 600e18;
+    address internal reporter = makeAddr("reporter");
+
+    function initialParams() internal pure override returns (HeraldConfig.Params memory p) {
+        p = super.initialParams();
+        p.activationDelay = ACTIVATION;
+        p.minBond = MIN_BOND;
+    }
+
+    function initialSlashAmount() internal pure override returns (uint96) {
+        return 500e18;
+    }
+
+    function setUp() public override {
+        super.setUp();
+        vm.warp(vm.getBlockTimestamp() + ACTIVATION);
+        for (uint256 i; i < KEEPERS; ++i) {
+            token.mint(keepers[i], 10_000e18);
+            vm.prank(keepers[i]);
+            token.approve(address(herald), type(uint256).max);
+        }
+    }
+
+    function test_addBond_afterSlashToZero_waitsForActivation() public {
+        _slash(0, 1);
+        _slash(0, 2);
+        assertEq(herald.keeper(keepers[0]).bond, 0);
+        assertFalse(herald.isActiveKeeper(keepers[0]));
+
+        uint40 activeFrom = uint40(vm.getBlockTimestamp() + ACTIVATION);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperBondAdded(keepers[0], BOND, BOND, activeFrom);
+        vm.prank(keepers[0]);
+        herald.addBond(BOND);
+        assertEq(herald.keeper(keepers[0]).activeFrom, activeFrom);
+        assertFalse(herald.isActiveKeeper(keepers[0]), "not in the block of the top-up");
+        vm.warp(activeFrom - 1);
+        assertFalse(herald.isActiveKeeper(keepers[0]));
+        vm.warp(activeFrom);
+        assertTrue(herald.isActiveKeeper(keepers[0]));
+    }
+
+    function test_addBond_afterSlashBelowMinimum_waitsForActivation() public {
+        _slash(1, 1);
+        assertEq(herald.keeper(keepers[1]).bond, BOND - 500e18);
+        assertFalse(herald.isActiveKeeper(keepers[1]), "below the minimum bond");
+        vm.prank(keepers[1]);
+        herald.addBond(200e18);
+        assertFalse(herald.isActiveKeeper(keepers[1]), "not in the block of the top-up");
+        vm.warp(vm.getBlockTimestamp() + ACTIVATION);
+        assertTrue(herald.isActiveKeeper(keepers[1]));
+    }
+
+    function test_addBond_whileActive_keepsActivation() public {
+        uint40 activeFrom = herald.keeper(keepers[2]).activeFrom;
+        vm.prank(keepers[2]);
+        herald.addBond(1e18);
+        assertEq(herald.keeper(keepers[2]).activeFrom, activeFrom);
+        assertTrue(herald.isActiveKeeper(keepers[2]));
+    }
+
+    /// Slashing takes the slashed amount out of `totalBond`, unless the keeper is unbonding (its bond
+    /// already left).
+    function test_totalBond_followsSlashes() public {
+        _slash(0, 1);
+        assertEq(herald.totalBond(), 5 * BOND - 500e18);
+        vm.prank(keepers[3]);
+        herald.requestUnbond();
+        assertEq(herald.totalBond(), 4 * BOND - 500e18);
+        _slash(3, 1);
+        assertEq(herald.totalBond(), 4 * BOND - 500e18);
+    }
+
+    function _slash(uint256 i, uint64 key) private {
+        uint64 id = createTrigger(user, 1e18);
+        ExecutionReceipt[] memory a = single(receipt(id, key));
+        ExecutionReceipt[] memory b = single(receipt(id, key));
+        b[0].resultHash = keccak256("other");
+        bytes memory sigA = sign(keeperKeys[i], herald.batchDigest(a));
+        bytes memory sigB = sign(keeperKeys[i], herald.batchDigest(b));
+        vm.prank(reporter);
+        herald.reportEquivocation(keepers[i], a, 0, sigA, b, 0, sigB);
     }
 }
 
@@ -229,6 +336,18 @@ contract TriggersTest is HeraldFixture {
         vm.expectRevert(abi.encodeWithSelector(HeraldEscrow.InsufficientBalance.selector, 1000e18, 1001e18));
         herald.createTrigger(terms(), 1001e18, "");
         vm.stopPrank();
+    }
+
+    /// Finding 1: keepers parse every configuration, so its size is capped.
+    function test_createTrigger_rejectsOversizedConfig() public {
+        uint256 max = herald.MAX_CONFIG_BYTES();
+        assertEq(max, 16_384);
+        vm.startPrank(user);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.ConfigTooLarge.selector, max + 1, max));
+        herald.createTrigger(terms(), 0, new bytes(max + 1));
+        uint64 id = herald.createTrigger(terms(), 0, new bytes(max));
+        vm.stopPrank();
+        assertEq(herald.trigger(id).configHash, keccak256(new bytes(max)));
     }
 
     function test_fundTrigger_anyoneFromOwnBalance() public {

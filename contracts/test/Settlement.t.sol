@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {ExecutionReceipt, RejectReason, TriggerTerms} from "../src/HeraldTypes.sol";
+import {HeraldConfig} from "../src/modules/HeraldConfig.sol";
 import {HeraldRegistry} from "../src/modules/HeraldRegistry.sol";
 import {HeraldSettlement} from "../src/modules/HeraldSettlement.sol";
 import {HeraldFixture} from "./utils/HeraldFixture.sol";
@@ -72,8 +73,9 @@ contract SettlementTest is HeraldFixture {
     {
         bps = uint16(bound(bps, 0, 2000));
         count = uint8(bound(count, 1, 20));
-        vm.prank(admin);
-        herald.setProtocolFee(bps);
+        HeraldConfig.Params memory p = initialParams();
+        p.protocolFeeBps = bps;
+        changeParams(p);
         ExecutionReceipt[] memory rs = new ExecutionReceipt[](count);
         for (uint256 i; i < count; ++i) {
             rs[i] = receipt(id, uint64(i + 1));
@@ -229,7 +231,121 @@ contract SettlementTest is HeraldFixture {
     function test_settle_revertsBelowQuorum() public {
         ExecutionReceipt[] memory rs = single(receipt(id, 1));
         bytes[] memory sigs = quorumSignatures(rs, 2);
-        vm.expectRevert(abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 2, 3));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 2, 2 * BOND, 5 * BOND)
+        );
+        herald.settle(rs, sigs);
+    }
+
+    /// Finding 2: registration is open, so three fresh keepers bonding 1 wei each met the old count
+    /// quorum and could pay themselves from any trigger. By stake they weigh nothing.
+    function test_quorum_freshCheapKeepersCannotCarryABatch() public {
+        uint256[] memory keys = new uint256[](3);
+        address[] memory sybils = new address[](3);
+        for (uint256 i; i < 3; ++i) {
+            (sybils[i], keys[i]) = makeAddrAndKey(string.concat("sybil", vm.toString(i)));
+            registerKeeper(sybils[i], 1);
+            assertTrue(herald.isActiveKeeper(sybils[i]));
+        }
+        ExecutionReceipt memory r = receipt(id, 1);
+        r.connector = sybils[0];
+        r.runner = sybils[1];
+        r.runnerFee = MAX_RUNNER_FEE;
+        ExecutionReceipt[] memory rs = single(r);
+        bytes[] memory sigs = signSorted(keys, herald.batchDigest(rs));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 3, 3, 5 * BOND + 3)
+        );
+        herald.settle(rs, sigs);
+    }
+
+    /// However much stake one keeper holds, a batch needs `minSigners` distinct active keepers.
+    function test_quorum_stakeAloneIsNotEnough() public {
+        (address whale, uint256 key) = makeAddrAndKey("whale");
+        registerKeeper(whale, 100 * BOND);
+        uint256[] memory keys = new uint256[](2);
+        keys[0] = key;
+        keys[1] = keeperKeys[0];
+        ExecutionReceipt[] memory rs = single(receipt(id, 1));
+        bytes[] memory sigs = signSorted(keys, herald.batchDigest(rs));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 2, 101 * BOND, 105 * BOND)
+        );
+        herald.settle(rs, sigs);
+        keys = new uint256[](3);
+        keys[0] = key;
+        keys[1] = keeperKeys[0];
+        keys[2] = keeperKeys[1];
+        assertEq(herald.settle(rs, signSorted(keys, herald.batchDigest(rs))), 1);
+    }
+
+    /// Two thirds as 6,666 bps: 3 of 5 equal bonds fall short, 4 of 5 and 2 of 3 are enough.
+    function test_quorum_twoThirdsOfEqualBonds() public {
+        HeraldConfig.Params memory p = initialParams();
+        p.minSigners = 2;
+        p.quorumBps = 6666;
+        changeParams(p);
+        ExecutionReceipt[] memory rs = single(receipt(id, 1));
+        bytes[] memory sigs = quorumSignatures(rs, 3);
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 3, 3 * BOND, 5 * BOND)
+        );
+        herald.settle(rs, sigs);
+        assertEq(herald.settle(rs, quorumSignatures(rs, 4)), 1);
+
+        vm.prank(keepers[3]);
+        herald.requestUnbond();
+        vm.prank(keepers[4]);
+        herald.requestUnbond();
+        assertEq(herald.totalBond(), 3 * BOND);
+        rs = single(receipt(id, 2));
+        assertEq(herald.settle(rs, quorumSignatures(rs, 2)), 1, "2 of 3 equal bonds");
+        rs = single(receipt(id, 3));
+        sigs = quorumSignatures(rs, 1);
+        vm.expectRevert(abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 1, BOND, 3 * BOND));
+        herald.settle(rs, sigs);
+    }
+
+    /// Finding 2: a co-signer that unbonds before the batch is mined no longer reverts it; its signature
+    /// counts for nothing and the others still carry the batch.
+    function test_quorum_coSignerUnbondingBeforeMiningDoesNotRevert() public {
+        ExecutionReceipt[] memory rs = single(receipt(id, 1));
+        bytes[] memory sigs = quorumSignatures(rs, 4);
+        vm.prank(keepers[2]);
+        herald.requestUnbond();
+        assertEq(herald.settle(rs, sigs), 1);
+    }
+
+    /// An inactive co-signer weighs nothing, so without it the batch may fall short.
+    function test_quorum_inactiveSignerCountsForNothing() public {
+        ExecutionReceipt[] memory rs = single(receipt(id, 1));
+        bytes[] memory sigs = quorumSignatures(rs, 3);
+        vm.prank(keepers[2]);
+        herald.requestUnbond();
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 2, 2 * BOND, 4 * BOND)
+        );
+        herald.settle(rs, sigs);
+    }
+
+    /// Keepers waiting for activation count in `totalBond` (conservatively) but cannot sign.
+    function test_quorum_keeperAwaitingActivationCountsInTotalOnly() public {
+        HeraldConfig.Params memory p = initialParams();
+        p.activationDelay = 1 hours;
+        changeParams(p);
+        (address late, uint256 key) = makeAddrAndKey("late");
+        registerKeeper(late, 5 * BOND);
+        assertEq(herald.totalBond(), 10 * BOND);
+        uint256[] memory keys = new uint256[](5);
+        for (uint256 i; i < 4; ++i) {
+            keys[i] = keeperKeys[i];
+        }
+        keys[4] = key;
+        ExecutionReceipt[] memory rs = single(receipt(id, 1));
+        bytes[] memory sigs = signSorted(keys, herald.batchDigest(rs));
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 4, 4 * BOND, 10 * BOND)
+        );
         herald.settle(rs, sigs);
     }
 
@@ -245,25 +361,25 @@ contract SettlementTest is HeraldFixture {
         herald.settle(rs, sigs);
     }
 
-    function test_settle_revertsOnInactiveSigner() public {
+    function test_settle_outsiderSignatureCountsForNothing() public {
         ExecutionReceipt[] memory rs = single(receipt(id, 1));
-        bytes[] memory sigs = quorumSignatures(rs, 3);
-        vm.prank(keepers[2]);
-        herald.requestUnbond();
-        vm.expectRevert(abi.encodeWithSelector(HeraldSettlement.SignerNotActive.selector, keepers[2]));
+        (, uint256 key) = makeAddrAndKey("outsider");
+        uint256[] memory keys = new uint256[](3);
+        keys[0] = key;
+        keys[1] = keeperKeys[0];
+        keys[2] = keeperKeys[1];
+        bytes32 digest = herald.batchDigest(rs);
+        bytes[] memory sigs = signSorted(keys, digest);
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 2, 2 * BOND, 5 * BOND)
+        );
         herald.settle(rs, sigs);
-    }
-
-    function test_settle_revertsOnOutsiderSigner() public {
-        ExecutionReceipt[] memory rs = single(receipt(id, 1));
-        (address outsider, uint256 key) = makeAddrAndKey("outsider");
-        bytes[] memory sigs = new bytes[](3);
-        sigs[0] = sign(key, herald.batchDigest(rs));
-        // Only the outsider's signature matters here; it is checked first.
-        sigs[1] = sigs[0];
-        sigs[2] = sigs[0];
-        vm.expectRevert(abi.encodeWithSelector(HeraldSettlement.SignerNotActive.selector, outsider));
-        herald.settle(rs, sigs);
+        keys = new uint256[](4);
+        keys[0] = key;
+        keys[1] = keeperKeys[0];
+        keys[2] = keeperKeys[1];
+        keys[3] = keeperKeys[2];
+        assertEq(herald.settle(rs, signSorted(keys, digest)), 1);
     }
 
     function test_settle_revertsOnMalformedSignature() public {
@@ -276,17 +392,20 @@ contract SettlementTest is HeraldFixture {
 
     function test_signatures_areBoundToTheBatch() public {
         ExecutionReceipt[] memory rs = single(receipt(id, 1));
-        bytes[] memory sigs = quorumSignatures(rs, 3);
+        bytes[] memory sigs = quorumSignatures(rs, KEEPERS);
         rs[0].runnerFee += 1; // tampered after signing
-        vm.expectPartialRevert(HeraldSettlement.SignerNotActive.selector);
+        // Ordered as the contract now sees the signers, so only their weight can refuse the batch.
+        sortBySigner(sigs, herald.batchDigest(rs));
+        vm.expectRevert(abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 0, 0, 5 * BOND));
         herald.settle(rs, sigs);
     }
 
     function test_signatures_areBoundToChainAndContract() public {
         ExecutionReceipt[] memory rs = single(receipt(id, 1));
-        bytes[] memory sigs = quorumSignatures(rs, 3);
+        bytes[] memory sigs = quorumSignatures(rs, KEEPERS);
         vm.chainId(999);
-        vm.expectPartialRevert(HeraldSettlement.SignerNotActive.selector);
+        sortBySigner(sigs, herald.batchDigest(rs));
+        vm.expectRevert(abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 0, 0, 5 * BOND));
         herald.settle(rs, sigs);
     }
 
@@ -350,8 +469,10 @@ contract EquivocationTest is HeraldFixture {
     function setUp() public override {
         super.setUp();
         id = createTrigger(user, 10e18);
-        vm.prank(admin);
-        herald.setSlashing(100e18, 2000);
+    }
+
+    function initialSlashAmount() internal pure override returns (uint96) {
+        return 100e18;
     }
 
     function _conflict() internal view returns (ExecutionReceipt[] memory a, ExecutionReceipt[] memory b) {
@@ -379,11 +500,37 @@ contract EquivocationTest is HeraldFixture {
         herald.reportEquivocation(offender, a, 0, sigA, b, 0, sigB);
     }
 
+    /// Finding 4: the offender cannot report itself and recover the bounty.
+    function test_equivocation_selfReportReverts() public {
+        (ExecutionReceipt[] memory a, ExecutionReceipt[] memory b) = _conflict();
+        address offender = keepers[2];
+        bytes memory sigA = sign(keeperKeys[2], herald.batchDigest(a));
+        bytes memory sigB = sign(keeperKeys[2], herald.batchDigest(b));
+        vm.prank(offender);
+        vm.expectRevert(HeraldSettlement.SelfReport.selector);
+        herald.reportEquivocation(offender, a, 0, sigA, b, 0, sigB);
+        assertEq(herald.keeper(offender).bond, BOND);
+        assertEq(herald.claimable(offender), 0);
+    }
+
+    /// Finding 4: through a sybil reporter, the offender recovers at most 20% of what it loses.
+    function test_equivocation_sybilReporterRecoversAtMostTheBountyCeiling() public {
+        HeraldConfig.Params memory p = initialParams();
+        p.slashBountyBps = herald.MAX_SLASH_BOUNTY_BPS();
+        changeParams(p);
+        (ExecutionReceipt[] memory a, ExecutionReceipt[] memory b) = _conflict();
+        bytes memory sigA = sign(keeperKeys[2], herald.batchDigest(a));
+        bytes memory sigB = sign(keeperKeys[2], herald.batchDigest(b));
+        vm.prank(reporter);
+        uint96 slashed = herald.reportEquivocation(keepers[2], a, 0, sigA, b, 0, sigB);
+        assertEq(herald.claimable(reporter), uint256(slashed) * 2000 / 10_000);
+        assertEq(herald.claimable(treasury), uint256(slashed) * 8000 / 10_000);
+    }
+
     function test_equivocation_slashCappedAtBondAndDeactivates() public {
-        vm.prank(admin);
-        herald.setSlashing(BOND * 2, 0);
-        vm.prank(admin);
-        herald.setMinBond(1);
+        HeraldConfig.Params memory p = initialParams();
+        p.slashBountyBps = 0;
+        changeParams(p, BOND * 2);
         (ExecutionReceipt[] memory a, ExecutionReceipt[] memory b) = _conflict();
         herald.reportEquivocation(
             keepers[0],
@@ -396,6 +543,7 @@ contract EquivocationTest is HeraldFixture {
         );
         assertEq(herald.keeper(keepers[0]).bond, 0);
         assertFalse(herald.isActiveKeeper(keepers[0]));
+        assertEq(herald.totalBond(), 4 * BOND);
     }
 
     function test_equivocation_findsReceiptsInsideLargerBatches() public {

@@ -5,7 +5,8 @@ import {ExecutionReceipt} from "../src/HeraldTypes.sol";
 import {HeraldFixture} from "./utils/HeraldFixture.sol";
 import {console} from "forge-std/console.sol";
 
-/// @notice Gas of `settle` per receipt at a 3-of-5 quorum. Run with:
+/// @notice Gas of `settle` per receipt at a 3-of-5 quorum (three of the fixture's five equal bonds, 60% of
+/// the stake, against its quorum of three signers and 6,000 bps). Run with:
 ///   forge test --match-contract SettlementGasBench -vv
 /// Worst case for storage: every receipt is for a different trigger, so each one pays its trigger's two
 /// cold slots; runners rotate over the five keepers (batch sorted by runner, as keepers assemble it).

@@ -71,6 +71,10 @@ abstract contract HeraldRegistry is HeraldEscrow {
         uint40 unlocksAt;
     }
 
+    /// @notice Largest trigger configuration `createTrigger` accepts. Every keeper parses every
+    /// configuration from the creation event, so an unbounded one would let anyone stall the network.
+    uint256 public constant MAX_CONFIG_BYTES = 16_384;
+
     uint8 internal constant PAUSED = 1;
     uint8 internal constant CANCELLED = 2;
 
@@ -106,7 +110,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
         string manifestURI
     );
     event KeeperRegistered(address indexed keeper, uint96 bond, uint40 activeFrom, string endpoint);
-    event KeeperBondAdded(address indexed keeper, uint96 amount, uint96 bond);
+    event KeeperBondAdded(address indexed keeper, uint96 amount, uint96 bond, uint40 activeFrom);
     event KeeperEndpointSet(address indexed keeper, string endpoint);
     event KeeperUnbondRequested(address indexed keeper, uint40 unbondsAt);
     event KeeperBondWithdrawn(address indexed keeper, address to, uint96 amount);
@@ -145,6 +149,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
     error TriggerNotPaused(uint64 id);
     error ExpiryInPast(uint40 expiresAt);
     error NoWithdrawalRequested(uint64 id);
+    error ConfigTooLarge(uint256 size, uint256 max);
 
     // ---------------------------------------------------------------- connector and service types
 
@@ -241,16 +246,31 @@ abstract contract HeraldRegistry is HeraldEscrow {
         k.bond = received;
         k.activeFrom = activeFrom;
         k.endpoint = endpoint;
+        totalBond += received;
         emit KeeperRegistered(msg.sender, received, activeFrom, endpoint);
     }
 
     /// @notice Adds to the caller's bond.
+    /// @dev A keeper whose bond was below the minimum (for example slashed to zero) goes through the
+    /// activation delay again, as a new keeper would: a top-up cannot make it active in the same block.
+    /// `amount` in the event is what arrived.
     function addBond(uint96 amount) external nonReentrant {
         Keeper storage k = _bondedKeeper(msg.sender);
         if (amount == 0) revert ZeroAmount();
-        uint96 bond = k.bond + _pull(msg.sender, amount).toUint96();
+        uint96 before = k.bond;
+        uint96 received = _pull(msg.sender, amount).toUint96();
+        uint96 bond = before + received;
+        uint40 activeFrom = k.activeFrom;
+        // (minBond is at least 1, so this covers a bond of zero.)
+        if (before < _params.minBond) {
+            uint40 reactivation = uint40(block.timestamp) + uint40(_params.activationDelay);
+            // Never earlier than a pending activation.
+            if (reactivation > activeFrom) activeFrom = reactivation;
+        }
         k.bond = bond;
-        emit KeeperBondAdded(msg.sender, amount, bond);
+        k.activeFrom = activeFrom;
+        totalBond += received;
+        emit KeeperBondAdded(msg.sender, received, bond, activeFrom);
     }
 
     /// @notice Sets the URL other keepers use to reach the caller.
@@ -261,15 +281,17 @@ abstract contract HeraldRegistry is HeraldEscrow {
     }
 
     /// @notice Stops the caller counting as active and starts the unbonding delay, during which the bond
-    /// can still be slashed for equivocation.
+    /// can still be slashed for equivocation. The bond leaves `totalBond` now.
     function requestUnbond() external {
         Keeper storage k = _bondedKeeper(msg.sender);
         uint40 unbondsAt = uint40(block.timestamp) + uint40(_params.unbondingDelay);
         k.unbondsAt = unbondsAt;
+        totalBond -= k.bond;
         emit KeeperUnbondRequested(msg.sender, unbondsAt);
     }
 
     /// @notice Withdraws the bond after the unbonding delay and deregisters the caller.
+    /// @dev `totalBond` is unchanged: the bond left it at `requestUnbond`.
     function withdrawBond(address to) external nonReentrant {
         if (to == address(0)) revert ZeroAddress();
         Keeper storage k = _keepers[msg.sender];
@@ -312,7 +334,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
 
     /// @notice Creates a trigger owned by the caller, giving it `budget` from the caller's balance.
     /// @param config The full trigger configuration (filters, service data), emitted so that any keeper
-    /// can rebuild the trigger from chain logs alone; only its hash is stored.
+    /// can rebuild the trigger from chain logs alone; only its hash is stored. At most `MAX_CONFIG_BYTES`.
     function createTrigger(TriggerTerms calldata terms, uint96 budget, bytes calldata config)
         external
         returns (uint64 id)
@@ -324,6 +346,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
             revert UnknownServiceType(terms.serviceType);
         }
         if (terms.expiresAt != 0 && terms.expiresAt <= block.timestamp) revert ExpiryInPast(terms.expiresAt);
+        if (config.length > MAX_CONFIG_BYTES) revert ConfigTooLarge(config.length, MAX_CONFIG_BYTES);
         _spendBalance(msg.sender, budget);
 
         id = ++triggerCount;

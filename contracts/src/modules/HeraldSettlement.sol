@@ -9,9 +9,11 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 /// @title HeraldSettlement
 /// @notice Pays for executions from quorum-signed receipt batches, and slashes keepers that equivocate.
 /// @dev Keepers sign one EIP-712 `ReceiptBatch` digest per batch rather than each receipt, so signature
-/// checks cost `quorum` ecrecovers per batch. A receipt that fails a check is skipped with
-/// `ReceiptRejected`; it never blocks the others. Rewards are summed in memory while consecutive receipts
-/// pay the same party and written once per run, so a batch sorted by runner pays few storage writes.
+/// checks cost one ecrecover per signature per batch. The quorum is by stake as well as by count:
+/// registration is open, so a count alone could be met by fresh keepers with negligible bonds. A receipt
+/// that fails a check is skipped with `ReceiptRejected`; it never blocks the others. Rewards are summed in
+/// memory while consecutive receipts pay the same party and written once per run, so a batch sorted by
+/// runner pays few storage writes.
 abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
     /// @notice EIP-712 type of one receipt.
     bytes32 public constant RECEIPT_TYPEHASH = keccak256(
@@ -41,9 +43,9 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
     );
 
     error EmptyBatch();
-    error QuorumNotReached(uint256 signers, uint8 quorum);
+    error QuorumNotReached(uint256 signers, uint256 signedBond, uint256 totalBond);
     error SignersNotAscending(uint256 index);
-    error SignerNotActive(address signer);
+    error SelfReport();
     error IndexOutOfRange(uint256 index);
     error NotConflicting();
     error SignerMismatch(address recovered);
@@ -73,9 +75,13 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         uint256 settled;
     }
 
-    /// @notice Settles a batch of receipts signed by at least `quorum` distinct active keepers.
+    /// @notice Settles a batch of receipts signed by at least `minSigners` distinct active keepers whose
+    /// bonds sum to at least `quorumBps` / 10,000 of `totalBond`.
     /// @param signatures 65-byte signatures over `batchDigest(receipts)`, ordered by signer address,
-    /// strictly ascending (which makes the signers distinct without a lookup table).
+    /// strictly ascending (which makes the signers distinct without a lookup table). A signature from a
+    /// keeper that is not active (unbonding, not yet activated, below the minimum bond, or not a keeper)
+    /// counts for nothing but does not revert: a co-signer that unbonds before the batch is mined cannot
+    /// sink a batch the others still carry.
     /// @return settled How many receipts were paid; the others emitted `ReceiptRejected`.
     function settle(ExecutionReceipt[] calldata receipts, bytes[] calldata signatures)
         external
@@ -85,13 +91,15 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         if (n == 0) revert EmptyBatch();
         Params memory p = _params;
         bytes32 digest = batchDigest(receipts);
-        _checkQuorum(digest, signatures, p.quorum, p.minBond);
+        // One slot: the treasury is paid below, the total bond is the quorum's denominator.
+        address treasury_ = treasury;
+        _checkQuorum(digest, signatures, p.minSigners, p.quorumBps, p.minBond, totalBond);
 
         Batch memory b;
         b.protocolFeeBps = p.protocolFeeBps;
         b.minBond = p.minBond;
         _settleReceipts(receipts, b);
-        if (b.protocolReward != 0) claimable[treasury] += b.protocolReward;
+        if (b.protocolReward != 0) claimable[treasury_] += b.protocolReward;
         settled = b.settled;
         emit BatchSettled(digest, settled, n - settled, b.fees);
     }
@@ -129,7 +137,9 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
     }
 
     /// @notice Proves that `offender` signed two different receipts for the same (trigger, event) and
-    /// runner, and slashes its bond. Anyone may call; the caller earns the slashing bounty.
+    /// runner, and slashes its bond. Anyone but the offender may call; the caller earns the slashing
+    /// bounty. The offender cannot report itself to recover the bounty; through a sybil address it still
+    /// recovers at most `MAX_SLASH_BOUNTY_BPS` (20%) and loses the rest to the treasury.
     /// @dev Two receipts naming different runners do not conflict: an honest keeper may co-sign a
     /// takeover's receipt after co-signing the original performer's, and only one of them can settle.
     function reportEquivocation(
@@ -141,6 +151,7 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         uint256 indexB,
         bytes calldata signatureB
     ) external returns (uint96 slashed) {
+        if (msg.sender == offender) revert SelfReport();
         if (indexA >= batchA.length) revert IndexOutOfRange(indexA);
         if (indexB >= batchB.length) revert IndexOutOfRange(indexB);
         ExecutionReceipt calldata a = batchA[indexA];
@@ -169,26 +180,46 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         uint96 bond = k.bond;
         slashed = slashAmount < bond ? slashAmount : bond;
         k.bond = bond - slashed;
+        // An unbonding keeper's bond already left the total.
+        if (k.unbondsAt == 0) totalBond -= slashed;
         uint256 bounty = uint256(slashed) * _params.slashBountyBps / 10_000;
         claimable[msg.sender] += bounty;
         claimable[treasury] += slashed - bounty;
         emit KeeperSlashed(offender, triggerId, eventId, slashed, msg.sender, bounty);
     }
 
-    function _checkQuorum(bytes32 digest, bytes[] calldata signatures, uint8 quorum, uint96 minBond)
-        private
-        view
-    {
-        uint256 count = signatures.length;
-        if (count < quorum) revert QuorumNotReached(count, quorum);
+    /// @dev Once per batch. Inactive signers weigh nothing; the signers must still be strictly ascending.
+    function _checkQuorum(
+        bytes32 digest,
+        bytes[] calldata signatures,
+        uint256 minSigners,
+        uint256 quorumBps,
+        uint96 minBond,
+        uint256 total
+    ) private view {
+        uint256 signers;
+        uint256 signedBond;
         address previous;
-        for (uint256 i; i < count; ++i) {
+        for (uint256 i; i < signatures.length; ++i) {
             address signer = ECDSA.recover(digest, signatures[i]);
             if (signer <= previous) revert SignersNotAscending(i);
-            Keeper storage k = _keepers[signer];
-            if (!_isActive(k.bond, k.activeFrom, k.unbondsAt, minBond)) revert SignerNotActive(signer);
             previous = signer;
+            Keeper storage k = _keepers[signer];
+            uint96 bond = k.bond;
+            if (_isActive(bond, k.activeFrom, k.unbondsAt, minBond)) {
+                // No overflow: the signers are distinct active keepers, so signedBond <= total < 2^96.
+                unchecked {
+                    ++signers;
+                    signedBond += bond;
+                }
+            }
         }
+        bool reached;
+        // No overflow: both products are below 2^96 * 10^4.
+        unchecked {
+            reached = signers >= minSigners && signedBond * 10_000 >= total * quorumBps;
+        }
+        if (!reached) revert QuorumNotReached(signers, signedBond, total);
     }
 
     // ------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {Herald} from "../../src/Herald.sol";
 import {ExecutionReceipt, TriggerTerms} from "../../src/HeraldTypes.sol";
 import {HeraldTestToken} from "../../src/dev/HeraldTestToken.sol";
+import {HeraldConfig} from "../../src/modules/HeraldConfig.sol";
 import {HeraldRegistry} from "../../src/modules/HeraldRegistry.sol";
 import {HeraldSettlement} from "../../src/modules/HeraldSettlement.sol";
 import {CommonBase} from "forge-std/Base.sol";
@@ -18,6 +19,7 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
     Herald public immutable herald;
     HeraldTestToken public immutable token;
     address public immutable treasury;
+    address public immutable admin;
     address public immutable reporter = address(0xBEEF);
 
     address[] public users;
@@ -34,6 +36,8 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
     bool public exceededLimit;
     uint256 public settledTotal;
     uint256 public slashes;
+    uint256 public quorumRefused;
+    uint256 public paramsApplied;
     mapping(uint64 => uint64) internal nextKey;
 
     /// @dev How often each RejectReason occurred, to show the campaign reaches both paid and refused paths.
@@ -42,10 +46,11 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
     bytes32 internal constant SETTLED = keccak256("ReceiptSettled(uint64,bytes32,uint256)");
     bytes32 internal constant REJECTED = keccak256("ReceiptRejected(uint64,bytes32,uint8)");
 
-    constructor(Herald herald_, HeraldTestToken token_, address treasury_) {
+    constructor(Herald herald_, HeraldTestToken token_, address treasury_, address admin_) {
         herald = herald_;
         token = token_;
         treasury = treasury_;
+        admin = admin_;
         for (uint256 i; i < 3; ++i) {
             users.push(makeAddr(string.concat("user", vm.toString(i))));
         }
@@ -208,6 +213,36 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
         herald.claim(party);
     }
 
+    /// @dev The admin proposes a random parameter set within the bounds (and within what keeps the
+    /// campaign settling), then either waits out the timelock and applies it, or cancels it.
+    function changeParams(uint256 seed) external {
+        // Hashed: the fuzzer favours small seeds, whose high bits would always pick the same branch.
+        uint256 r = uint256(keccak256(abi.encode(seed)));
+        if (r % 4 != 0) return; // rarer than everything else
+        uint32 withdrawalDelay = uint32(bound(r >> 8, 0, 2 days));
+        HeraldConfig.Params memory p = HeraldConfig.Params({
+            protocolFeeBps: uint16(bound(r >> 40, 0, 2000)),
+            minSigners: uint8(bound(r >> 56, 1, 3)),
+            quorumBps: uint16(bound(r >> 64, 5001, 8000)),
+            withdrawalDelay: withdrawalDelay,
+            activationDelay: uint32(bound(r >> 80, 0, 1 hours)),
+            unbondingDelay: uint32(bound(r >> 112, withdrawalDelay, 7 days)),
+            slashBountyBps: uint16(bound(r >> 144, 0, 2000)),
+            minBond: uint96(bound(r >> 160, 1, 110e18))
+        });
+        uint96 slash = uint96(bound(r >> 200, 0, 50e18));
+        vm.prank(admin);
+        uint40 effectiveAt = herald.proposeParams(p, slash);
+        if ((r >> 240) % 4 == 0) {
+            vm.prank(admin);
+            herald.cancelParams();
+            return;
+        }
+        vm.warp(effectiveAt);
+        herald.applyParams();
+        ++paramsApplied;
+    }
+
     function warp(uint256 secs) external {
         vm.warp(block.timestamp + bound(secs, 1, 2 days));
     }
@@ -239,8 +274,21 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
                 success: (r >> 128) % 4 != 0
             });
         }
-        bytes[] memory sigs = _sign(rs);
-        if (sigs.length < herald.params().quorum) return;
+        // Mostly the active keepers, as honest co-signing gathers; sometimes every keeper, so that the
+        // signatures of inactive ones (unbonding, awaiting activation, under-bonded, gone) are skipped.
+        bool everyone = (seed >> 200) % 4 == 0;
+        bytes[] memory sigs = _sign(rs, everyone);
+        (bool reached, uint256 signers, uint256 signedBond) = _quorum();
+        if (!reached) {
+            vm.expectRevert(
+                abi.encodeWithSelector(
+                    HeraldSettlement.QuorumNotReached.selector, signers, signedBond, ghostTotalBond()
+                )
+            );
+            herald.settle(rs, sigs);
+            ++quorumRefused;
+            return;
+        }
 
         vm.recordLogs();
         settledTotal += herald.settle(rs, sigs);
@@ -284,6 +332,14 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
     }
 
     // ------------------------------------------------------------------ views for the invariants
+
+    /// @dev `totalBond` as defined: the bonds of registered keepers that are not unbonding.
+    function ghostTotalBond() public view returns (uint256 total) {
+        for (uint256 i; i < keepers.length; ++i) {
+            HeraldRegistry.Keeper memory k = herald.keeper(keepers[i]);
+            if (k.activeFrom != 0 && k.unbondsAt == 0) total += k.bond;
+        }
+    }
 
     function userCount() external view returns (uint256) {
         return users.length;
@@ -359,13 +415,26 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
         }
     }
 
-    function _sign(ExecutionReceipt[] memory rs) private view returns (bytes[] memory sigs) {
+    /// @dev Keepers are sorted by address, so the signatures come out ascending.
+    function _sign(ExecutionReceipt[] memory rs, bool everyone) private view returns (bytes[] memory sigs) {
         bytes32 digest = herald.batchDigest(rs);
-        sigs = new bytes[](_activeKeepers());
+        sigs = new bytes[](everyone ? keepers.length : _activeKeepers());
         uint256 j;
         for (uint256 i; i < keepers.length; ++i) {
-            if (herald.isActiveKeeper(keepers[i])) sigs[j++] = _signOne(keeperKeys[i], digest);
+            if (everyone || herald.isActiveKeeper(keepers[i])) sigs[j++] = _signOne(keeperKeys[i], digest);
         }
+    }
+
+    /// @dev The quorum rule, computed independently of the contract: active signers only, by count and
+    /// by stake against the ghost total.
+    function _quorum() private view returns (bool reached, uint256 signers, uint256 signedBond) {
+        for (uint256 i; i < keepers.length; ++i) {
+            if (!herald.isActiveKeeper(keepers[i])) continue;
+            ++signers;
+            signedBond += herald.keeper(keepers[i]).bond;
+        }
+        HeraldConfig.Params memory p = herald.params();
+        reached = signers >= p.minSigners && signedBond * 10_000 >= ghostTotalBond() * p.quorumBps;
     }
 
     function _signOne(uint256 key, bytes32 digest) private pure returns (bytes memory) {
@@ -375,6 +444,8 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
 
     function _registerKeeper(uint256 i) private {
         uint96 bond = 100e18;
+        uint96 minBond = herald.params().minBond;
+        if (bond < minBond) bond = minBond;
         token.mint(keepers[i], bond);
         vm.startPrank(keepers[i]);
         token.approve(address(herald), bond);

@@ -3,13 +3,15 @@ pragma solidity 0.8.30;
 
 import {Herald} from "../../src/Herald.sol";
 import {HeraldTestToken} from "../../src/dev/HeraldTestToken.sol";
+import {HeraldConfig} from "../../src/modules/HeraldConfig.sol";
 import {HeraldHandler} from "./HeraldHandler.sol";
 import {Test} from "forge-std/Test.sol";
 import {console} from "forge-std/console.sol";
 
 /// @notice Properties that must hold after any sequence of deposits, withdrawals, trigger changes,
-/// keeper (un)bonding, fee changes, settlements (with replays, stale and invalid receipts), claims and
-/// slashings. The CI profile runs each for 64 x 200 = 12,800 calls.
+/// keeper (un)bonding, fee and parameter changes, settlements (with replays, stale and invalid receipts,
+/// inactive co-signers, refused quorums), claims and slashings. The CI profile runs each for
+/// 64 x 200 = 12,800 calls.
 contract HeraldInvariants is Test {
     Herald internal herald;
     HeraldTestToken internal token;
@@ -20,12 +22,18 @@ contract HeraldInvariants is Test {
     function setUp() public {
         vm.warp(1_700_000_000);
         token = new HeraldTestToken();
-        herald = new Herald(token, admin, treasury);
-        handler = new HeraldHandler(herald, token, treasury);
-        vm.startPrank(admin);
-        herald.setQuorum(3);
-        herald.setSlashing(10e18, 5000);
-        vm.stopPrank();
+        HeraldConfig.Params memory p = HeraldConfig.Params({
+            protocolFeeBps: 500,
+            minSigners: 3,
+            quorumBps: 6666,
+            withdrawalDelay: 1 days,
+            activationDelay: 0,
+            unbondingDelay: 7 days,
+            slashBountyBps: 2000,
+            minBond: 50e18
+        });
+        herald = new Herald(token, admin, treasury, p, 10e18);
+        handler = new HeraldHandler(herald, token, treasury, admin);
         handler.bootstrap();
         targetContract(address(handler));
     }
@@ -66,9 +74,17 @@ contract HeraldInvariants is Test {
         }
     }
 
+    /// (d) `totalBond` is the sum of the bonds of registered keepers that are not unbonding.
+    function invariant_totalBond() public view {
+        assertEq(herald.totalBond(), handler.ghostTotalBond());
+    }
+
     /// Shows that the campaign reached the interesting states rather than rejecting everything.
     function afterInvariant() public view {
         console.log("receipts settled:", handler.settledTotal(), "slashes:", handler.slashes());
+        console.log(
+            "batches refused for quorum:", handler.quorumRefused(), "params applied:", handler.paramsApplied()
+        );
         for (uint256 i; i < 10; ++i) {
             console.log("  rejected for reason", i, handler.rejections(i));
         }

@@ -4,10 +4,13 @@ pragma solidity 0.8.30;
 import {Herald} from "../../src/Herald.sol";
 import {ExecutionReceipt, TriggerTerms} from "../../src/HeraldTypes.sol";
 import {HeraldTestToken} from "../../src/dev/HeraldTestToken.sol";
+import {HeraldConfig} from "../../src/modules/HeraldConfig.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Test} from "forge-std/Test.sol";
 
-/// @dev A deployed Herald with five bonded keepers, one connector type, one service type and a funded
-/// user, plus helpers to build, sign and settle receipts.
+/// @dev A deployed Herald with five equally bonded keepers, one connector type, one service type and a
+/// funded user, plus helpers to build, sign and settle receipts. The quorum is three signers holding 60%
+/// of the stake, so three of the five keepers carry a batch (the shape the gas benchmark measures).
 abstract contract HeraldFixture is Test {
     Herald internal herald;
     HeraldTestToken internal token;
@@ -24,6 +27,8 @@ abstract contract HeraldFixture is Test {
     uint96 internal constant SERVICE_DEV_FEE = 4e15;
     uint96 internal constant MAX_RUNNER_FEE = 5e15;
     uint80 internal constant MAX_FEE = 1e17;
+    uint8 internal constant MIN_SIGNERS = 3;
+    uint16 internal constant QUORUM_BPS = 6000;
 
     uint256 internal constant KEEPERS = 5;
     address[KEEPERS] internal keepers;
@@ -35,9 +40,7 @@ abstract contract HeraldFixture is Test {
     function setUp() public virtual {
         vm.warp(1_700_000_000);
         token = new HeraldTestToken();
-        herald = new Herald(token, admin, treasury);
-        vm.prank(admin);
-        herald.setQuorum(3);
+        herald = new Herald(token, admin, treasury, initialParams(), initialSlashAmount());
 
         for (uint256 i; i < KEEPERS; ++i) {
             (keepers[i], keeperKeys[i]) = makeAddrAndKey(string.concat("keeper", vm.toString(i)));
@@ -58,6 +61,36 @@ abstract contract HeraldFixture is Test {
     }
 
     // ------------------------------------------------------------------ setup helpers
+
+    /// @dev The parameters the fixture deploys with; tests may override.
+    function initialParams() internal pure virtual returns (HeraldConfig.Params memory) {
+        return HeraldConfig.Params({
+            protocolFeeBps: 500,
+            minSigners: MIN_SIGNERS,
+            quorumBps: QUORUM_BPS,
+            withdrawalDelay: 1 days,
+            activationDelay: 0,
+            unbondingDelay: 7 days,
+            slashBountyBps: 2000,
+            minBond: 1
+        });
+    }
+
+    function initialSlashAmount() internal pure virtual returns (uint96) {
+        return 0;
+    }
+
+    /// @dev Proposes `p` as the admin, waits out the timelock and applies it.
+    function changeParams(HeraldConfig.Params memory p, uint96 slash) internal {
+        vm.prank(admin);
+        uint40 effectiveAt = herald.proposeParams(p, slash);
+        vm.warp(effectiveAt);
+        herald.applyParams();
+    }
+
+    function changeParams(HeraldConfig.Params memory p) internal {
+        changeParams(p, herald.slashAmount());
+    }
 
     function registerKeeper(address k, uint96 bond) internal {
         token.mint(k, bond);
@@ -142,6 +175,28 @@ abstract contract HeraldFixture is Test {
         sigs = new bytes[](count);
         for (uint256 i; i < count; ++i) {
             sigs[i] = sign(keeperKeys[i], digest);
+        }
+    }
+
+    /// @dev Signatures over `digest` by `keys`, ordered by signer address as `settle` requires.
+    function signSorted(uint256[] memory keys, bytes32 digest) internal pure returns (bytes[] memory sigs) {
+        sigs = new bytes[](keys.length);
+        for (uint256 i; i < keys.length; ++i) {
+            sigs[i] = sign(keys[i], digest);
+        }
+        sortBySigner(sigs, digest);
+    }
+
+    /// @dev Orders `sigs` by the address each recovers to over `digest`, in place.
+    function sortBySigner(bytes[] memory sigs, bytes32 digest) internal pure {
+        for (uint256 i = 1; i < sigs.length; ++i) {
+            for (
+                uint256 j = i;
+                j > 0 && ECDSA.recover(digest, sigs[j]) < ECDSA.recover(digest, sigs[j - 1]);
+                --j
+            ) {
+                (sigs[j], sigs[j - 1]) = (sigs[j - 1], sigs[j]);
+            }
         }
     }
 
