@@ -11,7 +11,10 @@ use alloy::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::{Herald, HeraldTestToken};
+use crate::{
+    bindings::{Herald, HeraldConfig, HeraldTestToken},
+    params::{NetworkParams, Risk},
+};
 
 /// Which settlement token to use.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -35,6 +38,10 @@ pub struct DeployOptions {
     pub dir: PathBuf,
     /// Deploy again even when a usable record exists.
     pub fresh: bool,
+    /// The network's parameters (later changes go through the contract's timelock).
+    pub params: NetworkParams,
+    /// Accept parameters that are unsafe on a public network (a devnet or a test).
+    pub devnet: bool,
 }
 
 /// One deployed contract.
@@ -70,6 +77,15 @@ pub enum DeployError {
     /// A transaction was mined but did not create the contract.
     #[error("deploying {0} did not create a contract")]
     NoContract(&'static str),
+    /// The parameters are unsafe for a public network and `devnet` was not set.
+    #[error(
+        "unsafe parameters for a public network: {}; pass --devnet for a local network",
+        .0.iter().map(Risk::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    Unsafe(Vec<Risk>),
+    /// A parameter does not fit the contract's field.
+    #[error("{0} does not fit the contract's parameter")]
+    TooLarge(&'static str),
     /// The record could not be read or written.
     #[error("{path}: {reason}")]
     Record {
@@ -110,6 +126,11 @@ pub async fn deploy<P: Provider>(
     options: &DeployOptions,
 ) -> Result<(Deployment, bool), DeployError> {
     let rpc = |e: alloy::transports::TransportError| DeployError::Rpc(e.to_string());
+    let risks = options.params.public_risks();
+    if !options.devnet && !risks.is_empty() {
+        return Err(DeployError::Unsafe(risks));
+    }
+    let (params, slash_amount) = contract_params(&options.params)?;
     let chain_id = provider.get_chain_id().await.map_err(rpc)?;
     if !options.fresh
         && let Some(existing) = load(&options.dir, chain_id)?
@@ -138,7 +159,14 @@ pub async fn deploy<P: Provider>(
         ),
     };
     let herald = mined(
-        Herald::deploy_builder(provider, token.address, options.admin, options.treasury),
+        Herald::deploy_builder(
+            provider,
+            token.address,
+            options.admin,
+            options.treasury,
+            params,
+            slash_amount,
+        ),
         "Herald",
     )
     .await?;
@@ -150,6 +178,27 @@ pub async fn deploy<P: Provider>(
     };
     save(&options.dir, &deployment)?;
     Ok((deployment, false))
+}
+
+/// The constructor's parameters, and its initial slash amount.
+fn contract_params(
+    p: &NetworkParams,
+) -> Result<(HeraldConfig::Params, alloy::primitives::aliases::U96), DeployError> {
+    use alloy::primitives::{aliases::U96, ruint::UintTryFrom};
+    Ok((
+        HeraldConfig::Params {
+            protocolFeeBps: p.protocol_fee_bps,
+            minSigners: p.min_signers,
+            quorumBps: p.quorum_bps,
+            withdrawalDelay: p.withdrawal_delay,
+            activationDelay: p.activation_delay,
+            unbondingDelay: p.unbonding_delay,
+            slashBountyBps: p.slash_bounty_bps,
+            minBond: U96::uint_try_from(p.min_bond)
+                .map_err(|_| DeployError::TooLarge("min bond"))?,
+        },
+        U96::uint_try_from(p.slash_amount).map_err(|_| DeployError::TooLarge("slash amount"))?,
+    ))
 }
 
 /// Sends a contract creation and waits for its receipt.

@@ -68,18 +68,13 @@ impl Network {
             treasury: owner,
             dir: dir.path().into(),
             fresh: true,
+            params: herald_chain::params::NetworkParams::devnet(keepers, quorum),
+            devnet: true,
         };
         let (deployment, _) = deploy(&admin, &options)
             .await
             .wrap_err("deploying the contracts")?;
         let herald = deployment.herald.address;
-        Herald::new(herald, &admin)
-            .setQuorum(quorum)
-            .send()
-            .await?
-            .get_receipt()
-            .await
-            .wrap_err("setQuorum")?;
 
         // The built-in types, each registered for its manifest (keepers serve a trigger only on
         // types whose manifest hash is that of the manifest its file names): connector 1 is the

@@ -22,12 +22,15 @@ pub enum CosignError {
     /// A local signing failure.
     #[error("signing: {0}")]
     Sign(#[from] alloy::signers::Error),
-    /// Fewer keepers signed than the quorum needs.
-    #[error("{got} of {needed} signatures collected")]
+    /// The signatures collected do not reach the quorum (too few signers, or too little of the
+    /// total bond among them).
+    #[error(
+        "{got} signatures collected (at least {needed} needed, holding the quorum's share of the bond)"
+    )]
     Quorum {
         /// Signatures collected.
         got: usize,
-        /// The quorum.
+        /// The fewest signers a batch needs.
         needed: usize,
     },
 }

@@ -314,7 +314,7 @@ impl Dispatcher {
         if log.topic0().is_some_and(|t| {
             *t == herald_chain::bindings::Herald::ConnectorTypeSet::SIGNATURE_HASH
                 || *t == herald_chain::bindings::Herald::ServiceTypeSet::SIGNATURE_HASH
-                || *t == herald_chain::bindings::Herald::ProtocolFeeSet::SIGNATURE_HASH
+                || *t == herald_chain::bindings::Herald::ParamsApplied::SIGNATURE_HASH
         }) {
             self.budgets.forget_prices();
         }

@@ -70,10 +70,12 @@ fn conflict_of(row: &sqlx::any::AnyRow, r: &PeerReceipt) -> Result<Conflict, Sto
 }
 
 impl Store {
-    /// The positions of `trigger_id`'s executions below `below` that are still to be paid: run,
-    /// running or on standby here, and not seen settled or rejected on chain. Ascending, at most
-    /// `limit`. A co-signer refuses a receipt while an earlier one of its trigger is unpaid and not
-    /// in the same batch: settling it would make that earlier one stale (security finding 7).
+    /// The positions of `trigger_id`'s executions below `below` that are still to be paid and on no
+    /// way to be: run, running or on standby here, not seen settled or rejected on chain, and with
+    /// no receipt this keeper signed (one it signed is in a batch on its way to settlement).
+    /// Ascending, at most `limit`. A co-signer holds back a receipt while an earlier one of its
+    /// trigger is unpaid and not in the same batch: settling it would make that earlier one stale
+    /// (security finding 7).
     pub async fn unpaid_positions_below(
         &self,
         trigger_id: u64,
@@ -83,7 +85,10 @@ impl Store {
         let rows = sqlx::query(
             "SELECT position FROM executions WHERE trigger_id = $1 AND position < $2 \
              AND status IN ('pending', 'standby', 'succeeded', 'failed') \
-             AND settlement IN ('none', 'submitted') ORDER BY position LIMIT $3",
+             AND settlement IN ('none', 'submitted') \
+             AND NOT EXISTS (SELECT 1 FROM signed_receipts s \
+                 WHERE s.trigger_id = executions.trigger_id AND s.event_id = executions.event_id) \
+             ORDER BY position LIMIT $3",
         )
         .bind(trigger_id as i64)
         .bind(below as i64)

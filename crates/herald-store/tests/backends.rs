@@ -619,6 +619,28 @@ async fn network(store: Store) {
         vec![p(&events[0])],
         "only positions below the one asked about"
     );
+    // One this keeper signed a receipt for is on its way to settlement: it holds nothing back.
+    let claimed = store
+        .claim_receipts(
+            "0xd0",
+            &[herald_store::SignedReceipt {
+                key: key(71, &events[1]),
+                runner: "0xaa".into(),
+                receipt_hash: "0xh0".into(),
+                executed_at: 1,
+            }],
+        )
+        .await
+        .expect("claim");
+    assert!(claimed.is_empty());
+    assert_eq!(
+        store
+            .unpaid_positions_below(71, u64::MAX >> 1, 10)
+            .await
+            .expect("unpaid"),
+        vec![p(&events[0])],
+        "a signed receipt is on its way"
+    );
 
     // Trigger 73's execution was settled by its performer: never taken over.
     store

@@ -9,7 +9,7 @@ use alloy::{
     signers::local::PrivateKeySigner,
 };
 use clap::Args;
-use herald_chain::{DeployOptions, TokenChoice, deploy::deploy};
+use herald_chain::{DeployOptions, TokenChoice, deploy::deploy, params::NetworkParams};
 use serde_json::json;
 
 use crate::Outcome;
@@ -44,6 +44,19 @@ pub(crate) struct DeployArgs {
     /// Deploy again even when deploy/<chain-id>.json points at a live contract.
     #[arg(long)]
     fresh: bool,
+    /// A local network: one keeper may settle, no bond or delays are required. Without it,
+    /// parameters unsafe on a public network are refused.
+    #[arg(long)]
+    devnet: bool,
+    /// Fewest distinct keepers whose signatures settle a batch (public default 3).
+    #[arg(long)]
+    min_signers: Option<u8>,
+    /// Least share of the total bond those signers must hold, basis points (public default 6666).
+    #[arg(long)]
+    quorum_bps: Option<u16>,
+    /// The bond a keeper must hold, in the token's smallest unit (public default 1,000 tokens).
+    #[arg(long)]
+    min_bond: Option<alloy::primitives::U256>,
 }
 
 pub(crate) fn run(args: DeployArgs, json_output: bool) -> Result<Outcome, String> {
@@ -58,6 +71,8 @@ pub(crate) fn run(args: DeployArgs, json_output: bool) -> Result<Outcome, String
         treasury: args.treasury.unwrap_or(deployer),
         dir: args.deploy_dir.clone(),
         fresh: args.fresh,
+        params: NetworkParams::devnet(1, 1),
+        devnet: args.devnet,
     };
     let runtime =
         tokio::runtime::Runtime::new().map_err(|e| format!("starting the runtime: {e}"))?;
@@ -71,6 +86,30 @@ pub(crate) fn run(args: DeployArgs, json_output: bool) -> Result<Outcome, String
             .get_chain_id()
             .await
             .map_err(|e| format!("--rpc-url {}: {e}", args.rpc_url))?;
+        let mut options = options;
+        options.params = if args.devnet {
+            NetworkParams::devnet(1, 1)
+        } else {
+            let decimals = match args.token {
+                Some(token) => herald_chain::bindings::HeraldTestToken::new(token, &provider)
+                    .decimals()
+                    .call()
+                    .await
+                    .map_err(|e| format!("--token {token:#x}: reading decimals(): {e}"))?,
+                None => 18,
+            };
+            NetworkParams::public(decimals)
+        };
+        if let Some(n) = args.min_signers {
+            options.params.min_signers = n;
+        }
+        if let Some(bps) = args.quorum_bps {
+            options.params.quorum_bps = bps;
+        }
+        if let Some(bond) = args.min_bond {
+            options.params.min_bond = bond;
+            options.params.slash_amount = options.params.slash_amount.max(bond);
+        }
         deploy(&provider, &options).await.map_err(|e| e.to_string())
     })?;
 

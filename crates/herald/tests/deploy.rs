@@ -139,3 +139,56 @@ fn an_unreachable_node_is_a_clear_error() {
     );
     assert!(!dir.path().join("31337.json").exists(), "nothing recorded");
 }
+
+/// Security finding 2: the old constructor defaults (quorum 1, no bond, no activation delay, no
+/// slash) let three fresh keepers with dust bonds settle anything. A public deployment now gets a
+/// two-thirds stake quorum of at least three keepers and a real bond; parameters that are unsafe in
+/// public are refused, naming each risk, unless `--devnet` says this is a local network.
+#[tokio::test(flavor = "multi_thread")]
+async fn public_deployments_get_safe_parameters_and_unsafe_ones_are_refused() {
+    let anvil = anvil();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let public = output(&deploy(&anvil, dir.path(), &["--test-token"]).code(0));
+    let provider = ProviderBuilder::new()
+        .connect(&anvil.endpoint())
+        .await
+        .expect("provider");
+    let address = public["herald"]["address"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .expect("address");
+    let params = Herald::new(address, &provider)
+        .params()
+        .call()
+        .await
+        .expect("params()");
+    assert_eq!((params.minSigners, params.quorumBps), (3, 6_666));
+    assert_eq!(params.minBond.to::<u128>(), 1_000 * 10u128.pow(18));
+    assert!(params.activationDelay >= 86_400 && params.unbondingDelay > params.withdrawalDelay);
+
+    let refused = deploy(
+        &anvil,
+        dir.path(),
+        &[
+            "--test-token",
+            "--fresh",
+            "--min-signers",
+            "1",
+            "--quorum-bps",
+            "5001",
+        ],
+    )
+    .code(2);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        stderr
+            .starts_with("error: unsafe parameters for a public network: min signers 1 is below 3"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("stake quorum 5001 bps"), "{stderr}");
+    assert!(stderr.contains("pass --devnet"), "{stderr}");
+
+    let devnet =
+        output(&deploy(&anvil, dir.path(), &["--test-token", "--fresh", "--devnet"]).code(0));
+    assert_eq!(devnet["reused"], false);
+}

@@ -220,7 +220,7 @@ async fn developers_publish_types_and_keepers_manage_their_bond() {
             "0.002",
         ],
     );
-    assert_eq!(connector["id"], 2, "the network registered type 1");
+    assert_eq!(connector["id"], 3, "the network registered types 1 and 2");
     assert_eq!(connector["name"], "ETHEREUM_MAINNET_CONTRACT");
     let service = chain.ok(
         2,

@@ -152,16 +152,20 @@ impl Cosigner for NetworkCosigner {
         let (_, own) = sign_digest(&self.signer, &digest)?;
         let mut signed = vec![(me, own.clone())];
         let now = now_ms() / 1_000;
-        // The quorum and the peers as of the registry's logs this keeper has read.
-        let (quorum, peers): (usize, Vec<(Address, String)>) = {
-            let peers = self.peers.read().expect("peers");
-            let others = peers
+        // The registry (quorum, bonds) and the peers as of the logs this keeper has read.
+        let (registry, peers): (super::peers::Peers, Vec<(Address, String)>) = {
+            let registry = self.peers.read().expect("peers").clone();
+            let others = registry
                 .active_at(now)
                 .into_iter()
                 .filter(|k| k.address != me)
                 .map(|k| (k.address, k.endpoint.clone()))
                 .collect();
-            (peers.quorum(), others)
+            (registry, others)
+        };
+        let reached = |signed: &[(Address, Bytes)]| {
+            let signers: Vec<Address> = signed.iter().map(|(a, _)| *a).collect();
+            registry.reached(&signers, now)
         };
         let mut asking = JoinSet::new();
         for (peer, endpoint) in &peers {
@@ -177,7 +181,7 @@ impl Cosigner for NetworkCosigner {
         #[cfg(feature = "byzantine")]
         self.fault.after_asking(self, &batch, &peers).await;
         let mut refusals = Vec::new();
-        while signed.len() < quorum {
+        while !reached(&signed) {
             let Some(answer) = asking.join_next().await else {
                 break;
             };
@@ -191,13 +195,13 @@ impl Cosigner for NetworkCosigner {
                 Err(e) => refusals.push(e.to_string()),
             }
         }
-        if signed.len() < quorum {
+        if !reached(&signed) {
             for reason in &refusals {
                 tracing::warn!(%reason, "co-signature refused");
             }
             return Err(CosignError::Quorum {
                 got: signed.len(),
-                needed: quorum,
+                needed: registry.quorum().min_signers,
             });
         }
         // The other requests are dropped: their signatures are not needed.

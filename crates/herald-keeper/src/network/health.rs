@@ -80,6 +80,8 @@ pub struct Health {
     /// When each keeper last had a receipt of each trigger settled (the sender of a `settle`
     /// transaction, and the trigger the paid receipt was for).
     settled: Mutex<HashMap<(Address, u64), u64>>,
+    /// When each keeper last had any receipt settled.
+    settled_any: Mutex<HashMap<Address, u64>>,
     started_ms: u64,
 }
 
@@ -98,6 +100,7 @@ impl Health {
             config,
             heard: Mutex::default(),
             settled: Mutex::default(),
+            settled_any: Mutex::default(),
             started_ms: now_ms(),
         }
     }
@@ -143,10 +146,15 @@ impl Health {
     /// Records that `keeper` sent a `settle` transaction that paid a receipt of `trigger_id`, just
     /// seen.
     pub fn settled_by(&self, keeper: Address, trigger_id: u64) {
+        let now = now_ms();
         self.settled
             .lock()
             .expect("settled")
-            .insert((keeper, trigger_id), now_ms());
+            .insert((keeper, trigger_id), now);
+        self.settled_any
+            .lock()
+            .expect("settled")
+            .insert(keeper, now);
     }
 
     /// Whether `keeper` is visibly at work on `trigger_id`: heard from within the offline
@@ -154,11 +162,14 @@ impl Health {
     /// this one that is at work is not taken over (its backlog is being settled); a silent one, or
     /// one whose receipts of this trigger do not settle (refused by co-signers, say), is.
     ///
-    /// Per trigger (security finding 7): judged from any settlement by that keeper, a performer
-    /// settling other triggers' receipts could hold back one trigger's events and never be taken
-    /// over. Co-signers refuse a trigger's later receipts while an earlier event of it is unsettled,
-    /// so a performer that skips an event stops settling that trigger and is taken over.
-    pub fn at_work(&self, keeper: Address, trigger_id: u64, window: Duration) -> bool {
+    /// A keeper settling other triggers' receipts counts as at work on this one too while
+    /// `lenient` (a takeover only just due: a burst over many triggers takes a busy performer a
+    /// while to settle), never for good (security finding 7): judged from any settlement, a
+    /// performer could hold back one trigger's events and never be taken over. Co-signers refuse a
+    /// trigger's later receipts while an earlier event of it is unpaid, so a performer that skips
+    /// an event stops settling that trigger and, once the takeover is no longer just due, is
+    /// taken over.
+    pub fn at_work(&self, keeper: Address, trigger_id: u64, window: Duration, lenient: bool) -> bool {
         let now = now_ms();
         let recent = |t: u64| now.saturating_sub(t) <= window.as_millis() as u64;
         let online = self
@@ -168,13 +179,20 @@ impl Health {
             .get(&keeper)
             .and_then(|h| h.last_seen_ms)
             .is_some_and(|t| now.saturating_sub(t) <= self.config.offline_after.as_millis() as u64);
-        online
-            && self
-                .settled
+        let on_this = self
+            .settled
+            .lock()
+            .expect("settled")
+            .get(&(keeper, trigger_id))
+            .is_some_and(|t| recent(*t));
+        let on_any = || {
+            self.settled_any
                 .lock()
                 .expect("settled")
-                .get(&(keeper, trigger_id))
+                .get(&keeper)
                 .is_some_and(|t| recent(*t))
+        };
+        online && (on_this || (lenient && on_any()))
     }
 
     /// Every registered keeper, this one included, as `GET /v1/peers` shows them.

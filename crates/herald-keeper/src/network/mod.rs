@@ -53,16 +53,27 @@ pub enum Role {
     Standby(Option<u64>),
 }
 
+/// How many takeover timeouts a performer busy settling other triggers is given before its
+/// silence on one trigger counts against it.
+const LENIENT_TIMEOUTS: u32 = 3;
+
 impl Assignment {
     /// Whether a keeper ranked before this one for `trigger_id` is at work (online and settling),
     /// so a due takeover should wait.
-    pub fn performer_at_work(&self, trigger_id: u64) -> bool {
+    ///
+    /// `overdue` is how long the takeover has been due: for the first few takeover timeouts a
+    /// performer busy settling other triggers counts as at work on this one too.
+    pub fn performer_at_work(&self, trigger_id: u64, overdue: Duration) -> bool {
+        let lenient = overdue < self.takeover_timeout * LENIENT_TIMEOUTS;
         let now = attest::now_ms() / 1_000;
         let ranking = self.peers.read().expect("peers").ranking(trigger_id, now);
         ranking
             .iter()
             .take_while(|k| **k != self.me)
-            .any(|k| self.health.at_work(*k, trigger_id, self.takeover_timeout))
+            .any(|k| {
+                self.health
+                    .at_work(*k, trigger_id, self.takeover_timeout, lenient)
+            })
     }
 
     /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds).

@@ -41,7 +41,26 @@ pub struct Keeper {
 pub struct Peers {
     keepers: BTreeMap<Address, Keeper>,
     min_bond: U256,
-    quorum: usize,
+    quorum: Quorum,
+}
+
+/// What `settle` needs of a batch's signers: at least `min_signers` distinct active keepers holding
+/// at least `quorum_bps` / 10,000 of the total bond (the contract's `_checkQuorum`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Quorum {
+    /// The fewest distinct signers.
+    pub min_signers: usize,
+    /// The least share of the total bond, in basis points.
+    pub quorum_bps: u16,
+}
+
+impl Quorum {
+    fn of(params: &herald_chain::bindings::HeraldConfig::Params) -> Self {
+        Self {
+            min_signers: usize::from(params.minSigners),
+            quorum_bps: params.quorumBps,
+        }
+    }
 }
 
 /// The registry's keeper events, as a log filter.
@@ -53,8 +72,7 @@ pub fn keeper_filter(herald: Address) -> Filter {
         Herald::KeeperUnbondRequested::SIGNATURE_HASH,
         Herald::KeeperBondWithdrawn::SIGNATURE_HASH,
         Herald::KeeperSlashed::SIGNATURE_HASH,
-        Herald::MinBondSet::SIGNATURE_HASH,
-        Herald::QuorumSet::SIGNATURE_HASH,
+        Herald::ParamsApplied::SIGNATURE_HASH,
     ])
 }
 
@@ -70,7 +88,7 @@ impl Peers {
         let params = Herald::new(herald, provider).params().call().await?;
         let mut peers = Self {
             min_bond: U256::from(params.minBond),
-            quorum: usize::from(params.quorum),
+            quorum: Quorum::of(&params),
             ..Self::default()
         };
         let logs = provider
@@ -114,6 +132,8 @@ impl Peers {
                 };
                 if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
                     k.bond = U256::from(e.inner.bond);
+                    // A top-up from below the minimum waits out the activation delay again.
+                    k.active_from = e.inner.activeFrom.to::<u64>();
                 }
             }
             Herald::KeeperEndpointSet::SIGNATURE_HASH => {
@@ -146,26 +166,48 @@ impl Peers {
                     k.bond = k.bond.saturating_sub(U256::from(e.inner.amount));
                 }
             }
-            Herald::MinBondSet::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::MinBondSet>() else {
+            Herald::ParamsApplied::SIGNATURE_HASH => {
+                let Ok(e) = log.log_decode::<Herald::ParamsApplied>() else {
                     return false;
                 };
-                self.min_bond = U256::from(e.inner.minBond);
-            }
-            Herald::QuorumSet::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::QuorumSet>() else {
-                    return false;
-                };
-                self.quorum = usize::from(e.inner.quorum);
+                self.min_bond = U256::from(e.inner.params.minBond);
+                self.quorum = Quorum::of(&e.inner.params);
             }
             _ => return false,
         }
         true
     }
 
-    /// Signatures a batch needs to settle.
-    pub fn quorum(&self) -> usize {
+    /// What a batch's signers need to settle it.
+    pub fn quorum(&self) -> Quorum {
         self.quorum
+    }
+
+    /// The contract's `totalBond`: the bonds of registered keepers that are not unbonding.
+    pub fn total_bond(&self) -> U256 {
+        self.keepers
+            .values()
+            .filter(|k| !k.unbonding)
+            .map(|k| k.bond)
+            .sum()
+    }
+
+    /// Whether signatures from `signers` settle a batch at `time`, as the contract will judge them:
+    /// enough distinct active signers, holding enough of the total bond. Inactive signers count
+    /// nothing.
+    pub fn reached(&self, signers: &[Address], time: u64) -> bool {
+        let mut counted = std::collections::BTreeSet::new();
+        let mut bond = U256::ZERO;
+        for signer in signers {
+            if let Some(k) = self.keepers.get(signer)
+                && self.is_active(k, time)
+                && counted.insert(*signer)
+            {
+                bond += k.bond;
+            }
+        }
+        counted.len() >= self.quorum.min_signers
+            && bond * U256::from(10_000) >= self.total_bond() * U256::from(self.quorum.quorum_bps)
     }
 
     /// A registered keeper.

@@ -23,6 +23,8 @@ pub async fn take_over(
     every: Duration,
 ) {
     let herald = Herald::new(herald, provider);
+    // When each due execution was first seen due: how long its takeover has been waiting.
+    let mut first_due: HashMap<herald_store::ExecutionKey, tokio::time::Instant> = HashMap::new();
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -41,11 +43,17 @@ pub async fn take_over(
         // is not run again: the trigger's settled position is at or past the event's.
         let mut settled_up_to: HashMap<u64, u64> = HashMap::new();
         let mut keys = Vec::new();
+        let now = tokio::time::Instant::now();
+        first_due.retain(|key, _| due.contains(key));
+        for key in &due {
+            first_due.entry(*key).or_insert(now);
+        }
         let mut at_work: HashMap<u64, bool> = HashMap::new();
         for key in due {
+            let overdue = now.duration_since(first_due[&key]);
             if *at_work
                 .entry(key.trigger_id)
-                .or_insert_with(|| assignment.performer_at_work(key.trigger_id))
+                .or_insert_with(|| assignment.performer_at_work(key.trigger_id, overdue))
             {
                 continue;
             }
