@@ -35,7 +35,13 @@ const TRIGGERS: u64 = 6;
 const SUBSCRIPTION: u64 = TRIGGERS + 1;
 const TAKEOVER_MS: u64 = 4_000;
 
+/// One five-keeper network at a time: two of them (ten keeper processes and two anvils) on a
+/// two-core machine starve each other's co-signing past the takeover timeout, and the timeouts are
+/// what these tests are about.
+static ONE_NETWORK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 struct Scene {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
     anvil: AnvilInstance,
     net: Network,
     watched: HeraldTestToken::HeraldTestTokenInstance<DynProvider>,
@@ -48,6 +54,7 @@ struct Scene {
 /// token, and the keepers started. Each mode in `byzantine` is given to a different keeper, one
 /// that performs at least one trigger (so its faults are put to the test).
 async fn scene(byzantine: &[&'static str]) -> Scene {
+    let turn = ONE_NETWORK.lock().await;
     let anvil = anvil();
     let net = network(&anvil, KEEPERS, QUORUM).await;
     let watched = HeraldTestToken::deploy(net.admin.clone())
@@ -130,6 +137,7 @@ async fn scene(byzantine: &[&'static str]) -> Scene {
         })
         .collect();
     let scene = Scene {
+        _turn: turn,
         anvil,
         net,
         watched,
