@@ -50,21 +50,6 @@ pub fn created_filter(herald: Address, id: Option<u64>, owner: Option<Address>) 
     filter
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cancellation_wins_over_a_pause_and_unbonding_over_inactivity() {
-        assert_eq!(trigger_status(0), "active");
-        assert_eq!(trigger_status(1), "paused");
-        assert_eq!(trigger_status(3), "cancelled");
-        assert_eq!(keeper_state(true, 0), "active");
-        assert_eq!(keeper_state(false, 9), "unbonding");
-        assert_eq!(keeper_state(false, 0), "inactive");
-    }
-}
-
 /// The lowest-numbered connector and service types whose current registration carries these
 /// manifest hashes, if any. Keepers serve a trigger only on types registered for the manifests its
 /// file uses, so these are the ids a new trigger on those manifests names by default.
@@ -99,4 +84,19 @@ pub async fn registered_types<P: Provider>(
         first(&connectors, connector_hash),
         first(&services, service_hash),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cancellation_wins_over_a_pause_and_unbonding_over_inactivity() {
+        assert_eq!(trigger_status(0), "active");
+        assert_eq!(trigger_status(1), "paused");
+        assert_eq!(trigger_status(3), "cancelled");
+        assert_eq!(keeper_state(true, 0), "active");
+        assert_eq!(keeper_state(false, 9), "unbonding");
+        assert_eq!(keeper_state(false, 0), "inactive");
+    }
 }

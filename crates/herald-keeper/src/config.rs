@@ -448,7 +448,10 @@ impl KeeperConfig {
         }
         for (key, value) in [
             ("settlement.runner_fee", &self.settlement.runner_fee),
-            ("settlement.min_operator_fee", &self.settlement.min_operator_fee),
+            (
+                "settlement.min_operator_fee",
+                &self.settlement.min_operator_fee,
+            ),
         ] {
             if value.parse::<U256>().is_err() {
                 return Err(bad(

@@ -169,7 +169,13 @@ impl Health {
     /// trigger's later receipts while an earlier event of it is unpaid, so a performer that skips
     /// an event stops settling that trigger and, once the takeover is no longer just due, is
     /// taken over.
-    pub fn at_work(&self, keeper: Address, trigger_id: u64, window: Duration, lenient: bool) -> bool {
+    pub fn at_work(
+        &self,
+        keeper: Address,
+        trigger_id: u64,
+        window: Duration,
+        lenient: bool,
+    ) -> bool {
         let now = now_ms();
         let recent = |t: u64| now.saturating_sub(t) <= window.as_millis() as u64;
         let online = self

@@ -67,13 +67,10 @@ impl Assignment {
         let lenient = overdue < self.takeover_timeout * LENIENT_TIMEOUTS;
         let now = attest::now_ms() / 1_000;
         let ranking = self.peers.read().expect("peers").ranking(trigger_id, now);
-        ranking
-            .iter()
-            .take_while(|k| **k != self.me)
-            .any(|k| {
-                self.health
-                    .at_work(*k, trigger_id, self.takeover_timeout, lenient)
-            })
+        ranking.iter().take_while(|k| **k != self.me).any(|k| {
+            self.health
+                .at_work(*k, trigger_id, self.takeover_timeout, lenient)
+        })
     }
 
     /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds).
