@@ -355,20 +355,14 @@ pub(crate) enum RequestTooLarge {
     },
 }
 
-/// [`request`] as stored: JSON, within [`MAX_REQUEST_BYTES`], data rendered within
-/// [`herald_spec::MAX_RENDERED_BYTES`].
+/// [`request`] as stored: JSON, within [`MAX_REQUEST_BYTES`].
 pub(crate) fn checked_request(
     event: &Event,
     m: &Match,
     key: ExecutionKey,
 ) -> Result<String, RequestTooLarge> {
-    let data = herald_spec::render_data_within(
-        &m.trigger.data,
-        &m.payload,
-        herald_spec::MAX_RENDERED_BYTES,
-    )?;
-    let text = serde_json::to_string(&request_from(event, m, key, data))
-        .expect("a JSON value always serialises");
+    let text =
+        serde_json::to_string(&request(event, m, key)?).expect("a JSON value always serialises");
     if text.len() > MAX_REQUEST_BYTES {
         return Err(RequestTooLarge::Body { size: text.len() });
     }
@@ -376,15 +370,20 @@ pub(crate) fn checked_request(
 }
 
 /// The webhook a match sends: the event (as its trigger's source decoded it) and the trigger's
-/// data, templates rendered. `endpoint` and `headers` configure the request and are not echoed in
-/// the body (headers may carry credentials).
-pub(crate) fn request(event: &Event, m: &Match, key: ExecutionKey) -> ServiceRequest {
-    request_from(
-        event,
-        m,
-        key,
-        herald_spec::render_data(&m.trigger.data, &m.payload),
-    )
+/// data, templates rendered within [`herald_spec::MAX_RENDERED_BYTES`]. `endpoint` and `headers`
+/// configure the request and are not echoed in the body (headers may carry credentials). Performer
+/// and co-signer both derive it here, so a co-signer never renders more than a performer could.
+pub(crate) fn request(
+    event: &Event,
+    m: &Match,
+    key: ExecutionKey,
+) -> Result<ServiceRequest, RequestTooLarge> {
+    let data = herald_spec::render_data_within(
+        &m.trigger.data,
+        &m.payload,
+        herald_spec::MAX_RENDERED_BYTES,
+    )?;
+    Ok(request_from(event, m, key, data))
 }
 
 fn request_from(event: &Event, m: &Match, key: ExecutionKey, data: Value) -> ServiceRequest {

@@ -82,7 +82,10 @@ impl Attestor {
             return Verdict::Invalid(reason);
         }
         // The result must commit to what the trigger sends for this event, then the status.
-        let sent = serde_json::to_vec(&request(&event, &matched, key).body).unwrap_or_default();
+        let sent = match request(&event, &matched, key) {
+            Ok(request) => serde_json::to_vec(&request.body).unwrap_or_default(),
+            Err(too_large) => return Verdict::Invalid(too_large.to_string()),
+        };
         let Some(status) = item.result.strip_prefix(sent.as_slice()) else {
             return Verdict::Invalid(
                 "the result does not commit to the request this trigger sends for this event"
