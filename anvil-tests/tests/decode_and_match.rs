@@ -80,6 +80,9 @@ async fn chain_logs_are_decoded_and_matched() {
             block_time: block.header.timestamp,
             transaction_hash: log.transaction_hash.expect("mined"),
             log_index: log.log_index.expect("mined"),
+            transaction_index: log.transaction_index.expect("mined"),
+            // Each mint emits one log.
+            log_index_in_tx: 0,
             from: Some(tx.inner.signer()),
             to: alloy::consensus::Transaction::to(tx.inner.inner()),
         };
@@ -94,10 +97,10 @@ async fn chain_logs_are_decoded_and_matched() {
             payload["from"],
             signer(&anvil, 0).address().to_checksum(None)
         );
-        let id = EventAbi::event_id(&context);
+        let id = EventAbi::event_id(log.address(), log.data(), &context).expect("fits");
         assert_eq!(
             id.position(),
-            (context.block_number << 24) | context.log_index
+            (context.block_number << 28) | (context.transaction_index << 14)
         );
         matched.push((
             payload["arguments"]["to"].clone(),

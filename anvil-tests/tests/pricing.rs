@@ -14,7 +14,7 @@ use herald_chain::{
     bindings::Herald,
     receipt::{Receipt, batch_digest, domain, order_signatures, sign_digest},
 };
-use herald_core::EventId;
+use herald_core::{EventId, LogPosition};
 use herald_keeper::{PriceList, Refusal, admit};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -54,8 +54,19 @@ async fn quotes_are_exactly_what_settlement_debits() {
         let verdict = admit(&before, &quote, now);
         let receipt = Receipt {
             triggerId: trigger,
-            eventId: *EventId::from_log(chain_id, 1_000 + n as u64, B256::ZERO, B256::ZERO, 0)
-                .as_bytes(),
+            // A log of another chain (mainnet): settlement bounds only its own chain's positions.
+            eventId: *EventId::from_log(
+                LogPosition {
+                    chain_id: 1,
+                    block_number: 1_000 + n as u64,
+                    tx_index: 0,
+                    log_index_in_tx: 0,
+                },
+                B256::ZERO,
+                B256::ZERO,
+            )
+            .expect("fits")
+            .as_bytes(),
             resultHash: B256::repeat_byte(1),
             connector: keeper.address(),
             runner: keeper.address(),

@@ -13,7 +13,19 @@ use herald_chain::{
     bindings::Herald,
     receipt::{Receipt, batch_digest, domain, order_signatures, sign_digest},
 };
-use herald_core::EventId;
+use herald_core::{EventId, LogPosition};
+
+/// The id of the first log of Ethereum mainnet's block `block`: a log of another chain, whose
+/// position settlement takes on the quorum's word (it bounds only its own chain's and UUID ids).
+fn mainnet_log(block: u64, hash: u8) -> EventId {
+    let at = LogPosition {
+        chain_id: 1,
+        block_number: block,
+        tx_index: 0,
+        log_index_in_tx: 0,
+    };
+    EventId::from_log(at, B256::repeat_byte(hash), B256::repeat_byte(9)).expect("fits")
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rust_signed_batches_settle_once() {
@@ -39,14 +51,7 @@ async fn rust_signed_batches_settle_once() {
         .timestamp;
     let receipts: Vec<Receipt> = (0..3u64)
         .map(|i| Receipt {
-            eventId: *EventId::from_log(
-                31337,
-                100 + i,
-                B256::repeat_byte(i as u8),
-                B256::repeat_byte(9),
-                0,
-            )
-            .as_bytes(),
+            eventId: *mainnet_log(100 + i, i as u8).as_bytes(),
             ..receipts_template(runner, now)
         })
         .collect();
@@ -132,7 +137,7 @@ async fn rust_signed_batches_settle_once() {
 
     // Two signatures are not a 3-of-5 quorum.
     let fresh = vec![Receipt {
-        eventId: *EventId::from_log(31337, 200, B256::ZERO, B256::ZERO, 0).as_bytes(),
+        eventId: *mainnet_log(200, 0).as_bytes(),
         ..receipts_template(runner, now)
     }];
     let digest = batch_digest(&domain(chain_id, herald_address), &fresh);

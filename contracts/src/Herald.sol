@@ -10,7 +10,9 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 /// @title Herald
 /// @notice Escrow, registry and settlement of the Herald event-to-action network, as one contract:
 /// settlement debits trigger budgets and credits rewards with internal calls only, and the token sits
-/// in one place, which keeps both the gas per receipt and the conservation argument simple.
+/// in one place, which keeps both the gas per receipt and the conservation argument simple. The
+/// constructor also creates the fraud-proof contract, `challenges` (see HeraldSettlement), which lives
+/// apart to keep this one under the code-size limit.
 contract Herald is HeraldSettlement {
     /// @param admin Default admin (two-step, delayed transfer) and first holder of PARAMS_ROLE.
     /// @param initialParams Checked against the same bounds as `proposeParams`; emitted as `ParamsApplied`.

@@ -54,7 +54,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
         uint40 pausedAt;
         /// @dev End of the latest pause.
         uint40 resumedAt;
-        /// @dev PAUSED | CANCELLED.
+        /// @dev PAUSED | CANCELLED | DISPUTED.
         uint8 flags;
     }
 
@@ -77,6 +77,8 @@ abstract contract HeraldRegistry is HeraldEscrow {
 
     uint8 internal constant PAUSED = 1;
     uint8 internal constant CANCELLED = 2;
+    /// @dev Refunded for a proven fraud: the owner may rewind the replay cursor once (`rewindEventCursor`).
+    uint8 internal constant DISPUTED = 4;
 
     mapping(uint24 id => ModuleType) internal _connectorTypes;
     mapping(uint24 id => ModuleType) internal _serviceTypes;
@@ -132,6 +134,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
     event TriggerCancelled(uint64 indexed id, uint40 at);
     event BudgetWithdrawalRequested(uint64 indexed id, uint96 amount, uint40 unlocksAt);
     event BudgetWithdrawn(uint64 indexed id, address indexed owner, uint96 amount);
+    event EventCursorRewound(uint64 indexed triggerId, uint64 key);
 
     error UnknownConnectorType(uint24 id);
     error UnknownServiceType(uint24 id);
@@ -150,6 +153,8 @@ abstract contract HeraldRegistry is HeraldEscrow {
     error ExpiryInPast(uint40 expiresAt);
     error NoWithdrawalRequested(uint64 id);
     error ConfigTooLarge(uint256 size, uint256 max);
+    error TriggerNotDisputed(uint64 id);
+    error CursorNotBehind(uint64 key, uint64 lastEventKey);
 
     // ---------------------------------------------------------------- connector and service types
 
@@ -448,6 +453,23 @@ abstract contract HeraldRegistry is HeraldEscrow {
         if (flags & PAUSED == 0) t.rules.pausedAt = uint40(block.timestamp);
         t.rules.flags = flags | PAUSED | CANCELLED;
         emit TriggerCancelled(id, uint40(block.timestamp));
+    }
+
+    /// @notice Puts a disputed trigger's replay cursor back to `key`, the position of its last genuine
+    /// settled event (read from its `ReceiptSettled` logs), so that the genuine events a fabricated
+    /// receipt jumped over can be paid. Once per proven fraud: it clears DISPUTED.
+    /// @dev Safe because the fraud's signers have lost their bonds: their signatures no longer reach a
+    /// quorum, so the fabricated batch cannot be replayed over the rewound cursor. Only the owner, who
+    /// pays for every event, chooses how far back.
+    function rewindEventCursor(uint64 triggerId, uint64 key) external {
+        Trigger storage t = _ownedTrigger(triggerId);
+        uint8 flags = t.rules.flags;
+        if (flags & DISPUTED == 0) revert TriggerNotDisputed(triggerId);
+        uint64 last = t.ledger.lastEventKey;
+        if (key >= last) revert CursorNotBehind(key, last);
+        t.ledger.lastEventKey = key;
+        t.rules.flags = flags & ~DISPUTED;
+        emit EventCursorRewound(triggerId, key);
     }
 
     /// @notice A trigger's full record.

@@ -1,8 +1,21 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {ExecutionReceipt, RejectReason} from "../HeraldTypes.sol";
+import {EVENT_BLOCK_SHIFT, EVENT_CHAIN_SHIFT, EVENT_DIGEST_MASK, EVENT_UUID_MS_SHIFT} from "../EventIds.sol";
+import {HeraldChallenges, IHeraldFraud} from "../HeraldChallenges.sol";
+import {
+    BLOCKHASH_CHALLENGE_BLOCKS,
+    BLOCKHASH_MAX_EVENT_AGE_BLOCKS,
+    BLOCKHASH_RESPONSE_BLOCKS,
+    ExecutionReceipt,
+    HISTORY_CHALLENGE_BLOCKS,
+    HISTORY_MAX_EVENT_AGE_BLOCKS,
+    HISTORY_RESPONSE_BLOCKS,
+    RejectReason,
+    UUID_CLOCK_SLACK
+} from "../HeraldTypes.sol";
 import {HeraldRegistry} from "./HeraldRegistry.sol";
+import {Blockhash} from "@openzeppelin/contracts/utils/Blockhash.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
@@ -13,7 +26,8 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 /// registration is open, so a count alone could be met by fresh keepers with negligible bonds. A receipt
 /// that fails a check is skipped with `ReceiptRejected`; it never blocks the others. Rewards are summed in
 /// memory while consecutive receipts pay the same party and written once per run, so a batch sorted by
-/// runner pays few storage writes.
+/// runner pays few storage writes. Receipts for logs of this chain that never happened are punished
+/// through `challenges`, which this contract creates and alone trusts to call `punishFraud`.
 abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
     /// @notice EIP-712 type of one receipt.
     bytes32 public constant RECEIPT_TYPEHASH = keccak256(
@@ -25,6 +39,11 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         "ReceiptBatch(ExecutionReceipt[] receipts)ExecutionReceipt(uint64 triggerId,bytes32 eventId,bytes32 resultHash,"
         "address connector,address runner,uint96 runnerFee,uint64 executedAt,bool success)"
     );
+
+    /// @notice The fraud-proof contract, created with Herald and fixed for its life.
+    HeraldChallenges public immutable challenges;
+    /// @dev Oldest a log of this chain may be, in blocks, to settle: `challenges`' `maxEventAge`.
+    uint256 internal immutable _maxEventAge;
 
     /// @notice Equivocations already punished, by keccak256(keeper, triggerId, eventId).
     mapping(bytes32 => bool) public equivocationSlashed;
@@ -41,6 +60,8 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         address reporter,
         uint256 bounty
     );
+    event KeeperSlashedForFraud(address indexed keeper, bytes32 indexed challengeId, uint96 amount);
+    event TriggerDisputed(uint64 indexed triggerId);
 
     error EmptyBatch();
     error QuorumNotReached(uint256 signers, uint256 signedBond, uint256 totalBond);
@@ -50,6 +71,7 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
     error NotConflicting();
     error SignerMismatch(address recovered);
     error AlreadySlashed(address keeper, uint64 triggerId, bytes32 eventId);
+    error NotChallenges(address caller);
 
     /// @dev Everything the settlement loop carries from one receipt to the next. Rewards are summed here
     /// while consecutive receipts pay the same parties and written to storage once per run, so a batch
@@ -73,6 +95,19 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         uint256 protocolReward;
         uint256 fees;
         uint256 settled;
+    }
+
+    /// @dev Chooses the fraud windows once, from what the chain serves: with EIP-2935's history contract
+    /// 8,191 block hashes are readable, without it BLOCKHASH's 256 (see HeraldTypes.sol).
+    constructor() {
+        bool history = Blockhash.HISTORY_STORAGE_ADDRESS.code.length != 0;
+        (uint256 maxEventAge, uint256 challengeBlocks, uint256 responseBlocks) = history
+            ? (HISTORY_MAX_EVENT_AGE_BLOCKS, HISTORY_CHALLENGE_BLOCKS, HISTORY_RESPONSE_BLOCKS)
+            : (BLOCKHASH_MAX_EVENT_AGE_BLOCKS, BLOCKHASH_CHALLENGE_BLOCKS, BLOCKHASH_RESPONSE_BLOCKS);
+        _maxEventAge = maxEventAge;
+        challenges = new HeraldChallenges(
+            IHeraldFraud(address(this)), token, maxEventAge, challengeBlocks, responseBlocks
+        );
     }
 
     /// @notice Settles a batch of receipts signed by at least `minSigners` distinct active keepers whose
@@ -188,6 +223,58 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         emit KeeperSlashed(offender, triggerId, eventId, slashed, msg.sender, bounty);
     }
 
+    /// @notice Punishes a batch that signed logs of this chain that never happened, as `challenges` found
+    /// after nobody proved them. Every registered signer loses its whole bond, unbonding or not (it stays
+    /// slashable until withdrawn): the challenger earns `slashBountyBps` of it and the treasury the rest.
+    /// Each listed trigger gets back one execution and is marked DISPUTED, so that its owner may rewind
+    /// its event cursor past the fabricated positions.
+    /// @dev The slashed bonds do not refund trigger budgets. The contract cannot tell a victim's trigger
+    /// from one the offenders own, and the triggers come from receipts the offenders wrote: any refund
+    /// rule priced by what is on chain (a trigger's cap, its types' current prices) lets them list their
+    /// own triggers first and draw the pot back, which would make fabrication free. Sound refunds need
+    /// keeper rewards that vest through the fraud window and a settlement-time record of what each
+    /// receipt paid (docs/security.md, finding 2).
+    /// @param triggerIds The trigger of each receipt whose log stayed unproven; unknown ones are skipped.
+    /// @return slashed The bonds taken.
+    function punishFraud(
+        bytes32 challengeId,
+        address[] calldata signers,
+        uint64[] calldata triggerIds,
+        address challenger
+    ) external returns (uint256 slashed) {
+        if (msg.sender != address(challenges)) revert NotChallenges(msg.sender);
+        for (uint256 i; i < signers.length; ++i) {
+            slashed += _forfeitBond(signers[i], challengeId);
+        }
+        for (uint256 i; i < triggerIds.length; ++i) {
+            _dispute(triggerIds[i]);
+        }
+        uint256 bounty = slashed * _params.slashBountyBps / 10_000;
+        claimable[challenger] += bounty;
+        claimable[treasury] += slashed - bounty;
+    }
+
+    /// @dev The whole bond of a registered keeper; nothing for an address that is not one.
+    function _forfeitBond(address account, bytes32 challengeId) private returns (uint96 bond) {
+        Keeper storage k = _keepers[account];
+        if (k.activeFrom == 0) return 0;
+        bond = k.bond;
+        k.bond = 0;
+        // An unbonding keeper's bond already left the total.
+        if (k.unbondsAt == 0) totalBond -= bond;
+        emit KeeperSlashedForFraud(account, challengeId, bond);
+    }
+
+    /// @dev Gives a trigger back the execution a fabricated receipt counted (so a one-shot trigger is
+    /// not used up by a lie) and marks it DISPUTED.
+    function _dispute(uint64 id) private {
+        Trigger storage t = _triggers[id];
+        if (t.owner == address(0)) return;
+        t.rules.flags |= DISPUTED;
+        if (t.ledger.executions != 0) --t.ledger.executions;
+        emit TriggerDisputed(id);
+    }
+
     /// @dev Once per batch. Inactive signers weigh nothing; the signers must still be strictly ascending.
     function _checkQuorum(
         bytes32 digest,
@@ -225,7 +312,9 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
     // ------------------------------------------------------------------------------------------------
     // The per-receipt hot path, in Yul. A settled receipt must cost its trigger's two storage words (one
     // read, one read and written) and its event; the rest is kept to a few hundred gas by reading the
-    // receipt straight from calldata and the trigger words whole. The checks mirror RejectReason's order.
+    // receipt straight from calldata and the trigger words whole. The checks mirror RejectReason's order,
+    // but for the position bounds (EventFromFuture, EventTooOld: appended to the enum, checked right after
+    // StaleEvent, with which they judge the event id).
     //
     // Trigger words (Solidity packs struct fields from the low-order bits up):
     //   ledger: budget [0,96) | executions [96,128) | maxExecutions [128,160) | lastEventKey [160,224)
@@ -233,6 +322,9 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
     //           | expiresAt [128,168) | pausedAt [168,208) | resumedAt [208,248) | flags [248,256)
     // ModuleType words: payout [0,160) | fee [160,256); owner [0,160) | extraFee [160,256)
     // Keeper word: bond [0,96) | activeFrom [96,136) | unbondsAt [136,176)
+    // Event id (see EventIds): position [192,256), of which a chain log's block number is [220,256);
+    //   source chain [128,192) and block-and-log digest [0,128) for a chain log; a UUIDv7's millisecond
+    //   timestamp [208,256) and a zero digest for an off-chain event.
     // ExecutionReceipt in calldata: eight words in field order (triggerId, eventId, resultHash,
     //   connector, runner, runnerFee, executedAt, success). Dirty high bits cannot help an attacker:
     //   they change the signed hash, and a dirty id or address names no trigger or keeper.
@@ -254,6 +346,7 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         uint256 claimableSlot;
         uint256 connectorTypesSlot;
         uint256 serviceTypesSlot;
+        uint256 maxEventAge = _maxEventAge;
         assembly ("memory-safe") {
             triggersSlot := _triggers.slot
             keepersSlot := _keepers.slot
@@ -353,6 +446,33 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
                     if iszero(gt(eventKey, shr(160, ledger))) {
                         reason := 2 // StaleEvent: this event, or a later one, was already paid
                         break
+                    }
+                    // The position must be one that can exist by now, or a single receipt at 2^64 - 1
+                    // would make its trigger's every later event stale; and a log of this chain must be
+                    // young enough to be challenged and proven. A log of another chain is left to the
+                    // quorum: this chain cannot tell its block number.
+                    switch and(eventId, EVENT_DIGEST_MASK)
+                    case 0 {
+                        if gt(
+                            shr(EVENT_UUID_MS_SHIFT, eventId),
+                            mul(add(timestamp(), UUID_CLOCK_SLACK), 1000)
+                        ) {
+                            reason := 11 // EventFromFuture: a UUID timestamp ahead of the block time
+                            break
+                        }
+                    }
+                    default {
+                        if eq(and(shr(EVENT_CHAIN_SHIFT, eventId), 0xffffffffffffffff), chainid()) {
+                            let eventBlock := shr(EVENT_BLOCK_SHIFT, eventId)
+                            if iszero(lt(eventBlock, number())) {
+                                reason := 11 // EventFromFuture: a log of this block or a later one
+                                break
+                            }
+                            if gt(sub(number(), eventBlock), maxEventAge) {
+                                reason := 12 // EventTooOld
+                                break
+                            }
+                        }
                     }
                     if gt(executedAt, timestamp()) {
                         reason := 3 // ExecutedInFuture

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Herald} from "../../src/Herald.sol";
+import {HeraldChallenges} from "../../src/HeraldChallenges.sol";
 import {ExecutionReceipt, TriggerTerms} from "../../src/HeraldTypes.sol";
 import {HeraldTestToken} from "../../src/dev/HeraldTestToken.sol";
 import {HeraldConfig} from "../../src/modules/HeraldConfig.sol";
@@ -36,12 +37,13 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
     bool public exceededLimit;
     uint256 public settledTotal;
     uint256 public slashes;
+    uint256 public frauds;
     uint256 public quorumRefused;
     uint256 public paramsApplied;
     mapping(uint64 => uint64) internal nextKey;
 
     /// @dev How often each RejectReason occurred, to show the campaign reaches both paid and refused paths.
-    uint256[10] public rejections;
+    uint256[12] public rejections;
 
     bytes32 internal constant SETTLED = keccak256("ReceiptSettled(uint64,bytes32,uint256)");
     bytes32 internal constant REJECTED = keccak256("ReceiptRejected(uint64,bytes32,uint8)");
@@ -197,8 +199,9 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
             return;
         }
         if (k.unbondsAt == 0) {
-            // Keep a quorum plus one active, or the campaign would mostly watch settle() bail out.
-            if (_activeKeepers() > 4) herald.requestUnbond();
+            // Keep a quorum plus one active, or the campaign would mostly watch settle() bail out; a
+            // keeper slashed below the minimum bond leaves in any case, to come back fresh.
+            if (_activeKeepers() > 4 || !herald.isActiveKeeper(keepers[i])) herald.requestUnbond();
         } else {
             if (block.timestamp < k.unbondsAt) vm.warp(k.unbondsAt);
             herald.withdrawBond(keepers[i]);
@@ -331,6 +334,47 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
         ++slashes;
     }
 
+    /// @dev A keeper signs a receipt for a log of this chain that never happened; the reporter challenges
+    /// it naming that one signer, nobody can answer, and the resolution takes the keeper's whole bond and
+    /// gives the trigger its execution back. Rarer than everything else: it costs the campaign a keeper each time.
+    function fraud(uint256 which, uint256 seed) external {
+        if (triggers.length == 0 || seed % 4 != 0) return;
+        uint256 i = which % keepers.length;
+        if (herald.keeper(keepers[i]).activeFrom == 0) return;
+        HeraldChallenges challenges = herald.challenges();
+        uint64 id = triggers[(seed >> 8) % triggers.length];
+        ExecutionReceipt[] memory rs = new ExecutionReceipt[](1);
+        rs[0] = ExecutionReceipt({
+            triggerId: id,
+            eventId: bytes32(
+                ((block.number - 1) << 220) | (block.chainid << 128)
+                    | uint128(uint256(keccak256(abi.encode(seed))))
+            ),
+            resultHash: bytes32(seed),
+            connector: keepers[i],
+            runner: keepers[i],
+            runnerFee: 0,
+            executedAt: uint64(block.timestamp),
+            success: true
+        });
+        bytes[] memory sigs = new bytes[](1);
+        sigs[0] = _signOne(keeperKeys[i], herald.batchDigest(rs));
+        uint256[] memory indexes = new uint256[](1);
+
+        uint256 bond = challenges.challengeBond();
+        token.mint(reporter, bond);
+        vm.startPrank(reporter);
+        token.approve(address(challenges), bond);
+        bytes32 challengeId = challenges.challenge(rs, sigs, indexes);
+        vm.stopPrank();
+        vm.roll(challenges.challengeOf(challengeId).respondBy + 1);
+        uint32 executions = herald.trigger(id).ledger.executions;
+        challenges.resolve(challengeId, rs, sigs);
+        // The trigger gets one execution back, as if it had never been paid.
+        paidCount[id] -= executions - herald.trigger(id).ledger.executions;
+        ++frauds;
+    }
+
     // ------------------------------------------------------------------ views for the invariants
 
     /// @dev `totalBond` as defined: the bonds of registered keepers that are not unbonding.
@@ -395,7 +439,8 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
             id = triggers[(r + i) % triggers.length];
             HeraldRegistry.Trigger memory t = herald.trigger(id);
             bool exhausted = t.ledger.maxExecutions != 0 && t.ledger.executions >= t.ledger.maxExecutions;
-            if (t.rules.flags == 0 && !exhausted && t.ledger.budget >= 2e16) return id;
+            // (A DISPUTED trigger settles like any other.)
+            if (t.rules.flags & 3 == 0 && !exhausted && t.ledger.budget >= 2e16) return id;
         }
     }
 

@@ -79,13 +79,20 @@ contract HeraldInvariants is Test {
         assertEq(herald.totalBond(), handler.ghostTotalBond());
     }
 
+    /// (e) The challenge contract holds exactly the bonds of open challenges: none between calls, as the
+    /// handler resolves each challenge it opens.
+    function invariant_challengesHoldNoBondsBetweenCalls() public view {
+        assertEq(token.balanceOf(address(herald.challenges())), 0);
+    }
+
     /// Shows that the campaign reached the interesting states rather than rejecting everything.
     function afterInvariant() public view {
         console.log("receipts settled:", handler.settledTotal(), "slashes:", handler.slashes());
+        console.log("frauds punished:", handler.frauds());
         console.log(
             "batches refused for quorum:", handler.quorumRefused(), "params applied:", handler.paramsApplied()
         );
-        for (uint256 i; i < 10; ++i) {
+        for (uint256 i; i < 12; ++i) {
             console.log("  rejected for reason", i, handler.rejections(i));
         }
     }

@@ -130,9 +130,30 @@ abstract contract HeraldFixture is Test {
 
     // ------------------------------------------------------------------ receipts
 
-    /// @dev An event id whose position (top 64 bits) is `key`.
+    /// @dev An event id whose position (top 64 bits) is `key`. Its source-chain bits are hash bits, so it
+    /// names a log of another chain, whose position settlement leaves to the quorum.
     function eventId(uint64 key) internal pure returns (bytes32) {
         return bytes32((uint256(key) << 192) | uint192(uint256(keccak256(abi.encode(key)))));
+    }
+
+    /// @dev The id of a log of this chain at (`blockNumber`, `txIndex`, `logIndexInTx`) whose block-and-log
+    /// digest (low 128 bits) is `digest`; spelled out bit by bit rather than through `EventIds`, so the
+    /// tests check the library's layout too.
+    function localLogId(uint256 blockNumber, uint256 txIndex, uint256 logIndexInTx, uint128 digest)
+        internal
+        view
+        returns (bytes32)
+    {
+        return bytes32(
+            (blockNumber << 220) | (txIndex << 206) | (logIndexInTx << 192) | (block.chainid << 128)
+                | uint256(digest)
+        );
+    }
+
+    /// @dev An off-chain event id: a UUIDv7 with millisecond timestamp `ms` and 80 random bits, then
+    /// 16 zero bytes.
+    function uuidId(uint256 ms, uint80 rand) internal pure returns (bytes32) {
+        return bytes32((ms << 208) | (uint256(rand) << 128));
     }
 
     function receipt(uint64 triggerId, uint64 key) internal view returns (ExecutionReceipt memory) {

@@ -16,35 +16,90 @@ use uuid::Uuid;
 /// A unique, time-ordered event id: 32 bytes whose top 64 bits are the event's position in its
 /// source, so that ids of one source sort in the order the events happened.
 ///
-/// - A chain log: position = block number << 24 | log index, then the low 192 bits of
-///   keccak256(chain id, block hash, tx hash, log index). Two logs never share an id, and a reorged
-///   log (another block hash) gets a new one.
-/// - Anything else: a UUIDv7 (48-bit millisecond timestamp, then a counter) in the top 16 bytes.
+/// - A chain log (see [`LogPosition`]): the position is block number << 28 | transaction index
+///   << 14 | index of the log in its transaction; then the chain id (64 bits); then the low 128
+///   bits of keccak256(block hash ‖ keccak256(the log's consensus RLP)). Every part is what a
+///   contract on that chain can check against a block hash and the block's receipts trie, which is
+///   how a receipt for a log that never happened is proven false on chain (`HeraldChallenges`).
+///   Two logs never share an id, and a reorged log (another block hash) gets a new one.
+/// - Anything else: a UUIDv7 (48-bit millisecond timestamp, then a counter) in the top 16 bytes
+///   and zeros after it; a chain log's commitment is never zero, which tells the two apart.
 ///
 /// The settlement contract relies on the position: it pays each trigger's events in increasing
 /// position, which is how it refuses a second payment for the same event without storing every id.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId(B256);
 
+/// Where a chain log sits, as its [`EventId`] records it. Ordering by (block, transaction, log in
+/// transaction) is the chain's own log order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LogPosition {
+    /// The chain's EIP-155 id.
+    pub chain_id: u64,
+    /// The block's number; below 2^36.
+    pub block_number: u64,
+    /// The transaction's index in its block; below 2^14.
+    pub tx_index: u64,
+    /// The log's index among its transaction's logs (not the block-wide log index); below 2^14.
+    pub log_index_in_tx: u64,
+}
+
+impl LogPosition {
+    /// Bits of the position given to the block number.
+    pub const BLOCK_BITS: u32 = 36;
+    /// Bits given to the transaction's index in the block.
+    pub const TX_BITS: u32 = 14;
+    /// Bits given to the log's index in its transaction.
+    pub const LOG_BITS: u32 = 14;
+
+    /// The 64-bit position, or `None` when a part does not fit its bits (a block past 2^36, a
+    /// block of more than 16,384 transactions or a transaction of more than 16,384 logs): such a
+    /// log cannot be given an id the settlement contract orders correctly, so it is not an event.
+    pub fn position(&self) -> Option<u64> {
+        let fits = |value: u64, bits: u32| value < 1 << bits;
+        (fits(self.block_number, Self::BLOCK_BITS)
+            && fits(self.tx_index, Self::TX_BITS)
+            && fits(self.log_index_in_tx, Self::LOG_BITS))
+        .then_some(
+            self.block_number << (Self::TX_BITS + Self::LOG_BITS)
+                | self.tx_index << Self::LOG_BITS
+                | self.log_index_in_tx,
+        )
+    }
+}
+
 impl EventId {
-    /// The id of a chain log.
-    pub fn from_log(
-        chain_id: u64,
-        block_number: u64,
-        block_hash: B256,
-        tx_hash: B256,
-        log_index: u64,
-    ) -> Self {
-        let mut preimage = [0u8; 8 + 32 + 32 + 8];
-        preimage[..8].copy_from_slice(&chain_id.to_be_bytes());
-        preimage[8..40].copy_from_slice(block_hash.as_slice());
-        preimage[40..72].copy_from_slice(tx_hash.as_slice());
-        preimage[72..].copy_from_slice(&log_index.to_be_bytes());
-        let digest = keccak256(preimage);
-        let position = (block_number << 24) | (log_index & 0xff_ffff);
-        let mut bytes = digest.0;
+    /// The id of a chain log at `at` in the block `block_hash`, whose consensus RLP hashes to
+    /// `log_hash`; `None` when the position does not fit (see [`LogPosition::position`]).
+    pub fn from_log(at: LogPosition, block_hash: B256, log_hash: B256) -> Option<Self> {
+        let position = at.position()?;
+        let mut preimage = [0u8; 64];
+        preimage[..32].copy_from_slice(block_hash.as_slice());
+        preimage[32..].copy_from_slice(log_hash.as_slice());
+        let commitment = keccak256(preimage);
+        let mut bytes = [0u8; 32];
         bytes[..8].copy_from_slice(&position.to_be_bytes());
-        Self(B256::from(bytes))
+        bytes[8..16].copy_from_slice(&at.chain_id.to_be_bytes());
+        bytes[16..].copy_from_slice(&commitment[16..]);
+        // A zero commitment would read as a UUID id; keccak256 gives one with probability 2^-128.
+        (bytes[16..] != [0u8; 16]).then(|| Self(B256::from(bytes)))
+    }
+
+    /// Where the chain log this id names sits; `None` for an off-chain (UUID) id.
+    pub fn log_position(&self) -> Option<LogPosition> {
+        if self.as_uuid().is_some() {
+            return None;
+        }
+        let position = self.position();
+        let mut chain = [0u8; 8];
+        chain.copy_from_slice(&self.0[8..16]);
+        let mask = |bits: u32| (1u64 << bits) - 1;
+        Some(LogPosition {
+            chain_id: u64::from_be_bytes(chain),
+            block_number: position >> (LogPosition::TX_BITS + LogPosition::LOG_BITS),
+            tx_index: (position >> LogPosition::LOG_BITS) & mask(LogPosition::TX_BITS),
+            log_index_in_tx: position & mask(LogPosition::LOG_BITS),
+        })
     }
 
     /// A fresh id for an off-chain event: a UUIDv7, monotonic within this process.
@@ -491,18 +546,48 @@ mod tests {
         );
     }
 
+    fn at(block_number: u64, tx_index: u64, log_index_in_tx: u64) -> LogPosition {
+        LogPosition {
+            chain_id: 31337,
+            block_number,
+            tx_index,
+            log_index_in_tx,
+        }
+    }
+
     #[test]
-    fn chain_ids_carry_block_and_log_position() {
-        let a = EventId::from_log(1, 100, B256::repeat_byte(1), B256::repeat_byte(2), 5);
-        let b = EventId::from_log(1, 100, B256::repeat_byte(1), B256::repeat_byte(2), 6);
-        let c = EventId::from_log(1, 101, B256::repeat_byte(3), B256::repeat_byte(4), 0);
-        assert_eq!(a.position(), (100 << 24) | 5);
-        assert!(a < b && b < c, "ids of one chain sort in log order");
-        let reorged = EventId::from_log(1, 100, B256::repeat_byte(9), B256::repeat_byte(2), 5);
+    fn chain_ids_carry_block_transaction_and_log_position() {
+        let id = |at, block: u8| {
+            EventId::from_log(at, B256::repeat_byte(block), B256::repeat_byte(7)).expect("fits")
+        };
+        let a = id(at(100, 2, 5), 1);
+        let b = id(at(100, 2, 6), 1);
+        let c = id(at(100, 3, 0), 1);
+        let d = id(at(101, 0, 0), 3);
+        assert_eq!(a.position(), (100 << 28) | (2 << 14) | 5);
+        assert!(
+            a < b && b < c && c < d,
+            "ids of one chain sort in log order"
+        );
+        assert_eq!(a.log_position(), Some(at(100, 2, 5)));
+        let reorged = id(at(100, 2, 5), 9);
         assert_ne!(a, reorged, "another block hash is another event");
         assert_eq!(a.position(), reorged.position());
         assert_eq!(a.as_uuid(), None);
         assert_eq!(a.to_string().parse::<EventId>().expect("parses"), a);
+        assert_eq!(EventId::new_v7().log_position(), None);
+    }
+
+    #[test]
+    fn chain_ids_refuse_positions_that_do_not_fit() {
+        let hash = B256::repeat_byte(1);
+        assert!(EventId::from_log(at(1 << 36, 0, 0), hash, hash).is_none());
+        assert!(EventId::from_log(at(1, 1 << 14, 0), hash, hash).is_none());
+        assert!(EventId::from_log(at(1, 0, 1 << 14), hash, hash).is_none());
+        let last = at((1 << 36) - 1, (1 << 14) - 1, (1 << 14) - 1);
+        let id = EventId::from_log(last, hash, hash).expect("the largest position fits");
+        assert_eq!(id.position(), u64::MAX);
+        assert_eq!(id.log_position(), Some(last));
     }
 
     #[test]

@@ -7,5 +7,5 @@
 pub mod event;
 pub mod filter;
 
-pub use event::{CloudEventError, DropReason, DropTally, Event, EventId, Ttl};
+pub use event::{CloudEventError, DropReason, DropTally, Event, EventId, LogPosition, Ttl};
 pub use filter::{FieldType, Filter, Op, Path, PathError, Predicate, Segment};

@@ -117,7 +117,10 @@ impl Dispatcher {
                 let Some(first) = matches.first() else {
                     continue;
                 };
-                let event = chain_event(context, log.address(), first);
+                // The follower drops logs an id cannot place, so this always holds.
+                let Some(event) = chain_event(log, context, first) else {
+                    continue;
+                };
                 for m in &matches {
                     let role = self.role(m.trigger.id, context.block_time);
                     executions.push(
@@ -322,19 +325,20 @@ impl Dispatcher {
     }
 }
 
-/// The event a matched log becomes.
-pub(crate) fn chain_event(context: &LogContext, address: Address, first: &Match) -> Event {
+/// The event a matched log becomes; `None` when the log's position does not fit an event id.
+pub(crate) fn chain_event(log: &Log, context: &LogContext, first: &Match) -> Option<Event> {
+    let address = log.address();
     let mut event = Event::new(
         "evm.log",
         format!("eip155:{}/{address:#x}", context.chain_id),
         (*first.payload).clone(),
     );
-    event.id = herald_connectors::evm::EventAbi::event_id(context);
+    event.id = herald_connectors::evm::EventAbi::event_id(address, log.data(), context)?;
     event.subject = Some(context.transaction_hash.to_string());
     if let Ok(time) = jiff::Timestamp::from_second(context.block_time as i64) {
         event.time = time;
     }
-    event
+    Some(event)
 }
 
 /// The largest request a keeper stores and sends, as JSON: the event's payload and the rendered data.

@@ -416,7 +416,7 @@ pub fn settlement_update(log: &alloy::rpc::types::Log) -> Option<(ExecutionKey, 
 
 /// `RejectReason`'s names, in the contract's order.
 fn reject_reason(code: u8) -> &'static str {
-    const NAMES: [&str; 10] = [
+    const NAMES: [&str; 12] = [
         "UnknownTrigger",
         "StaleEvent",
         "ExecutedInFuture",
@@ -427,6 +427,8 @@ fn reject_reason(code: u8) -> &'static str {
         "UnknownRunner",
         "FeeAboveCap",
         "InsufficientBudget",
+        "EventFromFuture",
+        "EventTooOld",
     ];
     NAMES.get(usize::from(code)).copied().unwrap_or("Unknown")
 }

@@ -10,9 +10,24 @@ use herald_store::{
 use serde_json::json;
 use sqlx::{Connection, Executor};
 
+/// The id of the first log of block `n` of chain 31337.
+fn log_id(n: u64) -> EventId {
+    let at = herald_core::LogPosition {
+        chain_id: 31337,
+        block_number: n,
+        tx_index: 0,
+        log_index_in_tx: 0,
+    };
+    EventId::from_log(at, [n as u8; 32].into(), [1; 32].into()).expect("fits")
+}
+
+fn block_of(e: &Event) -> u64 {
+    e.id.log_position().expect("a chain log").block_number
+}
+
 fn event(n: u64) -> Event {
     let mut e = Event::new("evm.log", "eip155:31337", json!({"n": n}));
-    e.id = EventId::from_log(31337, n, [n as u8; 32].into(), [1; 32].into(), 0);
+    e.id = log_id(n);
     e
 }
 
@@ -190,10 +205,7 @@ fn pending(trigger: u64, e: &Event, block: u64) -> NewExecution {
 fn ingest(e: &Event) -> IngestEvent<'_> {
     IngestEvent {
         event: e,
-        block: Some((
-            e.id.position() >> 24,
-            format!("0x{:064x}", e.id.position() >> 24),
-        )),
+        block: Some((block_of(e), format!("0x{:064x}", block_of(e)))),
     }
 }
 

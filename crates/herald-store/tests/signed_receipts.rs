@@ -7,10 +7,21 @@ use herald_core::EventId;
 use herald_store::{ExecutionKey, SignedReceipt, Store};
 use sqlx::{Connection, Executor};
 
+/// The id of the first log of block `n` of chain 31337.
+fn log_id(n: u64) -> EventId {
+    let at = herald_core::LogPosition {
+        chain_id: 31337,
+        block_number: n,
+        tx_index: 0,
+        log_index_in_tx: 0,
+    };
+    EventId::from_log(at, [n as u8; 32].into(), [1; 32].into()).expect("fits")
+}
+
 fn key(trigger: u64, n: u64) -> ExecutionKey {
     ExecutionKey {
         trigger_id: trigger,
-        event_id: EventId::from_log(31337, n, [n as u8; 32].into(), [1; 32].into(), 0),
+        event_id: log_id(n),
     }
 }
 

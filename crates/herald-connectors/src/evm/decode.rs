@@ -13,9 +13,9 @@
 use alloy::{
     dyn_abi::{DecodedEvent, DynSolEvent, DynSolValue, Specifier},
     json_abi::Event,
-    primitives::{Address, B256, LogData},
+    primitives::{Address, B256, Log, LogData, keccak256},
 };
-use herald_core::EventId;
+use herald_core::{EventId, LogPosition};
 use jiff::Timestamp;
 use serde_json::{Map, Value, json};
 
@@ -60,8 +60,13 @@ pub struct LogContext {
     pub block_time: u64,
     /// The transaction's hash.
     pub transaction_hash: B256,
-    /// The log's index in the block.
+    /// The log's index in the block (what `eth_getLogs` reports and the payload's `logIndex`).
     pub log_index: u64,
+    /// The transaction's index in the block.
+    pub transaction_index: u64,
+    /// The log's index among its transaction's logs: with `transaction_index`, what the event id
+    /// records, because it is what a contract can check against the block's receipts trie.
+    pub log_index_in_tx: u64,
     /// The transaction's sender, if the connector fetched it.
     pub from: Option<Address>,
     /// The transaction's recipient, if any.
@@ -100,15 +105,16 @@ impl EventAbi {
         &self.event.name
     }
 
-    /// The id Herald gives this log.
-    pub fn event_id(context: &LogContext) -> EventId {
-        EventId::from_log(
-            context.chain_id,
-            context.block_number,
-            context.block_hash,
-            context.transaction_hash,
-            context.log_index,
-        )
+    /// The id Herald gives the log `address` emitted with `log`, where `context` says; `None` when
+    /// its position does not fit an id (see [`LogPosition::position`]), and then it is no event.
+    pub fn event_id(address: Address, log: &LogData, context: &LogContext) -> Option<EventId> {
+        let at = LogPosition {
+            chain_id: context.chain_id,
+            block_number: context.block_number,
+            tx_index: context.transaction_index,
+            log_index_in_tx: context.log_index_in_tx,
+        };
+        EventId::from_log(at, context.block_hash, log_hash(address, log))
     }
 
     /// Decodes a log emitted by `address` into the event payload.
@@ -149,6 +155,15 @@ impl EventAbi {
         payload["arguments"] = Value::Object(arguments);
         Ok(payload)
     }
+}
+
+/// keccak256 of a log's consensus RLP (`[address, [topics…], data]`, as the receipts trie holds
+/// it): what a chain log's event id commits to.
+pub fn log_hash(address: Address, log: &LogData) -> B256 {
+    keccak256(alloy::rlp::encode(Log {
+        address,
+        data: log.clone(),
+    }))
 }
 
 /// A log's payload without decoding: what a trigger that gives no ABI filters on. `event` is null,
@@ -228,6 +243,8 @@ mod tests {
             block_time: 1_508_491_800,
             transaction_hash: B256::repeat_byte(0xcc),
             log_index: 3,
+            transaction_index: 1,
+            log_index_in_tx: 2,
             from: Some(address!("0x1111111111111111111111111111111111111111")),
             to: None,
         }

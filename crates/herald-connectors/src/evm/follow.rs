@@ -20,7 +20,7 @@ use alloy::{
     rpc::types::{Filter, Header, Log},
 };
 
-use super::{HeadSource, LogContext};
+use super::{EventAbi, HeadSource, LogContext};
 
 /// How the follower reads the chain.
 #[derive(Clone, Debug)]
@@ -73,6 +73,16 @@ pub struct BlockLogs {
     pub hash: B256,
     /// The logs, each with where it came from.
     pub logs: Vec<(Log, LogContext)>,
+}
+
+/// What a block's receipt says of one transaction, for the logs it emitted.
+struct Transaction {
+    index: Option<u64>,
+    /// The block-wide index of its first log: a log's index within the transaction is its
+    /// block-wide index minus this one.
+    first_log_index: Option<u64>,
+    from: Address,
+    to: Option<Address>,
 }
 
 /// What the follower found.
@@ -282,8 +292,10 @@ impl LogFollower {
         Ok(out)
     }
 
-    /// Groups logs by block and adds what the payload reports besides the log: the block's time and
-    /// each transaction's sender and recipient (one `eth_getBlockReceipts` per block with logs).
+    /// Groups logs by block and adds what the payload and the event id need besides the log: the
+    /// block's time, each transaction's sender and recipient, and where each log sits in its
+    /// transaction (one `eth_getBlockReceipts` per block with logs). A log whose position does not
+    /// fit an event id is dropped with a warning: no receipt for it could settle.
     #[allow(clippy::map_entry)] // each insertion needs awaits between the check and the insert
     async fn with_context(&self, logs: Vec<Log>) -> Result<Vec<BlockLogs>, FollowError> {
         let inconsistent = |reason: &str| FollowError::Inconsistent {
@@ -292,7 +304,7 @@ impl LogFollower {
         };
         let mut blocks: Vec<BlockLogs> = Vec::new();
         let mut times: HashMap<B256, u64> = HashMap::new();
-        let mut parties: HashMap<B256, HashMap<B256, (Address, Option<Address>)>> = HashMap::new();
+        let mut parties: HashMap<B256, HashMap<B256, Transaction>> = HashMap::new();
         for log in logs {
             if log.removed {
                 continue;
@@ -336,14 +348,33 @@ impl LogFollower {
                     hash,
                     receipts
                         .iter()
-                        .map(|r| (r.transaction_hash, (r.from, r.to)))
+                        .map(|r| {
+                            let transaction = Transaction {
+                                index: r.transaction_index,
+                                first_log_index: r.inner.logs().first().and_then(|l| l.log_index),
+                                from: r.from,
+                                to: r.to,
+                            };
+                            (r.transaction_hash, transaction)
+                        })
                         .collect(),
                 );
             }
-            let (from, to) = parties
-                .get(&hash)
-                .and_then(|p| p.get(&tx))
-                .map_or((None, None), |(from, to)| (Some(*from), *to));
+            let Some(transaction) = parties.get(&hash).and_then(|p| p.get(&tx)) else {
+                return Err(inconsistent(
+                    "a log's transaction is not among its block's receipts",
+                ));
+            };
+            let (Some(transaction_index), Some(log_index_in_tx)) = (
+                transaction.index.or(log.transaction_index),
+                transaction
+                    .first_log_index
+                    .and_then(|first| index.checked_sub(first)),
+            ) else {
+                return Err(inconsistent(
+                    "a log's transaction index or place among its logs is unknown",
+                ));
+            };
             let context = LogContext {
                 chain_id: self.chain_id,
                 block_number: number,
@@ -351,9 +382,21 @@ impl LogFollower {
                 block_time: times[&hash],
                 transaction_hash: tx,
                 log_index: index,
-                from,
-                to,
+                transaction_index,
+                log_index_in_tx,
+                from: Some(transaction.from),
+                to: transaction.to,
             };
+            if EventAbi::event_id(log.address(), log.data(), &context).is_none() {
+                tracing::warn!(
+                    block = number,
+                    transaction_index,
+                    log_index_in_tx,
+                    "a log beyond what an event id can place (2^36 blocks, 2^14 transactions or \
+                     logs): not an event"
+                );
+                continue;
+            }
             match blocks.last_mut() {
                 Some(block) if block.hash == hash => block.logs.push((log, context)),
                 _ => blocks.push(BlockLogs {

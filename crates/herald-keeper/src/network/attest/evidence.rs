@@ -145,8 +145,17 @@ impl Attestor {
         tx_hash: B256,
         lookups: &mut Lookups,
     ) -> Result<(Event, Match, u64), Verdict> {
-        let position = key.event_id.position();
-        let (block, log_index) = (position >> 24, position & 0xff_ffff);
+        let Some(at) = key
+            .event_id
+            .log_position()
+            .filter(|at| at.chain_id == self.domain.chain_id)
+        else {
+            return Err(Verdict::Invalid(format!(
+                "event id {} is not a log of chain {}",
+                key.event_id, self.domain.chain_id
+            )));
+        };
+        let block = at.block_number;
         let tx = match lookups.transactions.get(&tx_hash) {
             Some(known) => known.clone(),
             None => {
@@ -165,14 +174,16 @@ impl Attestor {
                 "transaction {tx_hash} is not on this keeper's chain"
             )));
         };
+        let in_place = tx.transaction_index == Some(at.tx_index) && tx.block_number == Some(block);
         let Some(log) = tx
             .inner
             .logs()
-            .iter()
-            .find(|l| l.log_index == Some(log_index) && l.block_number == Some(block))
+            .get(at.log_index_in_tx as usize)
+            .filter(|_| in_place)
         else {
             return Err(Verdict::Invalid(format!(
-                "transaction {tx_hash} has no log {log_index} in block {block}"
+                "transaction {tx_hash} is not transaction {} of block {block} with a log {}",
+                at.tx_index, at.log_index_in_tx
             )));
         };
         let block_hash = log.block_hash.unwrap_or_default();
@@ -193,11 +204,13 @@ impl Attestor {
             block_hash,
             block_time,
             transaction_hash: tx_hash,
-            log_index,
+            log_index: log.log_index.unwrap_or_default(),
+            transaction_index: at.tx_index,
+            log_index_in_tx: at.log_index_in_tx,
             from: Some(tx.from),
             to: tx.to,
         };
-        if EventAbi::event_id(&context) != key.event_id {
+        if EventAbi::event_id(log.address(), log.data(), &context) != Some(key.event_id) {
             return Err(Verdict::Invalid(
                 "the event id is not the id of that log".into(),
             ));
@@ -214,7 +227,9 @@ impl Attestor {
                 ))
             });
         };
-        let event = chain_event(&context, log.address(), &matches[0]);
+        let Some(event) = chain_event(log, &context, &matches[0]) else {
+            return Err(Verdict::Invalid("the log has no event id".into()));
+        };
         Ok((event, matched.clone(), block_time))
     }
 
