@@ -13,6 +13,13 @@ sol!(
 sol!(
     #[sol(rpc)]
     #[derive(Debug)]
+    HeraldChallenges,
+    "../../abi/HeraldChallenges.json"
+);
+
+sol!(
+    #[sol(rpc)]
+    #[derive(Debug)]
     HeraldTestToken,
     "../../abi/HeraldTestToken.json"
 );

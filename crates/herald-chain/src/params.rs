@@ -23,6 +23,14 @@ pub const PUBLIC_MIN_QUORUM_BPS: u16 = 6_666;
 /// The fewest distinct signers a public network may settle with.
 pub const PUBLIC_MIN_SIGNERS: u8 = 3;
 
+/// The longest a receipt for a log of the settlement chain stays open to a fraud challenge, in
+/// blocks: settled at most 4,000 blocks after its log, challengeable 2,000 blocks more, answered
+/// within 2,000 after that (`HeraldChallenges.fraudWindows` on a chain with EIP-2935 history).
+pub const FRAUD_WINDOW_BLOCKS: u32 = 8_000;
+/// The slowest block time `herald deploy` assumes when it turns [`FRAUD_WINDOW_BLOCKS`] into
+/// seconds: Ethereum's 12 s (rollups are faster, so their windows are shorter).
+pub const SLOWEST_BLOCK_SECS: u32 = 12;
+
 /// Herald's parameters, as the constructor takes them (see `HeraldConfig.Params`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetworkParams {
@@ -103,6 +111,13 @@ impl NetworkParams {
         if self.activation_delay < DAY {
             risks.push(Risk::FastActivation(self.activation_delay));
         }
+        let fraud_window = FRAUD_WINDOW_BLOCKS * SLOWEST_BLOCK_SECS;
+        if self.unbonding_delay <= fraud_window {
+            risks.push(Risk::UnbondingWithinFraudWindow {
+                unbonding: self.unbonding_delay,
+                window: fraud_window,
+            });
+        }
         if self.unbonding_delay <= self.withdrawal_delay {
             risks.push(Risk::FastUnbonding {
                 unbonding: self.unbonding_delay,
@@ -126,6 +141,13 @@ pub enum Risk {
     SmallSlash,
     /// Keepers count less than a day after bonding.
     FastActivation(u32),
+    /// Keepers can take their bond back before a fraud challenge of their last receipt ends.
+    UnbondingWithinFraudWindow {
+        /// The unbonding delay, seconds.
+        unbonding: u32,
+        /// The fraud window, seconds at the slowest block time.
+        window: u32,
+    },
     /// Keepers can leave (and stop being slashable) no later than users can withdraw.
     FastUnbonding {
         /// The unbonding delay, seconds.
@@ -157,6 +179,12 @@ impl fmt::Display for Risk {
                     "activation delay {s}s is under a day: stake could be rented for a block"
                 )
             }
+            Self::UnbondingWithinFraudWindow { unbonding, window } => write!(
+                f,
+                "unbonding delay {unbonding}s is not longer than the fraud window ({window}s: \
+                 {FRAUD_WINDOW_BLOCKS} blocks of {SLOWEST_BLOCK_SECS}s): signers of a fabricated \
+                 receipt could take their bond out before it is proven false"
+            ),
             Self::FastUnbonding {
                 unbonding,
                 withdrawal,
@@ -183,6 +211,22 @@ mod tests {
         assert!(risks.contains(&Risk::FastActivation(0)), "{risks:?}");
     }
 
+    #[test]
+    fn an_unbonding_delay_inside_the_fraud_window_is_refused() {
+        let short = NetworkParams {
+            withdrawal_delay: DAY / 2,
+            unbonding_delay: DAY,
+            ..NetworkParams::public(18)
+        };
+        assert_eq!(
+            short.public_risks(),
+            vec![Risk::UnbondingWithinFraudWindow {
+                unbonding: DAY,
+                window: 96_000
+            }]
+        );
+    }
+
     /// The audit's sybil setting: quorum 1, no bond, no delays, no slash — every risk named.
     #[test]
     fn the_old_constructor_defaults_are_refused_with_every_reason() {
@@ -197,7 +241,7 @@ mod tests {
             ..NetworkParams::public(18)
         };
         let risks: Vec<String> = old.public_risks().iter().map(Risk::to_string).collect();
-        assert_eq!(risks.len(), 5, "{risks:#?}");
+        assert_eq!(risks.len(), 6, "{risks:#?}");
         assert!(
             risks[0].starts_with("min signers 1 is below 3"),
             "{risks:#?}"

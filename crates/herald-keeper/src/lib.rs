@@ -6,6 +6,7 @@ pub mod backoff;
 pub mod budget;
 pub mod config;
 pub mod cosign;
+pub mod defend;
 pub mod dispatch;
 pub mod network;
 pub mod node;

@@ -260,7 +260,14 @@ pub async fn run_as(
     );
     let metrics = Arc::new(Metrics::default());
     let (run_tx, run_rx) = mpsc::unbounded_channel::<Dispatched>();
-    let mut tasks = Vec::new();
+    // Every keeper answers challenges of genuine receipts, whoever signed them: an unanswered
+    // challenge costs the signers their bonds.
+    let mut tasks = vec![tokio::spawn(crate::defend::defend(
+        provider.clone(),
+        herald,
+        config.chain.deployed_at,
+        config.poll_interval(),
+    ))];
     let network = match config.network_endpoint() {
         Some(endpoint) => {
             let joined = join_network(

@@ -8,6 +8,7 @@ mod account;
 mod activity;
 mod api_key;
 mod bench;
+mod challenge;
 mod deploy;
 mod devnet;
 mod keeper;
@@ -64,6 +65,9 @@ enum Command {
     /// Measure the keeper end to end on a local anvil (prints one line of figures).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Prove on chain that keepers signed a receipt for a log that never happened.
+    #[command(subcommand)]
+    Challenge(challenge::ChallengeCommand),
     /// Run a whole network on this machine: anvil, contracts, keepers and seed 000's demo.
     Devnet(devnet::DevnetArgs),
     /// Deploy the Herald contracts (and a test token where asked) and record them in deploy/.
@@ -106,6 +110,7 @@ fn main() -> ExitCode {
         Command::Receipts(command) => on_runtime(activity::receipts(command, cli.json)),
         Command::ApiKey(command) => on_runtime(api_key::run(command, cli.json)),
         Command::Bench(command) => bench::run(command, cli.json),
+        Command::Challenge(command) => challenge::run(command, cli.json),
         Command::Deploy(args) => deploy::run(args, cli.json),
         Command::Devnet(args) => devnet::run(args, cli.json),
         Command::Keeper(command) => keeper::run(command, cli.json),

@@ -124,6 +124,14 @@ impl Session {
         Herald::new(self.herald, &self.provider)
     }
 
+    /// The chain's id.
+    pub async fn chain_id(&self) -> Result<u64, String> {
+        self.provider
+            .get_chain_id()
+            .await
+            .map_err(|e| format!("reading the chain id: {e}"))
+    }
+
     /// The signing account (write sessions only).
     pub fn account(&self) -> Address {
         self.account.unwrap_or_default()
@@ -149,6 +157,11 @@ impl Session {
     /// Lets Herald take `amount` of the caller's tokens (approving only if the allowance is short),
     /// after checking the caller holds them.
     pub async fn allow_herald(&self, amount: U256) -> Result<(), String> {
+        self.allow(self.herald, amount).await
+    }
+
+    /// Lets `spender` take `amount` of the caller's tokens, as [`Session::allow_herald`].
+    pub async fn allow(&self, spender: Address, amount: U256) -> Result<(), String> {
         let token = HeraldTestToken::new(self.token, &self.provider);
         let held = token
             .balanceOf(self.account())
@@ -164,13 +177,12 @@ impl Session {
             ));
         }
         let allowance = token
-            .allowance(self.account(), self.herald)
+            .allowance(self.account(), spender)
             .call()
             .await
             .map_err(|e| e.to_string())?;
         if allowance < amount {
-            self.send("approve", token.approve(self.herald, amount))
-                .await?;
+            self.send("approve", token.approve(spender, amount)).await?;
         }
         Ok(())
     }

@@ -42,6 +42,8 @@ pub(crate) enum TriggerCommand {
     Resume(crate::trigger_chain::IdArgs),
     /// Cancel a trigger for good (its budget comes back through `withdraw request`).
     Cancel(crate::trigger_chain::IdArgs),
+    /// After a proven fraud on the trigger, put its event cursor back at the last genuine event.
+    Rewind(crate::trigger_chain::RewindArgs),
 }
 
 pub(crate) fn run(command: TriggerCommand, json_output: bool) -> Result<Outcome, String> {
@@ -53,6 +55,7 @@ pub(crate) fn run(command: TriggerCommand, json_output: bool) -> Result<Outcome,
         TriggerCommand::Pause(args) => on_runtime(chain::set_state(args, "pause", json_output)),
         TriggerCommand::Resume(args) => on_runtime(chain::set_state(args, "resume", json_output)),
         TriggerCommand::Cancel(args) => on_runtime(chain::set_state(args, "cancel", json_output)),
+        TriggerCommand::Rewind(args) => on_runtime(chain::rewind(args, json_output)),
         TriggerCommand::Schema => {
             print!("{}", trigger_file_schema());
             Ok(Outcome::Yes)

@@ -274,6 +274,40 @@ pub(crate) async fn set_state(
     )
 }
 
+#[derive(Args)]
+pub(crate) struct RewindArgs {
+    #[command(flatten)]
+    chain: ChainArgs,
+    /// The trigger's id.
+    id: u64,
+    /// The position (top 64 bits of the event id) of its last genuinely settled event, as its
+    /// `ReceiptSettled` logs show; 0 if none was.
+    #[arg(long)]
+    to: u64,
+}
+
+/// `rewind`: only while the trigger is disputed (a challenge proved a receipt of it false), and
+/// only backwards.
+pub(crate) async fn rewind(args: RewindArgs, json_output: bool) -> Result<Outcome, String> {
+    let s = args.chain.write().await?;
+    let id = args.id;
+    owned_trigger(&s, id).await?;
+    let receipt = s
+        .send(
+            "rewindEventCursor",
+            s.contract().rewindEventCursor(id, args.to),
+        )
+        .await?;
+    report(
+        json_output,
+        json!({"id": id, "cursor": args.to, "tx": receipt.transaction_hash}),
+        format!(
+            "trigger #{id}: events after position {} can settle again  tx {}",
+            args.to, receipt.transaction_hash
+        ),
+    )
+}
+
 /// The trigger `id`, or an error naming it if it does not exist.
 pub(crate) async fn trigger(s: &Session, id: u64) -> Result<OnChain, String> {
     let state = s
