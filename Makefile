@@ -27,7 +27,7 @@ tools:
 
 contracts-test: tools
 	cd contracts && $(FORGE) fmt --check
-	cd contracts && $(FORGE) build --sizes --skip test | grep -E "^\| (Herald|HeraldChallenges) "
+	cd contracts && $(FORGE) build --sizes --skip test --skip Handler --skip Fixture --skip ChainProofs | grep -E "^\| (Herald|HeraldChallenges) "
 	cd contracts && FOUNDRY_PROFILE=ci $(FORGE) test --no-match-contract SettlementGasBench
 	cd contracts && $(FORGE) snapshot --check --no-match-test "testFuzz|invariant" --no-match-contract SettlementGasBench
 
