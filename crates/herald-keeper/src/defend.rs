@@ -86,12 +86,16 @@ pub async fn defend(provider: DynProvider, herald: Address, from: u64, poll: Dur
     };
     // A challenge older than the response window can no longer be answered: start no earlier than
     // that before the head (a restarted keeper does not rescan the chain's whole history).
+    let response = loop {
+        match challenge::windows(&provider, challenges).await {
+            Ok(w) => break w.response,
+            Err(e) => tracing::warn!(error = %e, "reading the fraud windows"),
+        }
+        tokio::time::sleep(poll).await;
+    };
     let mut next = from;
-    if let (Ok(w), Ok(head)) = (
-        challenge::windows(&provider, challenges).await,
-        provider.get_block_number().await,
-    ) {
-        next = next.max(head.saturating_sub(w.response));
+    if let Ok(head) = provider.get_block_number().await {
+        next = next.max(head.saturating_sub(response));
     }
     loop {
         tokio::time::sleep(poll).await;
@@ -125,12 +129,21 @@ pub async fn defend(provider: DynProvider, herald: Address, from: u64, poll: Dur
                 retry_from.get_or_insert(log.block_number.unwrap_or(next));
             }
         }
-        next = retry_from.unwrap_or(latest + 1);
+        // A challenge that could not be finished is read again next round, but none older than
+        // the response window: it can no longer be answered.
+        next = retry_from
+            .unwrap_or(latest + 1)
+            .max(latest.saturating_sub(response));
     }
 }
 
-/// Answers one challenge; false when it should be tried again (the node could not decide, or a
-/// transaction failed), true when it is done with.
+/// `HeraldChallenges.EventState.Undefended`: named by the challenge and not yet proven.
+const UNDEFENDED: u8 = 1;
+
+/// Answers one challenge; false when it should be tried again (the node could not decide, a call
+/// failed or an answer was not mined), true when it is done with (answered, past its deadline, or
+/// naming a log that does not exist). Every answer is sent before any is awaited, so a challenge
+/// naming many logs is answered within a few blocks, not one block per log.
 async fn answer(
     provider: &DynProvider,
     challenges: Address,
@@ -140,8 +153,30 @@ async fn answer(
 ) -> bool {
     let contract = HeraldChallenges::new(challenges, provider);
     let id = opened.challengeId;
+    match provider.get_block_number().await {
+        Ok(head) if head > opened.respondBy => return true,
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(challenge = %id, error = %e, "reading the head");
+            return false;
+        }
+    }
     let mut all_genuine = true;
-    for event_id in &opened.eventIds {
+    let mut done = true;
+    let mut sent = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for event_id in opened.eventIds.iter().filter(|e| seen.insert(**e)) {
+        // Answered already (by this keeper before a restart, or by another): nothing to send. An
+        // error here is no answer: try again later.
+        match contract.eventState(id, *event_id).call().await {
+            Ok(state) if state != UNDEFENDED => continue,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(challenge = %id, error = %e, "reading a challenged event's state");
+                done = false;
+                continue;
+            }
+        }
         match judge(provider, chain_id, EventId::from_bytes(*event_id)).await {
             Judgement::Genuine(proof) => {
                 let call = contract.respond(
@@ -150,17 +185,14 @@ async fn answer(
                     proof.header_rlp.clone(),
                     proof.receipt_proof.clone(),
                 );
-                // Another keeper may have answered first: the contract refuses a second answer,
-                // which a call shows before any gas is spent.
-                if call.call().await.is_err() {
-                    continue;
-                }
-                match send(call.send().await).await {
-                    Ok(hash) => tracing::info!(challenge = %id, event = %event_id, tx = %hash,
-                        "defended a challenged receipt"),
+                match call.send().await {
+                    Ok(pending) => sent.push((*event_id, pending)),
                     Err(e) => {
-                        tracing::warn!(challenge = %id, error = %e, "answering a challenge");
-                        return false;
+                        // Another keeper's answer may have landed in between; the next round reads
+                        // the state again.
+                        tracing::warn!(challenge = %id, event = %event_id, error = %e,
+                            "answering a challenge");
+                        done = false;
                     }
                 }
             }
@@ -172,11 +204,22 @@ async fn answer(
             Judgement::Undecided(why) => {
                 tracing::warn!(challenge = %id, event = %event_id, %why,
                     "cannot judge a challenged receipt yet");
-                return false;
+                done = false;
             }
         }
     }
-    if all_genuine {
+    for (event_id, pending) in sent {
+        match mined(pending).await {
+            Ok(hash) => tracing::info!(challenge = %id, event = %event_id, tx = %hash,
+                "defended a challenged receipt"),
+            Err(e) => {
+                tracing::warn!(challenge = %id, event = %event_id, error = %e,
+                    "an answer to a challenge failed");
+                done = false;
+            }
+        }
+    }
+    if done && all_genuine {
         // Every receipt stood: resolving now pays the challenger's deposit to the first defender.
         match challenge::challenged_batch(provider, challenges, tx).await {
             Ok((batch, _)) => {
@@ -185,27 +228,31 @@ async fn answer(
                     for_challenges(&batch.receipts),
                     batch.signatures.clone(),
                 );
-                if call.call().await.is_ok()
-                    && let Err(e) = send(call.send().await).await
-                {
-                    tracing::warn!(challenge = %id, error = %e, "resolving a defended challenge");
+                // Another keeper may have resolved it first, which the call shows before any gas.
+                if call.call().await.is_ok() {
+                    match call.send().await {
+                        Ok(pending) => {
+                            if let Err(e) = mined(pending).await {
+                                tracing::warn!(challenge = %id, error = %e,
+                                    "resolving a defended challenge");
+                            }
+                        }
+                        Err(e) => tracing::warn!(challenge = %id, error = %e,
+                            "resolving a defended challenge"),
+                    }
                 }
             }
             Err(e) => tracing::warn!(challenge = %id, error = %e, "reading a challenge's batch"),
         }
     }
-    true
+    done
 }
 
 /// Waits for a sent transaction to be mined and to succeed: its hash, or why not.
-async fn send(
-    sent: Result<
-        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-        alloy::contract::Error,
-    >,
+async fn mined(
+    pending: alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
 ) -> Result<B256, String> {
-    let receipt = sent
-        .map_err(|e| e.to_string())?
+    let receipt = pending
         .with_timeout(Some(Duration::from_secs(60)))
         .get_receipt()
         .await

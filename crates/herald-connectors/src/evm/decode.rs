@@ -166,6 +166,22 @@ pub fn log_hash(address: Address, log: &LogData) -> B256 {
     }))
 }
 
+/// The largest transaction receipt, in bytes of its consensus encoding, whose logs a keeper treats
+/// as events. A fraud challenge of a log of the settlement chain is answered with the whole receipt
+/// in calldata; one much larger could not be (mempools refuse transactions over 128 KiB, and a
+/// transaction's gas is capped), so an attacker could emit a matching log in a huge receipt, have
+/// honest keepers sign it, and get them slashed. Such logs are not events: the follower drops them
+/// and co-signers refuse them.
+pub const MAX_PROVABLE_RECEIPT_BYTES: usize = 64 * 1024;
+
+/// An upper bound on the consensus encoding of a receipt holding `logs`: status, gas, the 256-byte
+/// bloom and list headers, then each log's address, topics and data with their headers.
+pub fn receipt_size_bound<'a>(logs: impl IntoIterator<Item = &'a LogData>) -> usize {
+    logs.into_iter().fold(512, |size, log| {
+        size + 64 + 33 * log.topics().len() + log.data.len()
+    })
+}
+
 /// A log's payload without decoding: what a trigger that gives no ABI filters on. `event` is null,
 /// `arguments` empty, and `logs` lists the topics then the data's 32-byte words, hex.
 pub fn raw_payload(address: Address, log: &LogData, context: &LogContext) -> Value {
@@ -248,6 +264,23 @@ mod tests {
             from: Some(address!("0x1111111111111111111111111111111111111111")),
             to: None,
         }
+    }
+
+    #[test]
+    fn a_receipt_too_large_for_a_fraud_challenge_is_told_apart() {
+        let transfer = transfer_log(Address::ZERO, Address::ZERO, U256::from(1));
+        let busy = vec![transfer.clone(); 100];
+        assert!(receipt_size_bound(&busy) < MAX_PROVABLE_RECEIPT_BYTES);
+        // One log carrying 64 KiB of data, as an attacker's own contract can emit for 0.5M gas.
+        let huge = LogData::new_unchecked(vec![], vec![0u8; MAX_PROVABLE_RECEIPT_BYTES].into());
+        assert!(receipt_size_bound([&transfer, &huge]) > MAX_PROVABLE_RECEIPT_BYTES);
+        // The bound is an upper bound of the log's own RLP, which the receipt holds whole.
+        let encoded = alloy::rlp::encode(Log {
+            address: Address::ZERO,
+            data: huge.clone(),
+        })
+        .len();
+        assert!(receipt_size_bound([&huge]) > encoded);
     }
 
     #[test]

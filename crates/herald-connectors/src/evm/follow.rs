@@ -81,6 +81,8 @@ struct Transaction {
     /// The block-wide index of its first log: a log's index within the transaction is its
     /// block-wide index minus this one.
     first_log_index: Option<u64>,
+    /// An upper bound on its receipt's consensus encoding.
+    receipt_bytes: usize,
     from: Address,
     to: Option<Address>,
 }
@@ -352,6 +354,9 @@ impl LogFollower {
                             let transaction = Transaction {
                                 index: r.transaction_index,
                                 first_log_index: r.inner.logs().first().and_then(|l| l.log_index),
+                                receipt_bytes: super::receipt_size_bound(
+                                    r.inner.logs().iter().map(|l| l.data()),
+                                ),
                                 from: r.from,
                                 to: r.to,
                             };
@@ -387,6 +392,15 @@ impl LogFollower {
                 from: Some(transaction.from),
                 to: transaction.to,
             };
+            if transaction.receipt_bytes > super::MAX_PROVABLE_RECEIPT_BYTES {
+                tracing::warn!(
+                    block = number,
+                    transaction_index,
+                    receipt_bytes = transaction.receipt_bytes,
+                    "a log in a receipt too large to prove in a fraud challenge: not an event"
+                );
+                continue;
+            }
             if EventAbi::event_id(log.address(), log.data(), &context).is_none() {
                 tracing::warn!(
                     block = number,

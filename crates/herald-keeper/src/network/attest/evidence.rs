@@ -174,6 +174,14 @@ impl Attestor {
                 "transaction {tx_hash} is not on this keeper's chain"
             )));
         };
+        let receipt_bytes =
+            herald_connectors::evm::receipt_size_bound(tx.inner.logs().iter().map(|l| l.data()));
+        if receipt_bytes > herald_connectors::evm::MAX_PROVABLE_RECEIPT_BYTES {
+            return Err(Verdict::Invalid(format!(
+                "transaction {tx_hash}'s receipt (about {receipt_bytes} bytes) is too large to prove \
+                 in a fraud challenge"
+            )));
+        }
         let in_place = tx.transaction_index == Some(at.tx_index) && tx.block_number == Some(block);
         let Some(log) = tx
             .inner
