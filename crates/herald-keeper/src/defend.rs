@@ -125,7 +125,7 @@ pub async fn defend(provider: DynProvider, herald: Address, from: u64, poll: Dur
                 continue;
             };
             let tx = log.transaction_hash.unwrap_or_default();
-            if !answer(&provider, challenges, chain_id, &opened, tx).await {
+            if !answer(&provider, challenges, chain_id, &opened, tx, latest).await {
                 retry_from.get_or_insert(log.block_number.unwrap_or(next));
             }
         }
@@ -150,16 +150,12 @@ async fn answer(
     chain_id: u64,
     opened: &HeraldChallenges::ChallengeOpened,
     tx: B256,
+    head: u64,
 ) -> bool {
     let contract = HeraldChallenges::new(challenges, provider);
     let id = opened.challengeId;
-    match provider.get_block_number().await {
-        Ok(head) if head > opened.respondBy => return true,
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(challenge = %id, error = %e, "reading the head");
-            return false;
-        }
+    if head > opened.respondBy {
+        return true;
     }
     let mut all_genuine = true;
     let mut done = true;
