@@ -30,11 +30,14 @@ interface IHeraldFraud {
 
 /// @title HeraldChallenges
 /// @notice The fraud proof for receipts of logs of this chain. Anyone who holds a signed batch whose
-/// receipts name logs that never happened challenges them with a bond; anyone may answer each challenged
-/// log with its block header and receipt proof; a log nobody proves within the response window is a
-/// fabrication, and every registered keeper that signed the batch loses its whole bond to the
-/// challenger's bounty and the treasury. A challenge every log of which is proven pays
-/// the bond to the first defender.
+/// receipts name logs that never happened challenges them with a deposit per log; anyone may answer each
+/// challenged log with its block header and receipt proof, and earns that log's deposit; a log nobody
+/// proves within the response window is a fabrication, and every registered keeper that signed the batch
+/// loses its whole bond to the challenger's bounty and the treasury.
+/// @dev A log is proven once for every challenge: the first proof is recorded (`provenBy`), later
+/// challenges of it are refused, open ones are answered without a proof, and `resolve` counts it as
+/// answered even if nobody answered that challenge. So an attacker who opens many challenges of one
+/// batch's logs makes the defenders prove each distinct log once, and pays a deposit for each.
 /// @dev Created by Herald's constructor, so no admin can point Herald at another one. A signature over a
 /// receipt for a log that does not exist is the offence, whether or not the batch settled: an honest
 /// keeper checks the log on its own node before it signs. A log that a reorganisation removed cannot be
@@ -66,13 +69,13 @@ contract HeraldChallenges is ReentrancyGuardTransient {
         address challenger;
         /// @dev Last block in which `respond` is accepted.
         uint64 respondBy;
-        /// @dev Distinct challenged event ids not yet proven.
+        /// @dev Distinct challenged event ids not yet answered.
         uint24 undefended;
         bool resolved;
-        /// @dev The first caller who proved a log; receives the bond when every log is proven.
-        address defender;
-        /// @dev What arrived from the challenger (a fee-on-transfer token takes its cut).
-        uint96 bond;
+        /// @dev The deposit of each distinct challenged log, out of what arrived from the challenger (a
+        /// fee-on-transfer token takes its cut): paid to whoever answers that log, or back to the
+        /// challenger if nobody does.
+        uint96 bondPerEvent;
         /// @dev keccak256(abi.encode(digest, signers)): `resolve` punishes exactly the signers the
         /// challenge named, over the batch it named.
         bytes32 batch;
@@ -88,6 +91,8 @@ contract HeraldChallenges is ReentrancyGuardTransient {
 
     mapping(bytes32 challengeId => Challenge) internal _challenges;
     mapping(bytes32 challengeId => mapping(bytes32 eventId => EventState)) public eventState;
+    /// @notice Who first proved that the log `eventId` exists; zero while nobody has.
+    mapping(bytes32 eventId => address prover) public provenBy;
 
     event ChallengeOpened(
         bytes32 indexed challengeId,
@@ -112,6 +117,7 @@ contract HeraldChallenges is ReentrancyGuardTransient {
     error ResponseWindowClosed(uint64 respondBy);
     error ResponseWindowOpen(uint64 respondBy);
     error NotUndefended(bytes32 eventId);
+    error AlreadyProven(bytes32 eventId, address prover);
     error AlreadyResolved(bytes32 challengeId);
     error BatchMismatch();
     error UnknownBlockHeader(uint256 blockNumber);
@@ -144,8 +150,8 @@ contract HeraldChallenges is ReentrancyGuardTransient {
         return (_maxEventAge, _challengeBlocks, _responseBlocks);
     }
 
-    /// @notice The challenger's deposit, in the settlement token: a tenth of the minimum keeper bond, at
-    /// least 1. It pays the defender for answering a challenge that was wrong; a challenger who is right
+    /// @notice The challenger's deposit per distinct challenged log, in the settlement token: a tenth of
+    /// the minimum keeper bond, at least 1. It pays whoever answers that log; a challenger who is right
     /// gets it back with the bounty.
     function challengeBond() public view returns (uint256) {
         uint256 bond = herald.params().minBond / 10;
@@ -158,12 +164,12 @@ contract HeraldChallenges is ReentrancyGuardTransient {
     }
 
     /// @notice Challenges receipts `indexes` of a signed batch: claims the logs they name never happened.
-    /// Takes `challengeBond()` from the caller (approved beforehand).
+    /// Takes `challengeBond()` per distinct log from the caller (approved beforehand).
     /// @param signatures Over `herald.batchDigest(receipts)`, strictly ascending by signer, at least one of
-    /// them a registered keeper (unbonding ones included). These signers are the ones punished on fraud:
-    /// name them all.
+    /// them a keeper that still holds a bond (unbonding ones included). These signers are the ones
+    /// punished on fraud: name them all.
     /// @param indexes Strictly ascending; each receipt a log of this chain still within the challenge
-    /// window. Receipts sharing an event id are challenged and answered together.
+    /// window and not proven yet. Receipts sharing an event id are challenged and answered together.
     /// @return challengeId keccak256(abi.encode(digest, indexes, signers)).
     function challenge(
         ExecutionReceipt[] calldata receipts,
@@ -187,37 +193,44 @@ contract HeraldChallenges is ReentrancyGuardTransient {
         c.respondBy = respondBy;
         c.undefended = undefended.toUint24();
         c.batch = keccak256(abi.encode(digest, signers));
-        c.bond = _pull(challengeBond()).toUint96();
+        c.bondPerEvent = (_pull(challengeBond() * undefended) / undefended).toUint96();
         emit ChallengeOpened(challengeId, digest, msg.sender, eventIds, triggerIds, respondBy);
     }
 
     /// @notice Proves that the challenged log `eventId` exists: `headerRlp` is the header of its block
     /// (one of the chain's recent block hashes) and `receiptProof` the receipts-trie proof of its
-    /// transaction's receipt. Anyone may answer, until the challenge's `respondBy` block.
+    /// transaction's receipt; for a log already proven (`provenBy`), both may be empty. Anyone may answer,
+    /// until the challenge's `respondBy` block, and earns the log's deposit.
     function respond(
         bytes32 challengeId,
         bytes32 eventId,
         bytes calldata headerRlp,
         bytes[] calldata receiptProof
-    ) external {
+    ) external nonReentrant {
         Challenge storage c = _existing(challengeId);
         if (block.number > c.respondBy) revert ResponseWindowClosed(c.respondBy);
         if (eventState[challengeId][eventId] != EventState.Undefended) revert NotUndefended(eventId);
-        bytes32 proven =
-            provenEventId(headerRlp, EventIds.txIndex(eventId), EventIds.logIndexInTx(eventId), receiptProof);
-        if (proven != eventId) revert LogMismatch(proven, eventId);
+        if (provenBy[eventId] == address(0)) {
+            bytes32 proven = provenEventId(
+                headerRlp, EventIds.txIndex(eventId), EventIds.logIndexInTx(eventId), receiptProof
+            );
+            if (proven != eventId) revert LogMismatch(proven, eventId);
+            provenBy[eventId] = msg.sender;
+        }
         eventState[challengeId][eventId] = EventState.Defended;
         --c.undefended;
-        if (c.defender == address(0)) c.defender = msg.sender;
         emit ChallengeAnswered(challengeId, eventId, msg.sender);
+        token.safeTransfer(msg.sender, c.bondPerEvent);
     }
 
-    /// @notice Ends a challenge: once every log is proven (at any time), the bond goes to the first
-    /// defender; otherwise, after `respondBy`, it is fraud: the signers the challenge named lose their
-    /// bonds (see `Herald.punishFraud`) and the challenger gets its bond back. Anyone may call.
-    /// @param receipts The challenged batch, again (only on fraud): the triggers of its receipts whose
-    /// logs stayed unproven get their execution back and are marked DISPUTED.
-    /// @param signatures The challenge's signatures, again (only on fraud).
+    /// @notice Ends a challenge once every log is answered (at any time) or, after `respondBy`, with the
+    /// receipts and signatures again. A log left unanswered here but proven elsewhere counts as answered,
+    /// and its deposit goes to its prover. If any log stays unproven it is fraud: the signers the challenge
+    /// named lose their bonds (see `Herald.punishFraud`) and the challenger gets the unproven logs'
+    /// deposits back. Anyone may call.
+    /// @param receipts The challenged batch, again (unless every log was answered): the triggers of its
+    /// receipts whose logs stayed unproven are marked DISPUTED.
+    /// @param signatures The challenge's signatures, again (unless every log was answered).
     function resolve(bytes32 challengeId, ExecutionReceipt[] calldata receipts, bytes[] calldata signatures)
         external
         nonReentrant
@@ -225,21 +238,23 @@ contract HeraldChallenges is ReentrancyGuardTransient {
         Challenge storage c = _existing(challengeId);
         if (c.resolved) revert AlreadyResolved(challengeId);
         c.resolved = true;
-        uint256 bond = c.bond;
         if (c.undefended == 0) {
             emit ChallengeResolved(challengeId, false, 0);
-            token.safeTransfer(c.defender, bond);
             return;
         }
         if (block.number <= c.respondBy) revert ResponseWindowOpen(c.respondBy);
         bytes32 digest = herald.batchDigest(receipts);
         address[] memory signers = _signers(digest, signatures);
         if (keccak256(abi.encode(digest, signers)) != c.batch) revert BatchMismatch();
+        uint64[] memory triggerIds = _settleAnswers(challengeId, c.bondPerEvent, receipts);
+        if (triggerIds.length == 0) {
+            emit ChallengeResolved(challengeId, false, 0);
+            return;
+        }
         address challenger = c.challenger;
-        uint256 slashed =
-            herald.punishFraud(challengeId, signers, _undefendedTriggers(challengeId, receipts), challenger);
+        uint256 slashed = herald.punishFraud(challengeId, signers, triggerIds, challenger);
         emit ChallengeResolved(challengeId, true, slashed);
-        token.safeTransfer(challenger, bond);
+        token.safeTransfer(challenger, uint256(c.bondPerEvent) * c.undefended);
     }
 
     /// @notice The id of a real log of this chain: log `logIndexInTx` of the receipt of transaction
@@ -283,7 +298,8 @@ contract HeraldChallenges is ReentrancyGuardTransient {
         return keccak256(logs[logIndexInTx].toBytes());
     }
 
-    /// @dev Marks each challenged event undefended and gathers the event's fields.
+    /// @dev Marks each challenged event undefended and gathers the event's fields. A log proven already
+    /// cannot be challenged again: the proof stands for every challenge.
     function _open(bytes32 challengeId, ExecutionReceipt[] calldata receipts, uint256[] calldata indexes)
         private
         returns (bytes32[] memory eventIds, uint64[] memory triggerIds, uint256 undefended)
@@ -300,6 +316,8 @@ contract HeraldChallenges is ReentrancyGuardTransient {
             if (!EventIds.isLocalLog(eventId)) revert NotALocalLog(eventId);
             uint256 lastBlock = EventIds.blockNumber(eventId) + lastBlockOffset;
             if (block.number > lastBlock) revert ChallengeWindowClosed(eventId, lastBlock);
+            address prover = provenBy[eventId];
+            if (prover != address(0)) revert AlreadyProven(eventId, prover);
             eventIds[k] = eventId;
             triggerIds[k] = receipts[i].triggerId;
             // Receipts of several triggers may name one log: it is answered once.
@@ -310,18 +328,28 @@ contract HeraldChallenges is ReentrancyGuardTransient {
         }
     }
 
-    /// @dev The trigger of every receipt whose event stayed unproven, in batch order.
-    function _undefendedTriggers(bytes32 challengeId, ExecutionReceipt[] calldata receipts)
+    /// @dev After the response window: every log left unanswered here but proven by another challenge is
+    /// answered now, its deposit paid to its prover; returns the trigger of every receipt whose log stayed
+    /// unproven, in batch order, and leaves `undefended` counting those logs.
+    function _settleAnswers(bytes32 challengeId, uint96 bondPerEvent, ExecutionReceipt[] calldata receipts)
         private
-        view
         returns (uint64[] memory triggerIds)
     {
+        Challenge storage c = _challenges[challengeId];
         triggerIds = new uint64[](receipts.length);
         uint256 count;
         for (uint256 i; i < receipts.length; ++i) {
-            if (eventState[challengeId][receipts[i].eventId] == EventState.Undefended) {
+            bytes32 eventId = receipts[i].eventId;
+            if (eventState[challengeId][eventId] != EventState.Undefended) continue;
+            address prover = provenBy[eventId];
+            if (prover == address(0)) {
                 triggerIds[count++] = receipts[i].triggerId;
+                continue;
             }
+            eventState[challengeId][eventId] = EventState.Defended;
+            --c.undefended;
+            emit ChallengeAnswered(challengeId, eventId, prover);
+            token.safeTransfer(prover, bondPerEvent);
         }
         assembly ("memory-safe") {
             mstore(triggerIds, count) // shrink to the entries filled
@@ -344,10 +372,11 @@ contract HeraldChallenges is ReentrancyGuardTransient {
         }
     }
 
-    /// @dev A batch nobody registered signed punishes nobody; challenging it would only burn gas.
+    /// @dev A batch signed only by keepers without a bond (never registered, or already forfeited)
+    /// punishes nobody; challenging it would only burn gas.
     function _requireKeeper(address[] memory signers) private view {
         for (uint256 i; i < signers.length; ++i) {
-            if (herald.keeper(signers[i]).activeFrom != 0) return;
+            if (herald.keeper(signers[i]).bond != 0) return;
         }
         revert NoKeeperSigned();
     }

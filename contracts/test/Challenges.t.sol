@@ -39,7 +39,7 @@ contract ChallengeProofTest is ChallengeFixture {
         assertEq(EventIds.logIndexInTx(proven), 1);
     }
 
-    /// A genuine log is proven by anyone; when every challenged log is, the first defender takes the bond.
+    /// A genuine log is proven by anyone, who takes its deposit at once.
     function test_respond_genuineLogIsDefendedAndTheBondGoesToTheDefender() public {
         MinedBlock memory b = mineSingleTxBlock(START - 3);
         ExecutionReceipt[] memory rs = single(logReceipt(logId(b, 0, 1)));
@@ -55,11 +55,13 @@ contract ChallengeProofTest is ChallengeFixture {
         assertEq(
             uint8(challenges.eventState(cid, rs[0].eventId)), uint8(HeraldChallenges.EventState.Defended)
         );
+        assertEq(challenges.provenBy(rs[0].eventId), defender);
+        assertEq(token.balanceOf(defender), bond, "the deposit pays the defender");
 
         vm.expectEmit(address(challenges));
         emit HeraldChallenges.ChallengeResolved(cid, false, 0);
         challenges.resolve(cid, new ExecutionReceipt[](0), new bytes[](0));
-        assertEq(token.balanceOf(defender), bond, "the bond pays the defender");
+        assertEq(token.balanceOf(defender), bond);
         assertEq(token.balanceOf(challenger), before - bond);
         assertEq(herald.keeper(keepers[0]).bond, BOND, "nobody is slashed");
     }
@@ -79,7 +81,10 @@ contract ChallengeProofTest is ChallengeFixture {
         challenges.respond(cid, rs[2].eventId, b.header, b.proofs[2]);
         assertEq(challenges.challengeOf(cid).undefended, 0);
         challenges.resolve(cid, rs, new bytes[](0));
-        assertEq(token.balanceOf(defender), challenges.challengeBond(), "the first defender takes it all");
+        assertEq(
+            token.balanceOf(defender), 2 * challenges.challengeBond(), "each answer earns its log's deposit"
+        );
+        assertEq(token.balanceOf(makeAddr("late defender")), challenges.challengeBond());
     }
 
     function test_respond_refusesAWrongLogIndex() public {
@@ -217,6 +222,7 @@ contract FraudTest is ChallengeFixture {
 
         uint256 challengerTokens = token.balanceOf(challenger);
         bytes32 cid = challenge(fraud, fraudSigs, indexes(10));
+        assertEq(token.balanceOf(challenger), challengerTokens - 10 * challenges.challengeBond(), "per log");
         // Nobody can answer: no header the chain serves commits to these logs.
         MinedBlock memory real = mineSingleTxBlock(block.number - 1);
         vm.expectRevert();
@@ -239,7 +245,7 @@ contract FraudTest is ChallengeFixture {
         assertEq(herald.totalBond(), 5 * BOND);
         HeraldRegistry.Trigger memory t = herald.trigger(id);
         assertEq(t.ledger.budget, budget, "the bonds go to the bounty and the treasury, not to budgets");
-        assertEq(t.ledger.executions, 1, "only the genuine execution counts");
+        assertEq(t.ledger.executions, 11, "the offenders' receipts give nothing back by themselves");
         assertEq(t.rules.flags, 4, "DISPUTED");
         assertEq(token.balanceOf(challenger), challengerTokens, "the challenger's bond is back");
         assertEq(herald.claimable(challenger), bounty);
@@ -257,10 +263,11 @@ contract FraudTest is ChallengeFixture {
         vm.expectRevert(abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 0, 0, 5 * BOND));
         herald.settle(fraud, fraudSigs);
         vm.expectEmit(address(herald));
-        emit HeraldRegistry.EventCursorRewound(id, genuineKey);
+        emit HeraldRegistry.EventCursorRewound(id, genuineKey, 1);
         vm.prank(user);
-        herald.rewindEventCursor(id, genuineKey);
+        herald.rewindEventCursor(id, genuineKey, 1);
         assertEq(herald.trigger(id).rules.flags, 0);
+        assertEq(herald.trigger(id).ledger.executions, 1, "the owner counts only the genuine execution");
 
         vm.recordLogs();
         assertEq(settle(single(genuine1)), 1, "the genuine event jumped over is paid");
@@ -338,6 +345,124 @@ contract FraudTest is ChallengeFixture {
         assertEq(herald.trigger(second).ledger.budget, budget, "no budget from the bonds");
         assertEq(herald.trigger(second).rules.flags, 4);
         assertEq(herald.trigger(id).rules.flags, 4);
+    }
+}
+
+/// @notice A log is proven once for every challenge, each challenged log costs a deposit that pays its
+/// answer, and only keepers with a bond left are worth challenging.
+contract ProvenOnceTest is ChallengeFixture {
+    /// The finding: a proof counted for one challenge only. Two challenges named the same genuine log; the
+    /// defender proved it for one, and the other turned to fraud and slashed the honest signers.
+    function test_resolve_aLogProvenForAnotherChallengeIsNoFraud() public {
+        MinedBlock memory b = mineThreeTxBlock(START - 3);
+        ExecutionReceipt[] memory rs = new ExecutionReceipt[](2);
+        rs[0] = logReceipt(logId(b, 0, 0));
+        rs[1] = logReceipt(logId(b, 1, 0));
+        bytes[] memory sigs = quorumSignatures(rs, 3);
+        bytes32 first = challenge(rs, sigs, indexes(1));
+        bytes32 both = challenge(rs, sigs, indexes(2));
+        answer(first, b, 0, 0);
+        answer(both, b, 1, 0);
+        vm.roll(challenges.challengeOf(both).respondBy + 1);
+
+        uint256 defenderTokens = token.balanceOf(defender);
+        vm.expectEmit(address(challenges));
+        emit HeraldChallenges.ChallengeAnswered(both, rs[0].eventId, defender);
+        vm.expectEmit(address(challenges));
+        emit HeraldChallenges.ChallengeResolved(both, false, 0);
+        challenges.resolve(both, rs, sigs);
+        for (uint256 i; i < 3; ++i) {
+            assertEq(herald.keeper(keepers[i]).bond, BOND, "the honest signers keep their bonds");
+        }
+        assertEq(herald.trigger(id).rules.flags, 0, "not disputed");
+        assertEq(
+            token.balanceOf(defender), defenderTokens + challenges.challengeBond(), "the log's prover is paid"
+        );
+    }
+
+    /// An open challenge of a proven log is answered without a proof; a new one is refused.
+    function test_respond_aProvenLogNeedsNoProofAndCannotBeChallengedAgain() public {
+        MinedBlock memory b = mineSingleTxBlock(START - 3);
+        ExecutionReceipt[] memory rs = single(logReceipt(logId(b, 0, 1)));
+        bytes32 first = challenge(rs, quorumSignatures(rs, 3), indexes(1));
+        bytes32 second = challengeAs(_funded("second"), rs, quorumSignatures(rs, 2), indexes(1));
+        answer(first, b, 0, 1);
+
+        address helper = makeAddr("helper");
+        vm.prank(helper);
+        challenges.respond(second, rs[0].eventId, "", new bytes[](0));
+        assertEq(token.balanceOf(helper), challenges.challengeBond(), "the answer earns the deposit");
+        challenges.resolve(second, new ExecutionReceipt[](0), new bytes[](0));
+
+        address third = _funded("third");
+        bytes[] memory one = quorumSignatures(rs, 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(HeraldChallenges.AlreadyProven.selector, rs[0].eventId, defender)
+        );
+        challengeAs(third, rs, one, indexes(1));
+    }
+
+    /// Each distinct challenged log costs a deposit (receipts sharing a log share it), and each answer
+    /// takes one; a right challenger gets back those of the logs nobody proved.
+    function test_challenge_depositsArePerLogAndPayEachAnswer() public {
+        MinedBlock memory b = mineThreeTxBlock(START - 3);
+        ExecutionReceipt[] memory rs = new ExecutionReceipt[](3);
+        rs[0] = logReceipt(logId(b, 0, 0));
+        rs[1] = logReceipt(logId(b, 0, 0));
+        rs[1].triggerId = createTrigger(user, 1e18);
+        rs[2] = logReceipt(fakeLogId(block.number - 1, 5));
+        bytes[] memory sigs = quorumSignatures(rs, 3);
+        uint256 bond = challenges.challengeBond();
+        uint256 before = token.balanceOf(challenger);
+        bytes32 cid = challenge(rs, sigs, indexes(3));
+        assertEq(before - token.balanceOf(challenger), 2 * bond, "two distinct logs");
+        assertEq(challenges.challengeOf(cid).bondPerEvent, bond);
+        answer(cid, b, 0, 0);
+        assertEq(token.balanceOf(defender), bond);
+        vm.roll(challenges.challengeOf(cid).respondBy + 1);
+        challenges.resolve(cid, rs, sigs);
+        assertEq(token.balanceOf(challenger), before - bond, "the unproven log's deposit is back");
+        assertEq(token.balanceOf(address(challenges)), 0);
+    }
+
+    /// The finding: each resolved fraud gave every listed trigger an execution back, settled or not, so a
+    /// bought quorum could list a victim's trigger in receipts it never settled and lift its cap.
+    function test_fraud_unsettledReceiptsGiveNoExecutionsBack() public {
+        settle(single(logReceipt(fakeLogId(block.number - 5, 0))));
+        assertEq(herald.trigger(id).ledger.executions, 1);
+        (, uint256[] memory keys) = sybils(3, 3 * BOND);
+        ExecutionReceipt[] memory fraud = new ExecutionReceipt[](5);
+        for (uint256 i; i < 5; ++i) {
+            fraud[i] = logReceipt(fakeLogId(block.number - 1, i + 1));
+        }
+        bytes[] memory sigs = signSorted(keys, herald.batchDigest(fraud));
+        bytes32 cid = challenge(fraud, sigs, indexes(5));
+        vm.roll(challenges.challengeOf(cid).respondBy + 1);
+        challenges.resolve(cid, fraud, sigs);
+        assertEq(herald.trigger(id).ledger.executions, 1, "nothing settled, nothing given back");
+        assertEq(herald.trigger(id).rules.flags, 4, "DISPUTED: the owner decides");
+    }
+
+    /// The finding: a keeper whose whole bond was forfeited still counted as a signer worth challenging.
+    function test_challenge_refusesABatchSignedOnlyByForfeitedKeepers() public {
+        (, uint256[] memory keys) = sybils(3, 3 * BOND);
+        ExecutionReceipt[] memory fraud = single(logReceipt(fakeLogId(block.number - 1, 0)));
+        bytes[] memory sigs = signSorted(keys, herald.batchDigest(fraud));
+        bytes32 cid = challenge(fraud, sigs, indexes(1));
+        vm.roll(challenges.challengeOf(cid).respondBy + 1);
+        challenges.resolve(cid, fraud, sigs);
+
+        ExecutionReceipt[] memory again = single(logReceipt(fakeLogId(block.number - 1, 1)));
+        bytes[] memory againSigs = signSorted(keys, herald.batchDigest(again));
+        vm.expectRevert(HeraldChallenges.NoKeeperSigned.selector);
+        challenge(again, againSigs, indexes(1));
+    }
+
+    function _funded(string memory name) private returns (address account) {
+        account = makeAddr(name);
+        token.mint(account, 100e18);
+        vm.prank(account);
+        token.approve(address(challenges), type(uint256).max);
     }
 }
 
@@ -493,12 +618,12 @@ contract ChallengeRulesTest is ChallengeFixture {
         assertEq(address(challenges.herald()), address(herald));
     }
 
-    function test_rewind_onlyTheOwner_onlyDisputed_onlyBackwards() public {
+    function test_rewind_onlyTheOwner_onlyDisputedOrPaused_onlyBackwards() public {
         settle(single(logReceipt(fakeLogId(block.number - 2, 0))));
         uint64 key = herald.trigger(id).ledger.lastEventKey;
         vm.prank(user);
-        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerNotDisputed.selector, id));
-        herald.rewindEventCursor(id, key - 1);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.RewindNeedsPauseOrDispute.selector, id));
+        herald.rewindEventCursor(id, key - 1, 1);
 
         ExecutionReceipt[] memory fraud = single(logReceipt(fakeLogId(block.number - 1, 0)));
         bytes[] memory sigs = quorumSignatures(fraud, 3);
@@ -507,14 +632,39 @@ contract ChallengeRulesTest is ChallengeFixture {
         challenges.resolve(cid, fraud, sigs);
 
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTriggerOwner.selector, id, address(this)));
-        herald.rewindEventCursor(id, key - 1);
+        herald.rewindEventCursor(id, key - 1, 1);
         vm.startPrank(user);
-        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.CursorNotBehind.selector, key, key));
-        herald.rewindEventCursor(id, key);
-        herald.rewindEventCursor(id, key - 1);
-        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerNotDisputed.selector, id));
-        herald.rewindEventCursor(id, 0);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.CursorAhead.selector, key + 1, key));
+        herald.rewindEventCursor(id, key + 1, 1);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.ExecutionsAhead.selector, 2, 1));
+        herald.rewindEventCursor(id, key, 2);
+        herald.rewindEventCursor(id, key - 1, 0);
+        assertEq(herald.trigger(id).ledger.executions, 0);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.RewindNeedsPauseOrDispute.selector, id));
+        herald.rewindEventCursor(id, 0, 0);
+        herald.pauseTrigger(id);
+        herald.rewindEventCursor(id, 0, 0);
+        assertEq(herald.trigger(id).ledger.lastEventKey, 0);
+        assertEq(herald.trigger(id).rules.flags, 1, "still paused");
         vm.stopPrank();
+    }
+
+    /// The finding: a quorum pushed a trigger's cursor to 2^64 - 1 with an event of another chain, which no
+    /// challenge can prove false, so the trigger was never DISPUTED and could never settle again. Its owner
+    /// now pauses it, rewinds and resumes.
+    function test_rewind_aPausedTriggerRecoversFromACursorPushedByAForeignEvent() public {
+        bytes32 foreign = bytes32((type(uint256).max << 192) | (uint256(block.chainid + 1) << 128) | 1);
+        assertEq(settle(single(logReceipt(foreign))), 1);
+        ExecutionReceipt memory genuine = logReceipt(fakeLogId(block.number - 1, 0));
+        assertEq(settle(single(genuine)), 0, "stale behind the pushed cursor");
+        vm.startPrank(user);
+        herald.pauseTrigger(id);
+        herald.rewindEventCursor(id, 0, 0);
+        vm.warp(block.timestamp + 1);
+        herald.resumeTrigger(id);
+        vm.stopPrank();
+        genuine.executedAt = uint64(block.timestamp);
+        assertEq(settle(single(genuine)), 1, "the genuine event settles again");
     }
 
     function test_windowsAndBond_withoutHistory() public view {

@@ -77,7 +77,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
 
     uint8 internal constant PAUSED = 1;
     uint8 internal constant CANCELLED = 2;
-    /// @dev Refunded for a proven fraud: the owner may rewind the replay cursor once (`rewindEventCursor`).
+    /// @dev Named by a proven fraud: the owner may rewind the replay cursor (`rewindEventCursor`).
     uint8 internal constant DISPUTED = 4;
 
     mapping(uint24 id => ModuleType) internal _connectorTypes;
@@ -134,7 +134,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
     event TriggerCancelled(uint64 indexed id, uint40 at);
     event BudgetWithdrawalRequested(uint64 indexed id, uint96 amount, uint40 unlocksAt);
     event BudgetWithdrawn(uint64 indexed id, address indexed owner, uint96 amount);
-    event EventCursorRewound(uint64 indexed triggerId, uint64 key);
+    event EventCursorRewound(uint64 indexed triggerId, uint64 key, uint32 executions);
 
     error UnknownConnectorType(uint24 id);
     error UnknownServiceType(uint24 id);
@@ -153,8 +153,9 @@ abstract contract HeraldRegistry is HeraldEscrow {
     error ExpiryInPast(uint40 expiresAt);
     error NoWithdrawalRequested(uint64 id);
     error ConfigTooLarge(uint256 size, uint256 max);
-    error TriggerNotDisputed(uint64 id);
-    error CursorNotBehind(uint64 key, uint64 lastEventKey);
+    error RewindNeedsPauseOrDispute(uint64 id);
+    error CursorAhead(uint64 key, uint64 lastEventKey);
+    error ExecutionsAhead(uint32 executions, uint32 counted);
 
     // ---------------------------------------------------------------- connector and service types
 
@@ -455,21 +456,27 @@ abstract contract HeraldRegistry is HeraldEscrow {
         emit TriggerCancelled(id, uint40(block.timestamp));
     }
 
-    /// @notice Puts a disputed trigger's replay cursor back to `key`, the position of its last genuine
-    /// settled event (read from its `ReceiptSettled` logs), so that the genuine events a fabricated
-    /// receipt jumped over can be paid. Once per proven fraud: it clears DISPUTED.
-    /// @dev Safe because the fraud's signers have lost their bonds: their signatures no longer reach a
-    /// quorum, so the fabricated batch cannot be replayed over the rewound cursor. Only the owner, who
-    /// pays for every event, chooses how far back.
-    function rewindEventCursor(uint64 triggerId, uint64 key) external {
+    /// @notice Puts a disputed or paused trigger's replay cursor back to `key` and its execution count
+    /// back to `executions`, so that the genuine events a fabricated receipt jumped over can be paid and
+    /// the executions fabrications used up count no more. Only backwards; clears DISPUTED.
+    /// @dev Only the owner, who pays for every event, chooses how far back, and so chooses what may be
+    /// paid twice: any receipt above `key` that already settled can be submitted again. `herald trigger
+    /// rewind` picks the highest genuine settled position and says what a lower one reopens. A disputed
+    /// trigger's fabrications cannot be replayed: their signers lost their bonds, so their signatures reach
+    /// no quorum. A paused trigger can be rewound too, for a cursor pushed by a receipt no challenge can
+    /// prove false (an event of another chain); whether its signers can push it again rests on the quorum.
+    function rewindEventCursor(uint64 triggerId, uint64 key, uint32 executions) external {
         Trigger storage t = _ownedTrigger(triggerId);
         uint8 flags = t.rules.flags;
-        if (flags & DISPUTED == 0) revert TriggerNotDisputed(triggerId);
+        if (flags & (DISPUTED | PAUSED) == 0) revert RewindNeedsPauseOrDispute(triggerId);
         uint64 last = t.ledger.lastEventKey;
-        if (key >= last) revert CursorNotBehind(key, last);
+        if (key > last) revert CursorAhead(key, last);
+        uint32 counted = t.ledger.executions;
+        if (executions > counted) revert ExecutionsAhead(executions, counted);
         t.ledger.lastEventKey = key;
+        t.ledger.executions = executions;
         t.rules.flags = flags & ~DISPUTED;
-        emit EventCursorRewound(triggerId, key);
+        emit EventCursorRewound(triggerId, key, executions);
     }
 
     /// @notice A trigger's full record.

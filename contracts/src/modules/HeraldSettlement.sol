@@ -226,8 +226,9 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
     /// @notice Punishes a batch that signed logs of this chain that never happened, as `challenges` found
     /// after nobody proved them. Every registered signer loses its whole bond, unbonding or not (it stays
     /// slashable until withdrawn): the challenger earns `slashBountyBps` of it and the treasury the rest.
-    /// Each listed trigger gets back one execution and is marked DISPUTED, so that its owner may rewind
-    /// its event cursor past the fabricated positions.
+    /// Each listed trigger is marked DISPUTED, so that its owner may rewind its event cursor and execution
+    /// count past the fabrications (`rewindEventCursor`). Nothing is given back here: the listed receipts
+    /// are the offenders' own words, and may never have settled.
     /// @dev The slashed bonds do not refund trigger budgets. The contract cannot tell a victim's trigger
     /// from one the offenders own, and the triggers come from receipts the offenders wrote: any refund
     /// rule priced by what is on chain (a trigger's cap, its types' current prices) lets them list their
@@ -265,13 +266,11 @@ abstract contract HeraldSettlement is HeraldRegistry, EIP712 {
         emit KeeperSlashedForFraud(account, challengeId, bond);
     }
 
-    /// @dev Gives a trigger back the execution a fabricated receipt counted (so a one-shot trigger is
-    /// not used up by a lie) and marks it DISPUTED.
+    /// @dev Marks a trigger DISPUTED; its owner then decides what the fabrications cost it.
     function _dispute(uint64 id) private {
         Trigger storage t = _triggers[id];
         if (t.owner == address(0)) return;
         t.rules.flags |= DISPUTED;
-        if (t.ledger.executions != 0) --t.ledger.executions;
         emit TriggerDisputed(id);
     }
 

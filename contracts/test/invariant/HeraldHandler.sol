@@ -336,11 +336,12 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
 
     /// @dev A keeper signs a receipt for a log of this chain that never happened; the reporter challenges
     /// it naming that one signer, nobody can answer, and the resolution takes the keeper's whole bond and
-    /// gives the trigger its execution back. Rarer than everything else: it costs the campaign a keeper each time.
+    /// marks the trigger disputed (its executions stay as they were: the receipt never settled). Rarer than
+    /// everything else: it costs the campaign a keeper each time.
     function fraud(uint256 which, uint256 seed) external {
         if (triggers.length == 0 || seed % 4 != 0) return;
         uint256 i = which % keepers.length;
-        if (herald.keeper(keepers[i]).activeFrom == 0) return;
+        if (herald.keeper(keepers[i]).bond == 0) return;
         HeraldChallenges challenges = herald.challenges();
         uint64 id = triggers[(seed >> 8) % triggers.length];
         ExecutionReceipt[] memory rs = new ExecutionReceipt[](1);
@@ -370,8 +371,7 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
         vm.roll(challenges.challengeOf(challengeId).respondBy + 1);
         uint32 executions = herald.trigger(id).ledger.executions;
         challenges.resolve(challengeId, rs, sigs);
-        // The trigger gets one execution back, as if it had never been paid.
-        paidCount[id] -= executions - herald.trigger(id).ledger.executions;
+        require(herald.trigger(id).ledger.executions == executions, "a fraud gives nothing back by itself");
         ++frauds;
     }
 

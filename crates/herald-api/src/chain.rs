@@ -37,7 +37,7 @@ pub struct TriggerView {
     pub id: u64,
     /// Its owner.
     pub owner: String,
-    /// active, paused or cancelled.
+    /// active, paused, disputed (a challenge proved a receipt of it false) or cancelled.
     pub status: String,
     /// What is left of its budget, in the token's smallest unit.
     pub budget: String,

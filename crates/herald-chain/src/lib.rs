@@ -17,6 +17,7 @@ pub mod deploy;
 pub mod log_proof;
 pub mod params;
 pub mod receipt;
+pub mod rewind;
 pub mod state;
 
 pub use deploy::{DeployError, DeployOptions, Deployed, Deployment, TokenChoice};

@@ -12,12 +12,15 @@ use alloy::{
 
 use crate::bindings::Herald;
 
-/// A trigger's state from its rules' flags (PAUSED = 1, CANCELLED = 2; cancellation wins).
+/// A trigger's state from its rules' flags (PAUSED = 1, CANCELLED = 2, DISPUTED = 4; cancellation wins,
+/// then the pause).
 pub fn trigger_status(flags: u8) -> &'static str {
     if flags & 2 != 0 {
         "cancelled"
     } else if flags & 1 != 0 {
         "paused"
+    } else if flags & 4 != 0 {
+        "disputed"
     } else {
         "active"
     }

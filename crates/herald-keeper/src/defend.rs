@@ -173,33 +173,47 @@ async fn answer(
                 continue;
             }
         }
-        match judge(provider, chain_id, EventId::from_bytes(*event_id)).await {
-            Judgement::Genuine(proof) => {
-                let call = contract.respond(
-                    id,
-                    *event_id,
-                    proof.header_rlp.clone(),
-                    proof.receipt_proof.clone(),
-                );
-                match call.send().await {
-                    Ok(pending) => sent.push((*event_id, pending)),
-                    Err(e) => {
-                        // Another keeper's answer may have landed in between; the next round reads
-                        // the state again.
-                        tracing::warn!(challenge = %id, event = %event_id, error = %e,
-                            "answering a challenge");
-                        done = false;
-                    }
+        // A log proven already, for another challenge, is answered without a proof.
+        let proven = match contract.provenBy(*event_id).call().await {
+            Ok(prover) => !prover.is_zero(),
+            Err(e) => {
+                tracing::warn!(challenge = %id, error = %e, "reading whether a log is proven");
+                done = false;
+                continue;
+            }
+        };
+        let proof = if proven {
+            None
+        } else {
+            match judge(provider, chain_id, EventId::from_bytes(*event_id)).await {
+                Judgement::Genuine(proof) => Some(proof),
+                Judgement::Fabricated(why) => {
+                    all_genuine = false;
+                    tracing::warn!(challenge = %id, event = %event_id, %why,
+                        "a challenged receipt names a log that does not exist: its signers will be slashed");
+                    continue;
+                }
+                Judgement::Undecided(why) => {
+                    tracing::warn!(challenge = %id, event = %event_id, %why,
+                        "cannot judge a challenged receipt yet");
+                    done = false;
+                    continue;
                 }
             }
-            Judgement::Fabricated(why) => {
-                all_genuine = false;
-                tracing::warn!(challenge = %id, event = %event_id, %why,
-                    "a challenged receipt names a log that does not exist: its signers will be slashed");
-            }
-            Judgement::Undecided(why) => {
-                tracing::warn!(challenge = %id, event = %event_id, %why,
-                    "cannot judge a challenged receipt yet");
+        };
+        let (header, receipt_proof) =
+            proof.map_or_else(Default::default, |p| (p.header_rlp, p.receipt_proof));
+        match contract
+            .respond(id, *event_id, header, receipt_proof)
+            .send()
+            .await
+        {
+            Ok(pending) => sent.push((*event_id, pending)),
+            Err(e) => {
+                // Another keeper's answer may have landed in between; the next round reads the
+                // state again.
+                tracing::warn!(challenge = %id, event = %event_id, error = %e,
+                    "answering a challenge");
                 done = false;
             }
         }
@@ -216,7 +230,7 @@ async fn answer(
         }
     }
     if done && all_genuine {
-        // Every receipt stood: resolving now pays the challenger's deposit to the first defender.
+        // Every receipt stood: resolving now closes the challenge (each answer was paid already).
         match challenge::challenged_batch(provider, challenges, tx).await {
             Ok((batch, _)) => {
                 let call = contract.resolve(

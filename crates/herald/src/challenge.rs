@@ -20,10 +20,10 @@ use crate::{Outcome, account::report, session::ChainArgs};
 #[derive(Subcommand)]
 pub(crate) enum ChallengeCommand {
     /// Challenge the receipts of a settled batch that name logs which do not exist (found by
-    /// checking each against the node), putting down the challenge deposit.
+    /// checking each against the node), putting down the challenge deposit for each log.
     Open(OpenArgs),
-    /// After the answer deadline: slash the signers of every unanswered receipt, refund its
-    /// trigger and return the deposit; or, when all were answered, pay the deposit to the defender.
+    /// After the answer deadline: slash the signers of every receipt whose log nobody proved, mark
+    /// its trigger disputed and return those logs' deposits; a log proven elsewhere pays its prover.
     Resolve(ResolveArgs),
 }
 
@@ -96,11 +96,31 @@ async fn open(args: OpenArgs, json_output: bool) -> Result<Outcome, String> {
         .await
         .map_err(|e| e.to_string())?;
     let contract = HeraldChallenges::new(challenges, &s.provider);
-    let deposit = contract
+    for i in &indexes {
+        let prover = contract
+            .provenBy(batch.receipts[*i].eventId)
+            .call()
+            .await
+            .map_err(|e| format!("reading whether receipt {i}'s log is proven: {e}"))?;
+        if !prover.is_zero() {
+            return Err(format!(
+                "receipt {i}: its log is already proven (by {prover}); a proven log cannot be \
+                 challenged"
+            ));
+        }
+    }
+    let per_log = contract
         .challengeBond()
         .call()
         .await
         .map_err(|e| format!("reading the challenge deposit: {e}"))?;
+    // Receipts naming one log are challenged, answered and paid for together.
+    let logs = indexes
+        .iter()
+        .map(|i| batch.receipts[*i].eventId)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let deposit = per_log * U256::from(logs);
     s.allow(challenges, deposit).await?;
     let receipt = s
         .send(
@@ -184,7 +204,7 @@ async fn resolve(args: ResolveArgs, json_output: bool) -> Result<Outcome, String
             )
         } else {
             format!(
-                "every receipt was defended: the deposit went to the defender  tx {}",
+                "every challenged log was proven: the deposits went to whoever proved them  tx {}",
                 receipt.transaction_hash
             )
         },

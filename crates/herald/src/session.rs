@@ -238,9 +238,15 @@ where
     }
 }
 
-/// A contract error in words: the custom error's name and arguments when Herald's ABI knows it.
+/// A contract error in words: the custom error's name and arguments when Herald's or its
+/// challenge contract's ABI knows it.
 pub(crate) fn describe(error: &alloy::contract::Error) -> String {
     if let Some(decoded) = error.as_decoded_interface_error::<Herald::HeraldErrors>() {
+        return format!("reverted with {decoded:?}");
+    }
+    if let Some(decoded) = error.as_decoded_interface_error::<
+        herald_chain::bindings::HeraldChallenges::HeraldChallengesErrors,
+    >() {
         return format!("reverted with {decoded:?}");
     }
     let text = error.to_string();

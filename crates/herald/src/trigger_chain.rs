@@ -280,30 +280,60 @@ pub(crate) struct RewindArgs {
     chain: ChainArgs,
     /// The trigger's id.
     id: u64,
-    /// The position (top 64 bits of the event id) of its last genuinely settled event, as its
-    /// `ReceiptSettled` logs show; 0 if none was.
+    /// Put the cursor at this position (top 64 bits of an event id) instead of the highest one a
+    /// genuine receipt settled at.
     #[arg(long)]
-    to: u64,
+    to: Option<u64>,
+    /// An event you know to be fabricated though no challenge proved it (an event of another
+    /// chain): its receipts count as fabricated. Repeatable.
+    #[arg(long = "fabricated")]
+    fabricated: Vec<alloy::primitives::B256>,
+    /// Rewind below genuine settled receipts, which can then be submitted and paid again.
+    #[arg(long)]
+    allow_replay: bool,
 }
 
-/// `rewind`: only while the trigger is disputed (a challenge proved a receipt of it false), and
-/// only backwards.
+/// `rewind`: only while the trigger is disputed or paused, and only backwards. By default the
+/// cursor goes to the highest genuine settled position and the execution count drops by the
+/// fabricated receipts that settled, so nothing genuine can be paid twice.
 pub(crate) async fn rewind(args: RewindArgs, json_output: bool) -> Result<Outcome, String> {
     let s = args.chain.write().await?;
     let id = args.id;
-    owned_trigger(&s, id).await?;
+    let t = owned_trigger(&s, id).await?;
+    if t.status == "active" {
+        return Err(format!(
+            "trigger #{id} is active: only a disputed or paused trigger can be rewound (pause it \
+             first)"
+        ));
+    }
+    let plan = herald_chain::rewind::rewind_plan(&s.provider, s.herald, id, &args.fabricated)
+        .await
+        .map_err(|e| e.to_string())?;
+    let key = args.to.unwrap_or_else(|| plan.safe_key());
+    let replayable = plan.replayable(key);
+    if replayable > 0 && !args.allow_replay {
+        return Err(format!(
+            "--to {key}: {replayable} genuine receipts settled above it could be paid again; \
+             the highest genuine position is {} (pass --allow-replay to go lower anyway)",
+            plan.safe_key()
+        ));
+    }
+    let executions = t.executions.saturating_sub(plan.fabricated);
     let receipt = s
         .send(
             "rewindEventCursor",
-            s.contract().rewindEventCursor(id, args.to),
+            s.contract().rewindEventCursor(id, key, executions),
         )
         .await?;
     report(
         json_output,
-        json!({"id": id, "cursor": args.to, "tx": receipt.transaction_hash}),
+        json!({"id": id, "cursor": key, "executions": executions,
+               "fabricated": plan.fabricated, "replayable": replayable,
+               "tx": receipt.transaction_hash}),
         format!(
-            "trigger #{id}: events after position {} can settle again  tx {}",
-            args.to, receipt.transaction_hash
+            "trigger #{id}: events after position {key} can settle again; {} fabricated receipts \
+             no longer count ({executions} executions)  tx {}",
+            plan.fabricated, receipt.transaction_hash
         ),
     )
 }

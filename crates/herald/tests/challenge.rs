@@ -4,10 +4,12 @@
 //! - sybils who bought the quorum settle 200 receipts for logs that never happened; an outsider
 //!   challenges them with `herald challenge open --settle-tx`, nobody can answer, and
 //!   `herald challenge resolve` takes every sybil's whole bond (the outsider's bounty and the
-//!   treasury's) and gives the trigger its executions back; after `herald trigger rewind` it settles
-//!   genuine events again;
+//!   treasury's) and marks the trigger disputed; `herald trigger rewind` finds from the chain which
+//!   of its settled receipts were fabricated, puts its cursor and execution count back, and it
+//!   settles genuine events again;
 //! - a challenge of a genuine receipt is answered by the keeper's defender (the same task every
 //!   keeper node runs), nobody is slashed, and the challenger's deposit goes to the defender.
+//! - a log the defender proved cannot be challenged again.
 
 use std::time::Duration;
 
@@ -168,9 +170,9 @@ impl World {
             .expect("anvil_mine");
     }
 
-    /// `herald --json ARGS` signing with `key`.
-    fn herald_cli(&self, key: &PrivateKeySigner, args: &[&str]) -> Value {
-        let out = Command::cargo_bin("herald")
+    /// `herald ARGS` signing with `key`, run to its end.
+    fn herald_run(&self, key: &PrivateKeySigner, args: &[&str]) -> std::process::Output {
+        Command::cargo_bin("herald")
             .expect("binary")
             .env("HERALD_RPC_URL", self.anvil.endpoint())
             .env("HERALD_ADDRESS", self.net.herald().to_string())
@@ -178,10 +180,14 @@ impl World {
                 "HERALD_PRIVATE_KEY",
                 format!("0x{}", alloy::hex::encode(key.to_bytes())),
             )
-            .arg("--json")
             .args(args)
             .output()
-            .expect("runs");
+            .expect("runs")
+    }
+
+    /// `herald --json ARGS` signing with `key`, which must succeed.
+    fn herald_cli(&self, key: &PrivateKeySigner, args: &[&str]) -> Value {
+        let out = self.herald_run(key, &[&["--json"], args].concat());
         assert!(
             out.status.success(),
             "herald {args:?} failed: {}",
@@ -346,8 +352,8 @@ async fn sybils_who_bought_the_quorum_lose_their_bonds_and_the_trigger_settles_a
         herald.totalBond().call().await.expect("totalBond"),
         U96::from(4 * u128::from(BOND))
     );
-    // The outsider's bounty; the trigger, disputed, gets its executions back (not its budget: the
-    // contract cannot tell a victim's trigger from the sybils' own, see punishFraud).
+    // The outsider's bounty; the trigger is disputed, its budget not refunded (the contract cannot
+    // tell a victim's trigger from the sybils' own, see punishFraud).
     let bounty = herald
         .claimable(outsider.address())
         .call()
@@ -355,13 +361,23 @@ async fn sybils_who_bought_the_quorum_lose_their_bonds_and_the_trigger_settles_a
         .expect("claimable");
     assert_eq!(bounty, U256::from(30 * u128::from(BOND) / 10));
     let disputed = herald.trigger(1).call().await.expect("trigger");
-    assert_eq!(disputed.ledger.executions, 0);
+    assert_eq!(
+        disputed.ledger.executions, 200,
+        "the offenders' receipts give nothing back"
+    );
     assert_eq!(disputed.ledger.budget, drained.budget);
     assert!(disputed.ledger.budget < budget_before);
     assert_eq!(disputed.rules.flags & 4, 4, "DISPUTED");
 
-    // The owner puts the cursor back; a genuine event settles with the honest quorum.
-    w.herald_cli(&w.user_key(), &["trigger", "rewind", "1", "--to", "0"]);
+    // The owner puts the cursor and the count back: the CLI reads which settled receipts the
+    // challenge proved fabricated. A genuine event then settles with the honest quorum.
+    let rewound = w.herald_cli(&w.user_key(), &["trigger", "rewind", "1"]);
+    assert_eq!(rewound["fabricated"], 200, "{rewound}");
+    assert_eq!(
+        rewound["cursor"], 0,
+        "no genuine receipt settled: {rewound}"
+    );
+    assert_eq!(rewound["executions"], 0, "{rewound}");
     let log = w.genuine_log().await;
     let (_, now) = w.head().await;
     let honest: Vec<&PrivateKeySigner> = w.net.keepers[..3].iter().collect();
@@ -421,17 +437,10 @@ async fn a_challenge_of_a_genuine_receipt_is_answered_and_pays_the_defender() {
 
     // The CLI finds nothing to challenge on its own; forced, it challenges the genuine receipt.
     let (outsider, _) = w.account(U256::from(1_000 * TOKEN)).await;
-    let out = Command::cargo_bin("herald")
-        .expect("binary")
-        .env("HERALD_RPC_URL", w.anvil.endpoint())
-        .env("HERALD_ADDRESS", w.net.herald().to_string())
-        .env(
-            "HERALD_PRIVATE_KEY",
-            format!("0x{}", alloy::hex::encode(outsider.to_bytes())),
-        )
-        .args(["challenge", "open", "--settle-tx", &settle_tx.to_string()])
-        .output()
-        .expect("runs");
+    let out = w.herald_run(
+        &outsider,
+        &["challenge", "open", "--settle-tx", &settle_tx.to_string()],
+    );
     assert_eq!(out.status.code(), Some(1), "nothing to challenge");
     let before = token
         .balanceOf(outsider.address())
@@ -496,4 +505,21 @@ async fn a_challenge_of_a_genuine_receipt_is_answered_and_pays_the_defender() {
         defender_before + deposit,
         "the defender holds the challenger's deposit"
     );
+
+    // The log is proven for every challenge: challenging it again is refused before any deposit
+    // (the contract refuses it too: `ProvenOnceTest`).
+    let again = w.herald_run(
+        &outsider,
+        &[
+            "challenge",
+            "open",
+            "--settle-tx",
+            &settle_tx.to_string(),
+            "--receipt",
+            "0",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_ne!(again.status.code(), Some(0));
+    assert!(stderr.contains("already proven"), "{stderr}");
 }
