@@ -1,13 +1,13 @@
 //! The keeper network, as five real keeper processes with a quorum of three on a real anvil:
 //! deterministic assignment, co-signing, takeover after a kill, byzantine keepers, a fabricated
-//! event, and a quorum that is out of reach for a while.
+//! event, a quorum that is out of reach for a while, and receipts that wait for finality.
 
 use std::{collections::BTreeMap, time::Duration};
 
 use alloy::{
     node_bindings::AnvilInstance,
     primitives::{Address, B256, Bytes, U256, aliases::U96, keccak256},
-    providers::{DynProvider, Provider},
+    providers::{DynProvider, Provider, ext::AnvilApi},
     rpc::types::Filter,
 };
 use herald_anvil_tests::{
@@ -20,11 +20,14 @@ use herald_chain::{
     receipt::{Receipt, batch_digest, domain, sign_digest},
 };
 use herald_devnet::NetworkSettings;
-use herald_keeper::network::{
-    peers::rank,
-    protocol::{AttestBody, AttestRequest, Attestable, Domain, EventSource, WireReceipt, sign},
+use herald_keeper::{
+    config::SignAt,
+    network::{
+        peers::rank,
+        protocol::{AttestBody, AttestRequest, Attestable, Domain, EventSource, WireReceipt, sign},
+    },
 };
-use herald_store::{ExecutionStatus, Settlement};
+use herald_store::{ExecutionKey, ExecutionStatus, Settlement};
 use serde_json::Value;
 
 const TOKEN: u64 = 1_000_000_000_000_000_000;
@@ -54,8 +57,22 @@ struct Scene {
 /// token, and the keepers started. Each mode in `byzantine` is given to a different keeper, one
 /// that performs at least one trigger (so its faults are put to the test).
 async fn scene(byzantine: &[&'static str]) -> Scene {
+    scene_with(None, byzantine, |_, _, options| options).await
+}
+
+/// [`scene`] on an anvil finalizing 2 × `slots_in_an_epoch` blocks behind its head (`None`: the
+/// devnet's, final at the head), each keeper's options adjusted by `adjust` (given the network
+/// and the keeper's address).
+async fn scene_with(
+    slots_in_an_epoch: Option<u64>,
+    byzantine: &[&'static str],
+    adjust: impl Fn(&Network, Address, KeeperOptions) -> KeeperOptions,
+) -> Scene {
     let turn = ONE_NETWORK.lock().await;
-    let anvil = anvil();
+    let anvil = match slots_in_an_epoch {
+        None => anvil(),
+        Some(slots) => herald_devnet::spawn_anvil_finalizing(0, slots).expect("anvil starts"),
+    };
     let net = network(&anvil, KEEPERS, QUORUM).await;
     let watched = HeraldTestToken::deploy(net.admin.clone())
         .await
@@ -127,6 +144,7 @@ async fn scene(byzantine: &[&'static str]) -> Scene {
                 },
                 ..KeeperOptions::default()
             };
+            let options = adjust(&net, signer.address(), options);
             let herald = net.deployment.herald.address;
             match byzantine.iter().find(|(k, _)| *k == i) {
                 Some((_, mode)) => {
@@ -150,6 +168,17 @@ async fn scene(byzantine: &[&'static str]) -> Scene {
 }
 
 impl Scene {
+    /// The watched token's latest log (the last mint's).
+    async fn last_log(&self) -> alloy::rpc::types::Log {
+        self.net
+            .admin
+            .get_logs(&Filter::new().address(*self.watched.address()).from_block(0))
+            .await
+            .expect("logs")
+            .pop()
+            .expect("a mint's log")
+    }
+
     fn herald(&self) -> Herald::HeraldInstance<&DynProvider> {
         Herald::new(self.net.deployment.herald.address, &self.net.admin)
     }
@@ -290,7 +319,7 @@ fn runner_fee() -> u64 {
 }
 
 /// Receipts of other keepers that `keepers` co-signed, in all.
-async fn co_signatures(keepers: &[KeeperProcess]) -> u64 {
+async fn co_signatures(keepers: impl IntoIterator<Item = &KeeperProcess>) -> u64 {
     let mut total = 0;
     for keeper in keepers {
         total += keeper
@@ -583,14 +612,7 @@ async fn a_fabricated_event_is_never_co_signed() {
     // A real event, but the liar is not its performer and its takeover time (4 ranks × the
     // timeout after the block) is far off.
     s.mint(1).await;
-    let log = s
-        .net
-        .admin
-        .get_logs(&Filter::new().address(*s.watched.address()).from_block(0))
-        .await
-        .expect("logs")
-        .pop()
-        .expect("the new mint's log");
+    let log = s.last_log().await;
     let not_assigned = {
         let mut item = fabricated(B256::ZERO, 0);
         let at = herald_core::LogPosition {
@@ -804,6 +826,248 @@ async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_onc
     );
     let attested = co_signatures(&s.keepers[1..]).await;
     assert!(attested >= u64::from(QUORUM) - 1, "co-signed by {attested}");
+}
+
+/// Fraud challenges slash every signer of a receipt whose log cannot be proven, and a reorg deeper
+/// than the confirmation depth removes logs: a keeper signs a receipt of a chain log only once its
+/// block is at or below its node's finalized block, as performer and as co-signer, while the
+/// webhook runs at once. This anvil finalizes four blocks behind its head. Trigger 1's performer
+/// signs at the confirmation depth (`sign_at = "depth"`: as a keeper whose node runs ahead would
+/// ask early): the others answer "not yet" until the block is final, then co-sign.
+#[tokio::test(flavor = "multi_thread")]
+async fn receipts_of_a_log_are_signed_only_once_its_block_is_final() {
+    const FINALITY_LAG: u64 = 4;
+    let hasty_for = |net: &Network| rank(1, net.keepers.iter().map(|k| k.address()))[0];
+    let s = scene_with(Some(FINALITY_LAG / 2), &[], |net, keeper, options| {
+        KeeperOptions {
+            sign_at: if keeper == hasty_for(net) {
+                SignAt::Depth
+            } else {
+                SignAt::Finalized
+            },
+            ..options
+        }
+    })
+    .await;
+    let hasty = s.performers()[&1];
+    let careful: Vec<(u64, Address)> = s
+        .performers()
+        .into_iter()
+        .filter(|(_, performer)| *performer != hasty)
+        .collect();
+    assert!(
+        !careful.is_empty(),
+        "a trigger performed by a careful keeper"
+    );
+
+    s.mint(1).await;
+    let log = s.last_log().await;
+    let block = log.block_number.expect("block");
+    s.eventually(30, "every trigger's webhook, before finality", async || {
+        s.delivered_ids().len() == TRIGGERS as usize
+    })
+    .await;
+    let hasty_keeper = &s.keepers[s.index_of(hasty)];
+    let not_yet = format!("block {block} is not final yet");
+    s.eventually(
+        30,
+        "the co-signers' answer to the hasty performer",
+        async || hasty_keeper.logs().contains(&not_yet) || !s.settled().await.is_empty(),
+    )
+    .await;
+    // A moment in which keepers signing at the depth would have settled everything, and past the
+    // first standbys' takeover time: nobody can settle before finality, so a keeper that waits for
+    // it starts its takeover clock then, and runs nothing again meanwhile (the hasty one, judging
+    // by the depth, may).
+    tokio::time::sleep(Duration::from_millis(TAKEOVER_MS + 2_000)).await;
+    for keeper in s.keepers.iter().filter(|k| k.address != hasty) {
+        assert!(
+            !keeper.logs().contains("taking over"),
+            "keeper {} took an execution over before finality\n{}",
+            keeper.address,
+            s.logs()
+        );
+    }
+    assert!(
+        s.settled().await.is_empty(),
+        "settled before finality\n{}",
+        s.logs()
+    );
+    let finalized = s
+        .net
+        .admin
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Finalized)
+        .await
+        .expect("finalized")
+        .expect("anvil serves it")
+        .header
+        .number;
+    assert!(finalized < block, "still not final: {finalized} < {block}");
+
+    // The performers that wait for finality signed nothing of their own yet.
+    let event_id = herald_core::EventId::from_log(
+        herald_core::LogPosition {
+            chain_id: s.anvil.chain_id(),
+            block_number: block,
+            tx_index: log.transaction_index.expect("index"),
+            log_index_in_tx: 0,
+        },
+        log.block_hash.expect("hash"),
+        herald_connectors::evm::log_hash(log.address(), log.data()),
+    )
+    .expect("fits");
+    for (trigger_id, performer) in &careful {
+        let key = ExecutionKey {
+            trigger_id: *trigger_id,
+            event_id,
+        };
+        let store = s.keepers[s.index_of(*performer)].store().await;
+        let signed = store
+            .signed_receipts(&performer.to_string(), &[key])
+            .await
+            .expect("signed receipts");
+        assert!(
+            signed.is_empty(),
+            "trigger {trigger_id}'s performer signed before finality\n{}",
+            s.logs()
+        );
+    }
+    // The co-signers refused the hasty performer's receipts "not yet", naming both blocks.
+    let careful_keepers = || s.keepers.iter().filter(|k| k.address != hasty);
+    assert_eq!(
+        co_signatures(careful_keepers()).await,
+        0,
+        "co-signed before finality\n{}",
+        s.logs()
+    );
+    let logs = hasty_keeper.logs();
+    assert!(
+        logs.contains(&format!(
+            "{not_yet} (the node's finalized block is {finalized})"
+        )),
+        "the refusal names the block and the finalized block\n{logs}"
+    );
+
+    s.net
+        .admin
+        .anvil_mine(Some(FINALITY_LAG), None)
+        .await
+        .expect("mine past finality");
+    s.all_settled_once(TRIGGERS as usize, 60).await;
+    assert!(
+        co_signatures(careful_keepers()).await >= u64::from(QUORUM) - 1,
+        "co-signed once final"
+    );
+}
+
+/// Settlement remembers only a trigger's latest pause. A receipt executed inside an *earlier* pause
+/// (paused, resumed, paused and resumed again) would be paid if co-signers judged the trigger's
+/// current state, as they did: they judge every pause at the execution time now.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_execution_inside_an_earlier_pause_is_never_co_signed() {
+    let s = scene(&[]).await;
+    let owner = herald_anvil_tests::provider_for(&s.anvil, 9).await;
+    let herald = Herald::new(s.net.deployment.herald.address, owner);
+    // A second apart, as block times count: the mint falls strictly inside the first pause. Wall
+    // time, not anvil's clock: co-signers judge event times against their own clocks.
+    let later = async || tokio::time::sleep(Duration::from_millis(1_100)).await;
+    mined(herald.pauseTrigger(1)).await;
+    later().await;
+    s.mint(1).await;
+    let log = s.last_log().await;
+    later().await;
+    mined(herald.resumeTrigger(1)).await;
+    later().await;
+    mined(herald.pauseTrigger(1)).await;
+    later().await;
+    mined(herald.resumeTrigger(1)).await;
+    let block = log.block_number.expect("block");
+    let minted_at = s
+        .net
+        .admin
+        .get_block_by_number(block.into())
+        .await
+        .expect("block")
+        .expect("mined")
+        .header
+        .timestamp;
+
+    // The performer trigger 1 had at the mint asks a peer to co-sign an execution at the mint's
+    // time: inside the first pause, which settlement has forgotten.
+    let chain_id = s.anvil.chain_id();
+    let herald_address = s.net.deployment.herald.address;
+    let ranking = rank(1, s.keepers.iter().map(|k| k.address));
+    let performer = &s.net.keepers[s.index_of(ranking[0])];
+    let peer = s.index_of(ranking[1]);
+    let event_id = herald_core::EventId::from_log(
+        herald_core::LogPosition {
+            chain_id,
+            block_number: block,
+            tx_index: log.transaction_index.expect("index"),
+            log_index_in_tx: 0,
+        },
+        log.block_hash.expect("hash"),
+        herald_connectors::evm::log_hash(log.address(), log.data()),
+    )
+    .expect("fits");
+    let result = Bytes::from_static(b"{}\x00\xc8");
+    let item = Attestable {
+        receipt: WireReceipt {
+            trigger_id: 1,
+            event_id: *event_id.as_bytes(),
+            result_hash: keccak256(&result),
+            connector: performer.address(),
+            runner: performer.address(),
+            runner_fee: U256::from(1),
+            executed_at: minted_at,
+            success: true,
+        },
+        result,
+        source: EventSource::Chain {
+            tx_hash: log.transaction_hash.expect("tx"),
+        },
+    };
+    let receipts: Vec<Receipt> = vec![item.receipt.to_receipt().expect("fits")];
+    let digest = batch_digest(&domain(chain_id, herald_address), &receipts);
+    // Dated ahead (within the co-signer's allowance) so the performer's own requests, which the
+    // peer orders by time, cannot overtake it.
+    let request = AttestRequest::new(
+        performer,
+        Domain {
+            chain_id,
+            herald: herald_address,
+        },
+        s.keepers[peer].address,
+        jiff::Timestamp::now().as_millisecond() as u64 + 20_000,
+        &AttestBody {
+            receipts: vec![item],
+            batch_signature: sign_digest(performer, &digest).expect("sign").1,
+        },
+    )
+    .expect("sign");
+    let response = post_attest(&format!("{}/v1/peer/attest", s.api(peer)), &request).await;
+    let status = response.status();
+    let body: Value = response.json().await.expect("json");
+    assert_eq!(status, 422, "{body}");
+    assert!(body.get("signature").is_none(), "signed anyway: {body}");
+    assert!(
+        body["receipts"][0][1]
+            .as_str()
+            .is_some_and(|r| r.contains("inside a pause of trigger 1")),
+        "the reason names the pause: {body}"
+    );
+}
+
+/// Sends a call and waits for it to be mined.
+async fn mined<D: alloy::contract::CallDecoder>(
+    call: alloy::contract::CallBuilder<&DynProvider, D>,
+) {
+    call.send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("mined");
 }
 
 /// Posts a co-signing request as a performer does: its peer headers and its exact body.

@@ -24,17 +24,32 @@ pub fn anvil_path() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("anvil"))
 }
 
-/// Starts anvil (automining, 10 funded development accounts, chain id 31337) on a free port.
+/// Starts anvil (automining, 10 funded development accounts, chain id 31337) on a free port,
+/// finalizing every block as it is mined (see [`spawn_anvil_finalizing`]).
 pub fn spawn_anvil() -> eyre::Result<AnvilInstance> {
     spawn_anvil_on(0)
 }
 
-/// Starts anvil on `port` (0: a free one).
+/// Starts anvil on `port` (0: a free one), finalizing every block as it is mined.
+///
+/// Keepers sign receipts only of logs in final blocks (`chain.sign_at = "finalized"`). An
+/// automining anvil mines a block only for a transaction, so a finalized block any distance
+/// behind the head would hold the last event's receipt until unrelated transactions come; with
+/// finality at the head, the devnet and the tests run the keepers' real finality checks at no
+/// cost (`settle_confirmations` still holds receipts back where a test asks for it).
 pub fn spawn_anvil_on(port: u16) -> eyre::Result<AnvilInstance> {
+    spawn_anvil_finalizing(port, 0)
+}
+
+/// Starts anvil on `port` (0: a free one) whose `finalized` block trails its head by
+/// 2 × `slots_in_an_epoch` blocks, as anvil finalizes two epochs back (its default, 32 slots,
+/// trails by 64).
+pub fn spawn_anvil_finalizing(port: u16, slots_in_an_epoch: u64) -> eyre::Result<AnvilInstance> {
     let path = anvil_path();
     Anvil::new()
         .path(&path)
         .port(port)
+        .args(["--slots-in-an-epoch", &slots_in_an_epoch.to_string()])
         .try_spawn()
         .wrap_err_with(|| {
             let port = if port == 0 {

@@ -6,6 +6,7 @@ use alloy::{node_bindings::AnvilInstance, primitives::Address};
 use eyre::WrapErr;
 use herald_keeper::{
     KeeperConfig,
+    config::SignAt,
     node::{self, Identity},
 };
 use tokio::{sync::oneshot, task::JoinHandle};
@@ -19,6 +20,9 @@ pub struct KeeperSettings {
     pub confirmations: u64,
     /// Blocks before a receipt settles.
     pub settle_confirmations: u64,
+    /// Whether receipts of chain logs also wait for finality (the devnet's anvil finalizes every
+    /// block as it is mined, so this costs nothing there).
+    pub sign_at: SignAt,
     /// Webhook attempts before failing.
     pub max_attempts: u32,
     /// First retry delay, ms.
@@ -85,6 +89,7 @@ impl Default for KeeperSettings {
             start_block: 0,
             confirmations: 0,
             settle_confirmations: 0,
+            sign_at: SignAt::Finalized,
             max_attempts: 3,
             base_delay_ms: 50,
             runner_fee: 1_000_000_000_000_000,
@@ -103,7 +108,8 @@ impl KeeperSettings {
     pub fn keeper_toml(&self, anvil: &AnvilInstance, herald: Address, db: &Path) -> String {
         format!(
             "[chain]\nrpc_url = \"{http}\"\nws_url = \"{ws}\"\nherald = \"{herald}\"\nstart_block = {start}\n\
-             confirmations = {conf}\nsettle_confirmations = {settle}\npoll_interval_ms = 200\n\n\
+             confirmations = {conf}\nsettle_confirmations = {settle}\nsign_at = \"{sign_at}\"\n\
+             poll_interval_ms = 200\n\n\
              [store]\nurl = \"sqlite://{db}\"\n\n\
              [webhook]\nallow_private_targets = true\ntimeout_ms = 2000\nmax_attempts = {attempts}\n\
              base_delay_ms = {base}\nmax_delay_ms = 1000\n\n\
@@ -114,6 +120,7 @@ impl KeeperSettings {
             start = self.start_block,
             conf = self.confirmations,
             settle = self.settle_confirmations,
+            sign_at = self.sign_at.as_str(),
             db = db.display(),
             attempts = self.max_attempts,
             base = self.base_delay_ms,

@@ -15,7 +15,7 @@ mod network;
 mod receiver;
 mod scenario;
 
-pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_on};
+pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_finalizing, spawn_anvil_on};
 pub use demo::{Demo, DemoOptions, Payout, Progress, SAMPLE_AMOUNTS, WEBHOOK_SEED, free_addr};
 pub use keeper::{InProcessKeeper, KeeperSettings, NetworkSettings};
 pub use network::{

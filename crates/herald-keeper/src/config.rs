@@ -119,6 +119,14 @@ pub struct ChainConfig {
     /// this never settles a retracted event.
     #[serde(default = "defaults::settle_confirmations")]
     pub settle_confirmations: u64,
+    /// When a receipt of a log of this chain is signed, as performer or co-signer: `"finalized"`
+    /// (the default) once the log's block is at or below the node's `finalized` block as well as
+    /// `settle_confirmations` deep; `"depth"` at `settle_confirmations` only, for a devnet whose
+    /// chain has no meaningful finality. A signed receipt can be challenged, and a log that a
+    /// reorg removed cannot be proven: every signer loses its bond as for a fabrication. The
+    /// execution itself still runs at `confirmations`.
+    #[serde(default)]
+    pub sign_at: SignAt,
     /// Most blocks per `eth_getLogs`.
     #[serde(default = "defaults::max_range")]
     pub max_range: u64,
@@ -128,6 +136,30 @@ pub struct ChainConfig {
     /// How deep a reorg is searched for, in blocks.
     #[serde(default = "defaults::reorg_depth")]
     pub reorg_depth: u64,
+}
+
+/// `[chain] sign_at`: how settled a log of this chain must be before this keeper signs a receipt
+/// of it.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SignAt {
+    /// At or below the node's `finalized` block (and `settle_confirmations` deep): no reorg can
+    /// remove the log afterwards, so a fraud challenge of the receipt can always be answered. A
+    /// node that serves no `finalized` block gets nothing signed.
+    #[default]
+    Finalized,
+    /// `settle_confirmations` deep only: a reorg deeper than that slashes every signer.
+    Depth,
+}
+
+impl SignAt {
+    /// The value as `keeper.toml` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Finalized => "finalized",
+            Self::Depth => "depth",
+        }
+    }
 }
 
 /// `[keeper]`: where the signing key comes from.
@@ -578,7 +610,35 @@ mod tests {
         let config = parse(MINIMAL, &[]).expect("valid");
         assert_eq!(config.store.url, "sqlite://keeper.db");
         assert_eq!(config.chain.settle_confirmations, 2);
+        assert_eq!(config.chain.sign_at, SignAt::Finalized);
         assert!(!config.webhook.allow_private_targets);
+    }
+
+    #[test]
+    fn receipts_are_signed_at_finality_unless_the_depth_is_asked_for() {
+        let at = |value: &str| {
+            parse(&format!("{MINIMAL}sign_at = \"{value}\"\n"), &[]).map(|c| c.chain.sign_at)
+        };
+        assert_eq!(at("finalized").expect("valid"), SignAt::Finalized);
+        assert_eq!(at("depth").expect("valid"), SignAt::Depth);
+        assert_eq!(
+            parse(MINIMAL, &[("HERALD_CHAIN__SIGN_AT", "depth")])
+                .expect("valid")
+                .chain
+                .sign_at,
+            SignAt::Depth
+        );
+        for value in [SignAt::Finalized, SignAt::Depth] {
+            assert_eq!(
+                at(value.as_str()).expect("valid"),
+                value,
+                "as_str round-trips"
+            );
+        }
+        assert_eq!(
+            at("safe").expect_err("invalid").to_string(),
+            "keeper.toml: `chain.sign_at`: unknown variant `safe`, expected `finalized` or `depth`"
+        );
     }
 
     #[test]

@@ -375,8 +375,10 @@ pub(crate) fn checked_request(
 
 /// The webhook a match sends: the event (as its trigger's source decoded it) and the trigger's
 /// data, templates rendered within [`herald_spec::MAX_RENDERED_BYTES`]. `endpoint` and `headers`
-/// configure the request and are not echoed in the body (headers may carry credentials). Performer
-/// and co-signer both derive it here, so a co-signer never renders more than a performer could.
+/// configure the request and are not echoed in the body (headers may carry credentials); the
+/// result still commits to them ([`ServiceRequest::committed`]). Performer and co-signer both
+/// derive it here, so a co-signer never renders more than a performer could, and both know the
+/// whole request a receipt must commit to.
 pub(crate) fn request(
     event: &Event,
     m: &Match,

@@ -8,6 +8,7 @@ pub mod config;
 pub mod cosign;
 pub mod defend;
 pub mod dispatch;
+pub mod finality;
 pub mod network;
 pub mod node;
 pub mod price;

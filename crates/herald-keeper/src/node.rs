@@ -325,6 +325,7 @@ pub async fn run_as(
         batch_size: config.settlement.batch_size,
         batch_age: Duration::from_millis(config.settlement.batch_age_ms),
         settle_confirmations: config.chain.settle_confirmations,
+        sign_at: config.chain.sign_at,
         confirm_timeout: Duration::from_millis(config.settlement.confirm_timeout_ms),
     };
     let settle = |cosigner: Either| {
@@ -407,6 +408,8 @@ struct Joined {
     assignment: Assignment,
     health: Arc<Health>,
     routes: axum::Router,
+    /// When receipts may be signed, which is when a takeover clock may start.
+    sign_at: crate::config::SignAt,
 }
 
 /// Joins the network: reads the registry's keepers up to `to_block` (the dispatcher applies the
@@ -460,6 +463,7 @@ async fn join_network(
         peers.clone(),
         store.clone(),
         takeover_timeout,
+        config.chain.sign_at,
     ));
     let health = Arc::new(Health::new(
         me,
@@ -486,6 +490,7 @@ async fn join_network(
         },
         health,
         routes,
+        sign_at: config.chain.sign_at,
     })
 }
 
@@ -524,6 +529,7 @@ impl Joined {
                 self.assignment.clone(),
                 takeovers,
                 Duration::from_millis(250),
+                self.sign_at,
             )),
             tokio::spawn(async move {
                 while let Some(pending) = taken.recv().await {

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use alloy::primitives::{Address, U256, keccak256};
+use alloy::primitives::{Address, B256, U256, keccak256};
 use herald_services::{Delivery, WebhookClient, WebhookRequest, WebhookSecret};
 use herald_store::{ExecutionKey, ExecutionStatus, Finished};
 use serde::{Deserialize, Serialize};
@@ -30,12 +30,121 @@ pub struct ServiceRequest {
     pub body: Value,
 }
 
+/// Tags the keccak256 preimages of a result's commitment start with, so that no hash made for
+/// anything else in Herald (or for the other tag) can pass for one of these.
+const REQUEST_TAG: &[u8] = b"herald/result/request/v1";
+const HEADER_VALUE_TAG: &[u8] = b"herald/result/header-value/v1";
+
+/// Why a result is not one of a given request.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ResultMismatch {
+    /// The commitment or the body differ. Which one cannot be told: the commitment is a hash.
+    #[error(
+        "the result does not commit to the request (endpoint, headers, body) this trigger sends \
+         for this event"
+    )]
+    OtherRequest,
+    /// What follows the request is neither nothing nor a 2-byte status.
+    #[error("the result's status is not 2 bytes")]
+    Status,
+}
+
+impl ServiceRequest {
+    /// The bytes an execution's result starts with: everything this request is, so that a
+    /// co-signer who derives the request itself can tell whether the performer sent exactly it.
+    ///
+    /// Layout (the receipt's `resultHash` is keccak256 of the whole result):
+    ///
+    /// ```text
+    /// result     = commitment ‖ body ‖ status
+    /// commitment = keccak256(REQUEST_TAG ‖ str(service) ‖ str(endpoint) ‖ u64(header count)
+    ///                        ‖ for each header, by name (bytewise): str(name) ‖ value_hash)  32 bytes
+    /// value_hash = keccak256(HEADER_VALUE_TAG ‖ u64(trigger id) ‖ event id (32 bytes) ‖ value)
+    /// body       = the JSON body exactly as sent (serde_json, compact)
+    /// status     = the last HTTP status, u16 big-endian (0: no answer); absent when the request
+    ///              was refused before any attempt
+    /// str(x)     = u64(byte length of x) ‖ x (UTF-8);  u64 = 8 bytes big-endian
+    /// REQUEST_TAG = "herald/result/request/v1", HEADER_VALUE_TAG = "herald/result/header-value/v1"
+    /// ```
+    ///
+    /// Service, endpoint and headers sit behind a fixed-width hash so the body and status stay
+    /// readable. Header values are hashed again on their own, salted with the execution key, so
+    /// the result never holds one in the clear (they may carry credentials): an auditor given the
+    /// trigger's service, endpoint and header names plus each value's hash can recompute the
+    /// commitment without seeing a value, and equal values hash differently in every execution.
+    pub fn committed(&self, key: ExecutionKey) -> Vec<u8> {
+        let body = serde_json::to_vec(&self.body).expect("a JSON value always serialises");
+        [self.commitment(key).as_slice(), &body].concat()
+    }
+
+    /// The result of sending this request: [`committed`](Self::committed), then `status` (see
+    /// there); `None` when the request was refused before any attempt.
+    pub fn result(&self, key: ExecutionKey, status: Option<u16>) -> Vec<u8> {
+        let mut result = self.committed(key);
+        if let Some(status) = status {
+            result.extend_from_slice(&status.to_be_bytes());
+        }
+        result
+    }
+
+    /// The status `result` reports for this request (`None`: refused before any attempt), if
+    /// it is a result of this request at all.
+    pub fn reported_status(
+        &self,
+        key: ExecutionKey,
+        result: &[u8],
+    ) -> Result<Option<u16>, ResultMismatch> {
+        match result.strip_prefix(self.committed(key).as_slice()) {
+            None => Err(ResultMismatch::OtherRequest),
+            Some([]) => Ok(None),
+            Some([hi, lo]) => Ok(Some(u16::from_be_bytes([*hi, *lo]))),
+            Some(_) => Err(ResultMismatch::Status),
+        }
+    }
+
+    /// The fixed-width part of [`committed`](Self::committed): service, endpoint and headers.
+    fn commitment(&self, key: ExecutionKey) -> B256 {
+        let mut preimage = REQUEST_TAG.to_vec();
+        put_str(&mut preimage, &self.service);
+        put_str(&mut preimage, &self.endpoint);
+        preimage.extend_from_slice(&(self.headers.len() as u64).to_be_bytes());
+        // A BTreeMap iterates by name, bytewise: performer and co-signer hash in one order.
+        for (name, value) in &self.headers {
+            put_str(&mut preimage, name);
+            preimage.extend_from_slice(header_value_hash(key, value).as_slice());
+        }
+        keccak256(preimage)
+    }
+}
+
+/// A header value as a result commits to it: salted with the execution key, which performer and
+/// co-signer both know, so that one value gives a different hash in every execution.
+pub fn header_value_hash(key: ExecutionKey, value: &str) -> B256 {
+    keccak256(
+        [
+            HEADER_VALUE_TAG,
+            &key.trigger_id.to_be_bytes(),
+            key.event_id.as_bytes().as_slice(),
+            value.as_bytes(),
+        ]
+        .concat(),
+    )
+}
+
+/// Appends `text` length-prefixed, so that no two sequences of strings give one preimage.
+fn put_str(preimage: &mut Vec<u8>, text: &str) {
+    preimage.extend_from_slice(&(text.len() as u64).to_be_bytes());
+    preimage.extend_from_slice(text.as_bytes());
+}
+
 /// Runs services and reports how each execution ended.
 #[derive(Clone, Debug)]
 pub struct Runner {
     client: WebhookClient,
     secrets: SecretSource,
     runner_fee: U256,
+    #[cfg(feature = "byzantine")]
+    fault: crate::network::fault::Fault,
 }
 
 /// Where per-trigger webhook secrets come from: derived from the keeper's seed, per deployment.
@@ -79,6 +188,8 @@ impl Runner {
             client,
             secrets,
             runner_fee,
+            #[cfg(feature = "byzantine")]
+            fault: crate::network::fault::Fault::from_env(),
         }
     }
 
@@ -116,6 +227,8 @@ impl Runner {
                 )),
             );
         }
+        #[cfg(feature = "byzantine")]
+        let request = self.fault.redirect(request);
         let id = key.to_string();
         let secret = self.secrets.for_trigger(key.trigger_id);
         let delivery = self
@@ -129,12 +242,11 @@ impl Runner {
             })
             .await;
         // The result the receipt commits to: what was sent and how the receiver answered.
-        let sent = serde_json::to_vec(&request.body).unwrap_or_default();
         match delivery {
             Ok(Delivery::Delivered { status, attempts }) => finished(
                 ExecutionStatus::Succeeded,
                 attempts,
-                &[sent.as_slice(), &status.to_be_bytes()].concat(),
+                &request.result(key, Some(status)),
                 Some(format!("delivered: HTTP {status}")),
             ),
             Ok(Delivery::Failed {
@@ -144,7 +256,7 @@ impl Runner {
             }) => finished(
                 ExecutionStatus::Failed,
                 attempts,
-                &[sent.as_slice(), &last_status.unwrap_or(0).to_be_bytes()].concat(),
+                &request.result(key, Some(last_status.unwrap_or(0))),
                 Some(match last_status {
                     Some(status) => {
                         format!("failed after {attempts} attempts: HTTP {status}: {detail}")
@@ -155,9 +267,158 @@ impl Runner {
             Err(refused) => finished(
                 ExecutionStatus::Failed,
                 0,
-                &sent,
+                &request.result(key, None),
                 Some(format!("refused: {refused}")),
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use herald_core::EventId;
+    use serde_json::json;
+
+    use super::*;
+
+    /// A credential, as a header value may carry one.
+    const TOKEN: &str = "Bearer sk-live-5f1d2c3b4a";
+
+    fn key() -> ExecutionKey {
+        ExecutionKey {
+            trigger_id: 7,
+            event_id: EventId::from_bytes(B256::repeat_byte(0x11)),
+        }
+    }
+
+    fn request() -> ServiceRequest {
+        ServiceRequest {
+            service: "webhook".into(),
+            endpoint: "https://receiver.example/hook".into(),
+            headers: BTreeMap::from([
+                ("authorization".into(), TOKEN.into()),
+                ("x-team".into(), "blue-team-42".into()),
+            ]),
+            body: json!({"id": "7:0x11", "data": {"amount": "42"}}),
+        }
+    }
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn changing_any_part_of_the_request_changes_what_the_result_commits_to() {
+        type Change = (&'static str, fn(&mut ServiceRequest));
+        let changes: [Change; 6] = [
+            ("the endpoint", |r| r.endpoint.push_str("?elsewhere")),
+            ("a header name", |r| {
+                let value = r.headers.remove("x-team").expect("x-team");
+                r.headers.insert("x-teams".into(), value);
+            }),
+            ("a header value", |r| {
+                r.headers
+                    .insert("authorization".into(), "Bearer other".into());
+            }),
+            ("an added header", |r| {
+                r.headers.insert("x-extra".into(), String::new());
+            }),
+            ("the body", |r| r.body["data"]["amount"] = json!("43")),
+            // Length prefixes: moving bytes from one field to the next is a change too.
+            ("the service/endpoint boundary", |r| {
+                r.service = "webhookhttps:".into();
+                r.endpoint = "//receiver.example/hook".into();
+            }),
+        ];
+        let honest = request();
+        for (what, change) in changes {
+            let mut other = request();
+            change(&mut other);
+            assert_ne!(other.committed(key()), honest.committed(key()), "{what}");
+            assert_eq!(
+                honest.reported_status(key(), &other.result(key(), Some(200))),
+                Err(ResultMismatch::OtherRequest),
+                "a result for a request with another {what} passed for the trigger's"
+            );
+        }
+    }
+
+    #[test]
+    fn a_result_never_holds_a_header_value_in_the_clear() {
+        for status in [None, Some(0), Some(200), Some(503)] {
+            let result = request().result(key(), status);
+            for value in request().headers.values() {
+                assert!(
+                    !contains(&result, value.as_bytes()),
+                    "{value} in {status:?}"
+                );
+            }
+        }
+        // Salted with the execution key: one value hashes differently in another execution.
+        let other = ExecutionKey {
+            trigger_id: 8,
+            ..key()
+        };
+        assert_ne!(
+            header_value_hash(key(), TOKEN),
+            header_value_hash(other, TOKEN)
+        );
+    }
+
+    #[test]
+    fn the_result_is_the_documented_layout() {
+        let r = request();
+        let str_ = |s: &str| [&(s.len() as u64).to_be_bytes(), s.as_bytes()].concat();
+        let value_hash = |value: &str| {
+            keccak256(
+                [
+                    b"herald/result/header-value/v1".as_slice(),
+                    &7u64.to_be_bytes(),
+                    &[0x11; 32],
+                    value.as_bytes(),
+                ]
+                .concat(),
+            )
+        };
+        let commitment = keccak256(
+            [
+                b"herald/result/request/v1".as_slice(),
+                &str_("webhook"),
+                &str_("https://receiver.example/hook"),
+                &2u64.to_be_bytes(),
+                &str_("authorization"),
+                value_hash(TOKEN).as_slice(),
+                &str_("x-team"),
+                value_hash("blue-team-42").as_slice(),
+            ]
+            .concat(),
+        );
+        let body = serde_json::to_vec(&r.body).expect("json");
+        let expected = [commitment.as_slice(), &body, &204u16.to_be_bytes()].concat();
+        assert_eq!(r.result(key(), Some(204)), expected);
+    }
+
+    #[test]
+    fn the_status_is_read_back_and_anything_else_refused() {
+        let r = request();
+        for status in [None, Some(0), Some(200), Some(404)] {
+            assert_eq!(
+                r.reported_status(key(), &r.result(key(), status)),
+                Ok(status)
+            );
+        }
+        let mut long = r.result(key(), Some(200));
+        long.push(0);
+        assert_eq!(r.reported_status(key(), &long), Err(ResultMismatch::Status));
+        // The layout before the commitment (body, then status) is another request's result.
+        let body_then_status = [
+            serde_json::to_vec(&r.body).expect("json").as_slice(),
+            &200u16.to_be_bytes(),
+        ]
+        .concat();
+        assert_eq!(
+            r.reported_status(key(), &body_then_status),
+            Err(ResultMismatch::OtherRequest)
+        );
     }
 }

@@ -15,6 +15,10 @@
 //! backwards since (a reorg, another RPC node behind a load balancer): the receipt then waits
 //! until the chain's time reaches it, since the contract refuses a receipt executed after its
 //! block.
+//!
+//! A receipt of a log of this chain is signed only once the log's block is `settle_confirmations`
+//! deep and, with `chain.sign_at = "finalized"`, at or below the node's finalized block: a signed
+//! receipt can be challenged, and a log a reorg removed cannot be proven (see [`crate::finality`]).
 
 use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
 
@@ -33,7 +37,9 @@ use tokio::sync::Notify;
 
 use crate::{
     backoff::Backoff,
+    config::SignAt,
     cosign::Cosigner,
+    finality::finalized_block,
     network::protocol::{
         Attestable, EventSource, MAX_ATTEST_BODY, MAX_RECEIPTS_PER_REQUEST, WireReceipt,
     },
@@ -48,6 +54,8 @@ pub struct SettlerConfig {
     pub batch_age: Duration,
     /// Blocks an event must be buried under before its receipt is submitted.
     pub settle_confirmations: u64,
+    /// Whether a receipt of a chain log also waits for its block to be final.
+    pub sign_at: SignAt,
     /// How long to wait for a transaction to be mined before looking again.
     pub confirm_timeout: Duration,
 }
@@ -152,17 +160,38 @@ impl<C: Cosigner> Settler<C> {
         }
     }
 
-    /// Receipts that may be settled now (buried deep enough, in each trigger's event order), at
-    /// most a batch.
+    /// Receipts that may be signed and settled now (of logs in blocks up to
+    /// [`signable_up_to`](Self::signable_up_to); API events are stored at block 0), in each
+    /// trigger's event order, at most a batch.
     pub async fn ready(&self) -> eyre::Result<Vec<Settleable>> {
-        let head = self.provider.get_block_number().await?;
-        let Some(max_block) = head.checked_sub(self.config.settle_confirmations) else {
+        let Some(max_block) = self.signable_up_to().await? else {
             return Ok(Vec::new());
         };
         Ok(self
             .store
             .settleable(max_block, self.config.batch_size)
             .await?)
+    }
+
+    /// The highest block whose logs this keeper may sign receipts of now: `settle_confirmations`
+    /// below the head and, with `sign_at = "finalized"`, at or below the node's finalized block.
+    /// `None` while no block is deep enough. A node that serves no finalized block is an error:
+    /// nothing is signed, and the run loop logs why and retries.
+    pub async fn signable_up_to(&self) -> eyre::Result<Option<u64>> {
+        let head = self.provider.get_block_number().await?;
+        let Some(deep) = head.checked_sub(self.config.settle_confirmations) else {
+            return Ok(None);
+        };
+        if self.config.sign_at == SignAt::Depth {
+            return Ok(Some(deep));
+        }
+        let finalized = finalized_block(&self.provider).await.map_err(|why| {
+            eyre::eyre!(
+                "not signing receipts of chain logs: {why}; `chain.sign_at = \"finalized\"` signs \
+                 only final blocks (\"depth\" is for a chain without finality)"
+            )
+        })?;
+        Ok(Some(deep.min(finalized)))
     }
 
     /// Co-signs and submits one batch, records the transaction before waiting for it, and applies

@@ -3,7 +3,9 @@
 //!
 //! `TriggerCreated` carries the trigger's full configuration (a trigger file); it is parsed,
 //! validated against the known manifests and compiled into the matcher. `TriggerPaused`,
-//! `TriggerResumed` and `TriggerCancelled` are applied in log order. A configuration that does not
+//! `TriggerResumed` and `TriggerCancelled` are applied in log order, and every pause is kept
+//! ([`PauseHistory`]): the dispatcher runs only triggers not paused now, co-signers judge a
+//! receipt's execution time against all of a trigger's pauses. A configuration that does not
 //! parse or validate is reported, not fatal: anyone can create a trigger, and one user's bad file
 //! must not stop a keeper serving everyone else.
 //!
@@ -31,6 +33,9 @@ use herald_core::Event;
 use herald_match::{Matcher, TriggerId};
 use herald_spec::{Manifests, TriggerSpec, parse_triggers};
 use serde_json::Value;
+
+mod pauses;
+pub use pauses::PauseHistory;
 
 /// A trigger the keeper can run.
 #[derive(Clone, Debug)]
@@ -107,6 +112,7 @@ pub struct TriggerSet {
     manifests: Manifests,
     matcher: Matcher,
     triggers: HashMap<u64, Arc<ActiveTrigger>>,
+    pauses: HashMap<u64, PauseHistory>,
     sources: HashMap<String, Source>,
     connector_types: HashMap<u32, RegisteredType>,
     service_types: HashMap<u32, RegisteredType>,
@@ -129,6 +135,7 @@ impl TriggerSet {
             manifests,
             matcher: Matcher::new(),
             triggers: HashMap::new(),
+            pauses: HashMap::new(),
             sources: HashMap::new(),
             connector_types: HashMap::new(),
             service_types: HashMap::new(),
@@ -190,17 +197,28 @@ impl TriggerSet {
                     }
                 }
             }
-            Herald::TriggerPaused::SIGNATURE_HASH => log
-                .log_decode::<Herald::TriggerPaused>()
-                .is_ok_and(|p| self.matcher.set_paused(TriggerId(p.inner.data.id), true)),
-            Herald::TriggerResumed::SIGNATURE_HASH => log
-                .log_decode::<Herald::TriggerResumed>()
-                .is_ok_and(|r| self.matcher.set_paused(TriggerId(r.inner.data.id), false)),
+            Herald::TriggerPaused::SIGNATURE_HASH => {
+                let Ok(paused) = log.log_decode::<Herald::TriggerPaused>() else {
+                    return false;
+                };
+                let e = paused.inner.data;
+                self.pause_history(e.id).pause(e.at.to());
+                self.triggers.contains_key(&e.id)
+            }
+            Herald::TriggerResumed::SIGNATURE_HASH => {
+                let Ok(resumed) = log.log_decode::<Herald::TriggerResumed>() else {
+                    return false;
+                };
+                let e = resumed.inner.data;
+                self.pause_history(e.id).resume(e.at.to());
+                self.triggers.contains_key(&e.id)
+            }
             Herald::TriggerCancelled::SIGNATURE_HASH => {
                 let Ok(cancelled) = log.log_decode::<Herald::TriggerCancelled>() else {
                     return false;
                 };
                 let id = cancelled.inner.data.id;
+                self.pause_history(id).cancel(cancelled.inner.data.at.to());
                 self.unload(id);
                 report.cancelled.push(id);
                 true
@@ -303,6 +321,20 @@ impl TriggerSet {
         changed
     }
 
+    fn pause_history(&mut self, id: u64) -> &mut PauseHistory {
+        self.pauses.entry(id).or_default()
+    }
+
+    /// Whether trigger `id` is paused now.
+    pub fn is_paused(&self, id: u64) -> bool {
+        self.pauses.get(&id).is_some_and(PauseHistory::is_paused)
+    }
+
+    /// Whether an execution of trigger `id` at `time` (seconds) falls inside any of its pauses.
+    pub fn paused_at(&self, id: u64, time: u64) -> bool {
+        self.pauses.get(&id).is_some_and(|h| h.covers(time))
+    }
+
     fn unload(&mut self, id: u64) {
         self.matcher.remove(TriggerId(id));
         if let Some(trigger) = self.triggers.remove(&id) {
@@ -310,9 +342,16 @@ impl TriggerSet {
         }
     }
 
-    /// The triggers an event emitted through the API matches, with the payload their filters
-    /// read (see [`http_payload`]).
+    /// The triggers not paused now that an event emitted through the API matches, with the
+    /// payload their filters read (see [`http_payload`]).
     pub fn matches_event(&self, event: &Event) -> Vec<Match> {
+        let mut out = self.matches_event_in_any_state(event);
+        out.retain(|m| !self.is_paused(m.trigger.id));
+        out
+    }
+
+    /// [`Self::matches_event`], paused triggers included.
+    pub fn matches_event_in_any_state(&self, event: &Event) -> Vec<Match> {
         let payload = Arc::new(http_payload(event));
         let mut out: Vec<Match> = self
             .matcher
@@ -330,9 +369,18 @@ impl TriggerSet {
         out
     }
 
-    /// The triggers a log matches, each with its payload. A trigger only fires for events in
-    /// blocks after the one that created it.
+    /// The triggers not paused now that a log matches, each with its payload: what the
+    /// dispatcher runs.
     pub fn matches(&self, log: &Log, context: &LogContext) -> Vec<Match> {
+        let mut out = self.matches_in_any_state(log, context);
+        out.retain(|m| !self.is_paused(m.trigger.id));
+        out
+    }
+
+    /// The triggers a log matches, paused or not (a co-signer judges the pause at the execution
+    /// time with [`Self::paused_at`]), each with its payload. A trigger only fires for events in
+    /// blocks after the one that created it.
+    pub fn matches_in_any_state(&self, log: &Log, context: &LogContext) -> Vec<Match> {
         let snapshot = self.matcher.snapshot();
         let topic0 = log.topic0();
         let mut out = Vec::new();

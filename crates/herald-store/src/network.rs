@@ -119,6 +119,28 @@ impl Store {
         rows.iter().map(key_of).collect()
     }
 
+    /// Puts the takeover of each standby execution in `postponed` off until the time given (unix
+    /// milliseconds): its event is not final yet, so nobody could have settled it.
+    pub async fn postpone_takeovers(
+        &self,
+        postponed: &[(ExecutionKey, u64)],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        for (key, until) in postponed {
+            sqlx::query(
+                "UPDATE executions SET takeover_at = $3 \
+                 WHERE trigger_id = $1 AND event_id = $2 AND status = 'standby'",
+            )
+            .bind(key.trigger_id as i64)
+            .bind(hex_id(&key.event_id))
+            .bind(*until as i64)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Moves standby executions to pending (this keeper performs them now) unless they were settled
     /// meanwhile; returns those moved, with their requests.
     pub async fn take_over(

@@ -10,9 +10,10 @@
 //! 4. at most [`MAX_RECEIPTS_PER_REQUEST`] receipts, and the sender's signature over the batch.
 //!
 //! Then, for each receipt ([`evidence`]), without trusting the performer:
-//! - the event is real: a chain log is read again from the co-signer's own node by transaction
-//!   hash and log index, and its id recomputed; an HTTP event must carry its connector keeper's
-//!   signature;
+//! - the event is real and final: a chain log's block must be at or below the co-signer's node's
+//!   finalized block (else "not yet", with `chain.sign_at = "finalized"`), the log is read again
+//!   from that node by transaction hash and log index, and its id recomputed; an HTTP event must
+//!   carry its connector keeper's signature;
 //! - the trigger matches it, in the co-signer's own trigger set;
 //! - the result commits to the very request the trigger sends for that event, and `success`
 //!   agrees with the HTTP status in it;
@@ -59,7 +60,7 @@ use super::{
         Refusal, WireReceipt, signed_by,
     },
 };
-use crate::triggers::TriggerSet;
+use crate::{config::SignAt, triggers::TriggerSet};
 
 /// How far a message's time may be from the receiver's clock, milliseconds.
 pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
@@ -148,6 +149,8 @@ pub struct Attestor {
     peers: Arc<RwLock<Peers>>,
     store: Store,
     takeover_timeout: Duration,
+    /// Whether a chain log must be final on this keeper's node before its receipt is co-signed.
+    sign_at: SignAt,
     /// The newest request time seen from each sender: older or equal ones are replays.
     seen: Mutex<HashMap<Address, u64>>,
     /// One permit per request being read or checked.
@@ -155,7 +158,7 @@ pub struct Attestor {
 }
 
 impl Attestor {
-    /// A co-signer signing as `signer`.
+    /// A co-signer signing as `signer`, receipts of chain logs as `sign_at` says.
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         signer: PrivateKeySigner,
@@ -165,6 +168,7 @@ impl Attestor {
         peers: Arc<RwLock<Peers>>,
         store: Store,
         takeover_timeout: Duration,
+        sign_at: SignAt,
     ) -> Self {
         Self {
             signer,
@@ -174,6 +178,7 @@ impl Attestor {
             peers,
             store,
             takeover_timeout,
+            sign_at,
             seen: Mutex::default(),
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_ATTESTS)),
         }

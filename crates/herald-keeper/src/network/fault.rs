@@ -6,6 +6,7 @@ use alloy::primitives::{Address, B256, Bytes, aliases::U96, keccak256};
 use herald_chain::receipt::Receipt;
 
 use super::{client::NetworkCosigner, protocol::Attestable};
+use crate::runner::ServiceRequest;
 
 /// How a byzantine keeper misbehaves.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,15 +20,19 @@ pub enum Fault {
     WrongResult,
     /// Signs a second, different receipt for executions it already asked co-signatures for.
     Equivocate,
+    /// Delivers every webhook to an endpoint other than its trigger's, and reports what it sent.
+    DeliverElsewhere,
 }
 
 impl Fault {
-    /// The mode `HERALD_BYZANTINE` names (`wrong-fee`, `wrong-result`, `equivocate`).
+    /// The mode `HERALD_BYZANTINE` names (`wrong-fee`, `wrong-result`, `equivocate`,
+    /// `deliver-elsewhere`).
     pub fn from_env() -> Self {
         match std::env::var("HERALD_BYZANTINE").as_deref() {
             Ok("wrong-fee") => Self::WrongFee,
             Ok("wrong-result") => Self::WrongResult,
             Ok("equivocate") => Self::Equivocate,
+            Ok("deliver-elsewhere") => Self::DeliverElsewhere,
             _ => Self::None,
         }
     }
@@ -42,8 +47,23 @@ impl Fault {
                 receipt.resultHash = keccak256(result);
                 receipt.success = true;
             }
-            Self::None | Self::Equivocate => {}
+            Self::None | Self::Equivocate | Self::DeliverElsewhere => {}
         }
+    }
+
+    /// The request a runner sends instead of the stored one. A keeper delivering elsewhere adds
+    /// a query to the endpoint: another endpoint on the same receiver, which still answers 2xx,
+    /// as a performer's own server would.
+    pub fn redirect(self, mut request: ServiceRequest) -> ServiceRequest {
+        if self == Self::DeliverElsewhere {
+            let separator = if request.endpoint.contains('?') {
+                '&'
+            } else {
+                '?'
+            };
+            request.endpoint = format!("{}{separator}delivered-elsewhere", request.endpoint);
+        }
+        request
     }
 
     /// After asking for co-signatures on a batch: an equivocating keeper also sends a second batch

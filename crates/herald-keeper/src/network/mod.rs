@@ -73,6 +73,19 @@ impl Assignment {
         })
     }
 
+    /// How long after an event this keeper, ranked as it is now for `trigger_id`, waits before
+    /// taking its execution over (rank × the takeover timeout; one timeout if unranked).
+    pub fn takeover_delay(&self, trigger_id: u64) -> Duration {
+        let now = attest::now_ms() / 1_000;
+        let ranking = self.peers.read().expect("peers").ranking(trigger_id, now);
+        let rank = ranking
+            .iter()
+            .position(|k| *k == self.me)
+            .unwrap_or(1)
+            .max(1);
+        self.takeover_timeout * rank as u32
+    }
+
     /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds).
     pub fn role(&self, trigger_id: u64, event_time: u64) -> Role {
         let ranking = self

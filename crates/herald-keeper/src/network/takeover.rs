@@ -3,6 +3,10 @@
 //! runs it, with the same execution key (so the same `webhook-id`: receivers deduplicate) and the
 //! same stored request. The "at work" check keeps a burst that takes the performer longer than the
 //! timeout to settle from being run twice.
+//!
+//! With `chain.sign_at = "finalized"` nobody can settle a log's execution before its block is
+//! final (minutes on Ethereum, far past any takeover timeout), so the takeover clock starts at
+//! finality: a due takeover of a log not final yet is put off by this keeper's delay again.
 
 use std::{collections::HashMap, time::Duration};
 
@@ -12,6 +16,7 @@ use herald_store::{PendingExecution, Store};
 use tokio::sync::mpsc;
 
 use super::{Assignment, attest::now_ms};
+use crate::{config::SignAt, finality};
 
 /// Looks for due takeovers every `every`, and hands each to the runners through `run`.
 pub async fn take_over(
@@ -21,6 +26,7 @@ pub async fn take_over(
     assignment: Assignment,
     run: mpsc::UnboundedSender<PendingExecution>,
     every: Duration,
+    sign_at: SignAt,
 ) {
     let herald = Herald::new(herald, provider);
     // When each due execution was first seen due: how long its takeover has been waiting.
@@ -39,6 +45,14 @@ pub async fn take_over(
         if due.is_empty() {
             continue;
         }
+        let due = match postpone_unfinal(&store, herald.provider(), &assignment, sign_at, due).await
+        {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "putting off takeovers of logs not final yet");
+                continue;
+            }
+        };
         // A receipt the chain already paid (this keeper has not read that far yet, or missed it)
         // is not run again: the trigger's settled position is at or past the event's.
         let mut settled_up_to: HashMap<u64, u64> = HashMap::new();
@@ -86,4 +100,36 @@ pub async fn take_over(
             Err(e) => tracing::warn!(error = %e, "taking over"),
         }
     }
+}
+
+/// The takeovers in `due` that may go ahead; those of logs not final yet are put off by this
+/// keeper's takeover delay (and so looked at again only then).
+async fn postpone_unfinal(
+    store: &Store,
+    provider: &DynProvider,
+    assignment: &Assignment,
+    sign_at: SignAt,
+    due: Vec<herald_store::ExecutionKey>,
+) -> Result<Vec<herald_store::ExecutionKey>, herald_store::StoreError> {
+    if sign_at == SignAt::Depth {
+        return Ok(due);
+    }
+    let finalized = finality::finalized_block(provider).await;
+    let (waiting, ready): (Vec<_>, Vec<_>) = due.into_iter().partition(|key| {
+        key.event_id
+            .log_position()
+            .is_some_and(|at| finality::not_final(at.block_number, &finalized).is_some())
+    });
+    if !waiting.is_empty() {
+        let now = now_ms();
+        let postponed: Vec<_> = waiting
+            .iter()
+            .map(|key| {
+                let delay = assignment.takeover_delay(key.trigger_id).as_millis() as u64;
+                (*key, now + delay)
+            })
+            .collect();
+        store.postpone_takeovers(&postponed).await?;
+    }
+    Ok(ready)
 }

@@ -15,20 +15,24 @@ use herald_store::ExecutionKey;
 
 use super::{Attestor, MAX_CLOCK_SKEW_MS, MAX_TAKEOVER_SKEW_MS, now_ms, now_secs, takeover_due};
 use crate::{
+    config::SignAt,
     dispatch::{chain_event, request},
+    finality::{finalized_block, not_final},
     network::protocol::{Attestable, EventSource, http_event_digest, signed_by},
     price::PriceList,
     triggers::Match,
 };
 
 /// What a request's checks read from the node and the registry, read once per request: a batch
-/// of receipts typically shares a few transactions (a `mintBatch` emits a thousand logs) and one
-/// price list.
+/// of receipts typically shares a few transactions (a `mintBatch` emits a thousand logs), one
+/// price list and one finalized block.
 #[derive(Default)]
 pub(super) struct Lookups {
     prices: HashMap<(u32, u32), PriceList>,
     transactions: HashMap<B256, Option<Arc<TransactionReceipt>>>,
     block_times: HashMap<B256, u64>,
+    /// The node's finalized block, or why it has none (read at the first chain log).
+    finalized: Option<Result<u64, String>>,
 }
 
 /// What one receipt's check found.
@@ -36,7 +40,7 @@ pub(super) enum Verdict {
     Valid,
     /// Wrong: never signed.
     Invalid(String),
-    /// Not checkable yet (this keeper is behind): ask again later.
+    /// Not checkable yet (this keeper is behind, or the log's block is not final): ask again later.
     NotYet(String),
 }
 
@@ -81,21 +85,27 @@ impl Attestor {
         {
             return Verdict::Invalid(reason);
         }
-        // The result must commit to what the trigger sends for this event, then the status.
+        // Settlement remembers only the trigger's latest pause; every earlier one is judged here.
+        if self
+            .triggers
+            .read()
+            .expect("triggers")
+            .paused_at(key.trigger_id, r.executed_at)
+        {
+            return Verdict::Invalid(format!(
+                "executedAt {} falls inside a pause of trigger {}",
+                r.executed_at, key.trigger_id
+            ));
+        }
+        // The result must commit to the whole request the trigger sends for this event (service,
+        // endpoint, headers, body), then the status: a body delivered elsewhere is not this one.
         let sent = match request(&event, &matched, key) {
-            Ok(request) => serde_json::to_vec(&request.body).unwrap_or_default(),
+            Ok(request) => request,
             Err(too_large) => return Verdict::Invalid(too_large.to_string()),
         };
-        let Some(status) = item.result.strip_prefix(sent.as_slice()) else {
-            return Verdict::Invalid(
-                "the result does not commit to the request this trigger sends for this event"
-                    .into(),
-            );
-        };
-        let delivered = match status {
-            [] => false,
-            [hi, lo] => (200..300).contains(&u16::from_be_bytes([*hi, *lo])),
-            _ => return Verdict::Invalid("the result's status is not 2 bytes".into()),
+        let delivered = match sent.reported_status(key, &item.result) {
+            Ok(status) => status.is_some_and(|s| (200..300).contains(&s)),
+            Err(mismatch) => return Verdict::Invalid(mismatch.to_string()),
         };
         if r.success != delivered {
             return Verdict::Invalid(format!(
@@ -156,6 +166,7 @@ impl Attestor {
             )));
         };
         let block = at.block_number;
+        self.final_here(block, lookups).await?;
         let tx = match lookups.transactions.get(&tx_hash) {
             Some(known) => known.clone(),
             None => {
@@ -224,7 +235,8 @@ impl Attestor {
             ));
         }
         let triggers = self.triggers.read().expect("triggers");
-        let matches = triggers.matches(log, &context);
+        // Paused or not: the pause is judged at the execution time, in `check`.
+        let matches = triggers.matches_in_any_state(log, &context);
         let Some(matched) = matches.iter().find(|m| m.trigger.id == key.trigger_id) else {
             return Err(if triggers.get(key.trigger_id).is_none() {
                 Verdict::NotYet(format!("trigger {} is not known here yet", key.trigger_id))
@@ -239,6 +251,21 @@ impl Attestor {
             return Err(Verdict::Invalid("the log has no event id".into()));
         };
         Ok((event, matched.clone(), block_time))
+    }
+
+    /// "Not yet" for a log in `block` above this node's finalized block, with `sign_at =
+    /// "finalized"`. Checked before the log is read: above it, the log may be on a branch this
+    /// node does not follow yet or be removed by a reorg, so neither its presence nor its absence
+    /// is settled, and a signature on it could cost this keeper its bond.
+    async fn final_here(&self, block: u64, lookups: &mut Lookups) -> Result<(), Verdict> {
+        if self.sign_at == SignAt::Depth {
+            return Ok(());
+        }
+        if lookups.finalized.is_none() {
+            lookups.finalized = Some(finalized_block(&self.provider).await);
+        }
+        let finalized = lookups.finalized.as_ref().expect("read above");
+        not_final(block, finalized).map_or(Ok(()), |why| Err(Verdict::NotYet(why)))
     }
 
     /// An event posted to the connector keeper's API: it must carry that keeper's signature.
@@ -263,7 +290,7 @@ impl Attestor {
         }
         let triggers = self.triggers.read().expect("triggers");
         let matched = triggers
-            .matches_event(&event)
+            .matches_event_in_any_state(&event)
             .into_iter()
             .find(|m| m.trigger.id == key.trigger_id)
             .ok_or_else(|| {
