@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     bindings::{Herald, HeraldConfig, HeraldTestToken},
+    chain_check::{ChainRisk, chain_risks},
     params::{NetworkParams, Risk},
 };
 
@@ -83,6 +84,12 @@ pub enum DeployError {
         .0.iter().map(Risk::to_string).collect::<Vec<_>>().join("; ")
     )]
     Unsafe(Vec<Risk>),
+    /// The chain breaks what the fraud proofs assume and `devnet` was not set.
+    #[error(
+        "this chain breaks what Herald's fraud proofs assume: {}; pass --devnet for a local network",
+        .0.iter().map(ChainRisk::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    UnsafeChain(Vec<ChainRisk>),
     /// A parameter does not fit the contract's field.
     #[error("{0} does not fit the contract's parameter")]
     TooLarge(&'static str),
@@ -129,6 +136,12 @@ pub async fn deploy<P: Provider>(
     let risks = options.params.public_risks();
     if !options.devnet && !risks.is_empty() {
         return Err(DeployError::Unsafe(risks));
+    }
+    if !options.devnet {
+        let risks = chain_risks(provider).await.map_err(DeployError::Rpc)?;
+        if !risks.is_empty() {
+            return Err(DeployError::UnsafeChain(risks));
+        }
     }
     let (params, slash_amount) = contract_params(&options.params)?;
     let chain_id = provider.get_chain_id().await.map_err(rpc)?;

@@ -12,6 +12,7 @@
 //! - [`state`]: trigger and keeper states as clients show them.
 
 pub mod bindings;
+pub mod chain_check;
 pub mod challenge;
 pub mod deploy;
 pub mod log_proof;

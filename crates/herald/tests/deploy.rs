@@ -192,3 +192,35 @@ async fn public_deployments_get_safe_parameters_and_unsafe_ones_are_refused() {
         output(&deploy(&anvil, dir.path(), &["--test-token", "--fresh", "--devnet"]).code(0));
     assert_eq!(devnet["reused"], false);
 }
+
+/// The fraud windows assume the code at EIP-2935's address is the history contract: with other
+/// code there (a chain that put something else at that address), a public deployment is refused.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_whose_history_address_holds_other_code_is_refused() {
+    use alloy::{eips::eip2935::HISTORY_STORAGE_ADDRESS, providers::ext::AnvilApi};
+    let anvil = anvil();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider = ProviderBuilder::new()
+        .connect(&anvil.endpoint())
+        .await
+        .expect("provider");
+    // Anvil serves the real history contract: nothing to refuse.
+    assert!(
+        herald_chain::chain_check::chain_risks(&provider)
+            .await
+            .expect("probe")
+            .is_empty()
+    );
+    provider
+        .anvil_set_code(HISTORY_STORAGE_ADDRESS, vec![0x60, 0x00].into())
+        .await
+        .expect("anvil_setCode");
+    let refused = deploy(&anvil, dir.path(), &["--test-token"]).code(2);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("is not EIP-2935's history contract"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("pass --devnet"), "{stderr}");
+    output(&deploy(&anvil, dir.path(), &["--test-token", "--devnet"]).code(0));
+}
