@@ -224,3 +224,45 @@ async fn a_chain_whose_history_address_holds_other_code_is_refused() {
     assert!(stderr.contains("pass --devnet"), "{stderr}");
     output(&deploy(&anvil, dir.path(), &["--test-token", "--devnet"]).code(0));
 }
+
+/// Keepers sign a log's receipt only once its block is final, and settlement refuses logs older
+/// than its maximum event age: a chain finalizing 64 blocks behind its head has room for that
+/// with EIP-2935's 4,000 blocks, not without them (96), and is refused then.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_chain_whose_finality_outlasts_the_event_age_is_refused() {
+    use alloy::{eips::eip2935::HISTORY_STORAGE_ADDRESS, providers::ext::AnvilApi};
+    use herald_chain::chain_check::MAX_EVENT_AGE_WITH_HISTORY;
+    let anvil = herald_devnet::spawn_anvil_finalizing(0, 32).expect("anvil starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let provider = ProviderBuilder::new()
+        .connect(&anvil.endpoint())
+        .await
+        .expect("provider");
+    provider.anvil_mine(Some(100), None).await.expect("mine");
+    let public = output(&deploy(&anvil, dir.path(), &["--test-token"]).code(0));
+    let herald = public["herald"]["address"]
+        .as_str()
+        .and_then(|a| a.parse().ok())
+        .expect("address");
+    let challenges = herald_chain::challenge::challenges_of(&provider, herald)
+        .await
+        .expect("challenges");
+    let windows = herald_chain::challenge::windows(&provider, challenges)
+        .await
+        .expect("windows");
+    assert_eq!(
+        windows.max_event_age, MAX_EVENT_AGE_WITH_HISTORY,
+        "the check assumes the contract's window"
+    );
+
+    provider
+        .anvil_set_code(HISTORY_STORAGE_ADDRESS, Default::default())
+        .await
+        .expect("anvil_setCode");
+    let refused = deploy(&anvil, dir.path(), &["--test-token", "--fresh"]).code(2);
+    let stderr = String::from_utf8_lossy(&refused.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("trails the head by 64 blocks, more than half of the 96"),
+        "{stderr}"
+    );
+}
