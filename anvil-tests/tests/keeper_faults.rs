@@ -418,3 +418,46 @@ async fn a_budget_being_withdrawn_pays_for_nothing_new() {
     let reason = skipped.detail.unwrap_or_default();
     assert!(reason.contains("InsufficientBudget"), "{reason}");
 }
+
+/// A keeper whose gas wallet holds less than `network.low_gas_balance` warns and posts one
+/// `low_gas_balance` alert (settlement and fraud-challenge answers stop when the wallet is empty).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gas_wallet_running_low_raises_one_alert() {
+    let s = scene(TOKEN).await;
+    let alerts = Receiver::start().await.expect("alert receiver");
+    // Anvil's accounts hold 10,000 ether: a threshold above it is "low".
+    let keeper = s.keeper(KeeperOptions {
+        // The `[network]` section is written with the API's.
+        api_listen: Some(herald_devnet::free_addr(0).expect("a free port")),
+        network: herald_devnet::NetworkSettings {
+            alert_webhook: Some(alerts.url()),
+            low_gas_balance: Some("20000".into()),
+            ..herald_devnet::NetworkSettings::default()
+        },
+        ..fast()
+    });
+    let low = || {
+        alerts
+            .received()
+            .into_iter()
+            .filter(|a| a.json()["alert"] == "low_gas_balance")
+            .collect::<Vec<_>>()
+    };
+    eventually(30, &keeper, "the low gas alert", async || !low().is_empty()).await;
+    assert!(keeper.logs().contains("the gas wallet is running low"));
+    let alert = low()[0].json();
+    let wallet = keeper.address;
+    let balance = s.net.admin.get_balance(wallet).await.expect("balance");
+    assert_eq!(
+        alert["keeper"].as_str().and_then(|a| a.parse().ok()),
+        Some(wallet)
+    );
+    assert_eq!(alert["threshold_wei"], "20000000000000000000000");
+    let reported: U256 = alert["balance_wei"]
+        .as_str()
+        .and_then(|b| b.parse().ok())
+        .expect("a balance");
+    assert!(reported >= balance, "{reported} vs {balance} now");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(low().len(), 1, "once per drop");
+}

@@ -141,6 +141,7 @@ async fn scene_with(
                     offline_after_ms: 1_500,
                     alert_webhook: Some(alerts.url()),
                     alert_after_ms: 3_000,
+                    ..NetworkSettings::default()
                 },
                 ..KeeperOptions::default()
             };

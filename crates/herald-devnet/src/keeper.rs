@@ -52,6 +52,8 @@ pub struct NetworkSettings {
     pub alert_webhook: Option<String>,
     /// How long a peer is offline before the alert, ms.
     pub alert_after_ms: u64,
+    /// The gas wallet balance (ether) below which the keeper alerts; `None`: the keeper's default.
+    pub low_gas_balance: Option<String>,
 }
 
 impl Default for NetworkSettings {
@@ -62,6 +64,7 @@ impl Default for NetworkSettings {
             offline_after_ms: 2_000,
             alert_webhook: None,
             alert_after_ms: 600_000,
+            low_gas_balance: None,
         }
     }
 }
@@ -70,7 +73,7 @@ impl NetworkSettings {
     fn toml(&self) -> String {
         format!(
             "\n[network]\ntakeover_timeout_ms = {}\nheartbeat_interval_ms = {}\noffline_after_ms = {}\n\
-             alert_after_ms = {}\n{}",
+             alert_after_ms = {}\n{}{}",
             self.takeover_timeout_ms,
             self.heartbeat_interval_ms,
             self.offline_after_ms,
@@ -78,6 +81,10 @@ impl NetworkSettings {
             self.alert_webhook
                 .as_ref()
                 .map(|url| format!("alert_webhook = \"{url}\"\n"))
+                .unwrap_or_default(),
+            self.low_gas_balance
+                .as_ref()
+                .map(|ether| format!("low_gas_balance = \"{ether}\"\n"))
                 .unwrap_or_default(),
         )
     }

@@ -71,6 +71,10 @@ pub struct NetworkConfig {
     /// How long a peer may be offline before the alert, milliseconds (default 10 minutes).
     #[serde(default = "defaults::alert_after_ms")]
     pub alert_after_ms: u64,
+    /// Below this native balance of the keeper's gas wallet (in ether, e.g. `"0.05"`), it warns and
+    /// posts a `low_gas_balance` alert to `alert_webhook` (default 0.01).
+    #[serde(default = "defaults::low_gas_balance")]
+    pub low_gas_balance: String,
 }
 
 impl Default for NetworkConfig {
@@ -84,6 +88,7 @@ impl Default for NetworkConfig {
             offline_after_ms: defaults::offline_after_ms(),
             alert_webhook: None,
             alert_after_ms: defaults::alert_after_ms(),
+            low_gas_balance: defaults::low_gas_balance(),
         }
     }
 }
@@ -295,6 +300,9 @@ mod defaults {
     pub fn offline_after_ms() -> u64 {
         20_000
     }
+    pub fn low_gas_balance() -> String {
+        "0.01".into()
+    }
     pub fn alert_after_ms() -> u64 {
         600_000
     }
@@ -500,6 +508,15 @@ impl KeeperConfig {
                 format!("expected http:// or https://, found {endpoint:?}"),
             ));
         }
+        if alloy::primitives::utils::parse_ether(&self.network.low_gas_balance).is_err() {
+            return Err(bad(
+                "network.low_gas_balance",
+                format!(
+                    "expected an amount of ether such as \"0.05\", found {:?}",
+                    self.network.low_gas_balance
+                ),
+            ));
+        }
         if let Some(alert) = &self.network.alert_webhook
             && !(alert.starts_with("http://") || alert.starts_with("https://"))
         {
@@ -536,6 +553,11 @@ impl KeeperConfig {
                 .clone()
                 .unwrap_or_else(|| format!("http://{listen}")),
         )
+    }
+
+    /// The gas wallet's alert threshold in wei (validated at load).
+    pub fn low_gas_balance(&self) -> U256 {
+        alloy::primitives::utils::parse_ether(&self.network.low_gas_balance).unwrap_or_default()
     }
 
     /// The runner fee as a number (validated at load).
@@ -638,6 +660,29 @@ mod tests {
         assert_eq!(
             at("safe").expect_err("invalid").to_string(),
             "keeper.toml: `chain.sign_at`: unknown variant `safe`, expected `finalized` or `depth`"
+        );
+    }
+
+    #[test]
+    fn the_gas_alert_threshold_is_an_amount_of_ether() {
+        let with = |value: &str| {
+            parse(
+                &format!("{MINIMAL}\n[network]\nlow_gas_balance = {value}\n"),
+                &[],
+            )
+        };
+        let config = parse(MINIMAL, &[]).expect("valid");
+        assert_eq!(
+            config.low_gas_balance(),
+            U256::from(10u64.pow(16)),
+            "0.01 by default"
+        );
+        let config = with("\"0.5\"").expect("valid");
+        assert_eq!(config.low_gas_balance(), U256::from(5 * 10u64.pow(17)));
+        assert_eq!(
+            with("\"lots\"").expect_err("invalid").to_string(),
+            "keeper.toml: `network.low_gas_balance`: expected an amount of ether such as \"0.05\", \
+             found \"lots\""
         );
     }
 

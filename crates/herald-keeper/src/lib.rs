@@ -9,6 +9,7 @@ pub mod cosign;
 pub mod defend;
 pub mod dispatch;
 pub mod finality;
+pub mod gas_watch;
 pub mod network;
 pub mod node;
 pub mod price;

@@ -129,6 +129,9 @@ pub fn load_webhook_seed(config: &KeeperConfig) -> eyre::Result<Vec<u8>> {
 /// The connector name chain events are counted under.
 const CONNECTOR: &str = "evm";
 
+/// How often the gas wallet's balance is looked at.
+const GAS_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
 /// Starts the REST API (and the peer routes, in a network) if `[api] listen` is set.
 async fn serve_api(
     config: &KeeperConfig,
@@ -262,12 +265,26 @@ pub async fn run_as(
     let (run_tx, run_rx) = mpsc::unbounded_channel::<Dispatched>();
     // Every keeper answers challenges of genuine receipts, whoever signed them: an unanswered
     // challenge costs the signers their bonds.
-    let mut tasks = vec![tokio::spawn(crate::defend::defend(
-        provider.clone(),
-        herald,
-        config.chain.deployed_at,
-        config.poll_interval(),
-    ))];
+    let mut tasks = vec![
+        tokio::spawn(crate::defend::defend(
+            provider.clone(),
+            herald,
+            config.chain.deployed_at,
+            config.poll_interval(),
+        )),
+        tokio::spawn(crate::gas_watch::watch_gas(
+            provider.clone(),
+            signer.address(),
+            config.low_gas_balance(),
+            config.network.alert_webhook.clone(),
+            herald_services::Outbound::new(&herald_services::OutboundConfig {
+                timeout: Duration::from_secs(5),
+                allow_private_targets: config.webhook.allow_private_targets,
+                ..herald_services::OutboundConfig::default()
+            }),
+            GAS_CHECK_INTERVAL,
+        )),
+    ];
     let network = match config.network_endpoint() {
         Some(endpoint) => {
             let joined = join_network(

@@ -320,6 +320,19 @@ pub async fn send_heartbeats(
     }
 }
 
+/// Posts `alert` (JSON) to the operator's alert webhook.
+pub(crate) async fn post_alert(
+    http: &Outbound,
+    url: &str,
+    alert: &serde_json::Value,
+) -> Result<(), String> {
+    let post = http.post(url).map_err(|e| e.to_string())?;
+    http.send(post.json(alert))
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
 /// Watches for peers offline longer than the threshold and posts an alert for each, once per
 /// outage.
 pub async fn watch_offline(health: Arc<Health>, http: Outbound) {
@@ -338,11 +351,7 @@ pub async fn watch_offline(health: Arc<Health>, http: Outbound) {
                 "offline_for_ms": silent_ms,
                 "threshold_ms": health.config.alert_after.as_millis() as u64,
             });
-            let sent = match http.post(url) {
-                Ok(post) => http.send(post.json(&alert)).await.map(drop),
-                Err(e) => Err(e.into()),
-            };
-            if let Err(e) = sent {
+            if let Err(e) = post_alert(&http, url, &alert).await {
                 tracing::warn!(%peer, error = %e, "posting the offline alert");
             }
         }
