@@ -1,15 +1,20 @@
 //! Seed 003 end to end: events emitted through a keeper's REST API run the triggers subscribed to
 //! them (triggers on the HTTP_EVENT connector) and are settled on chain like chain events; an event
-//! the API stored while the keeper was down is dispatched when it comes back.
+//! the API stored while the keeper was down is dispatched when it comes back. Every event is made
+//! and signed by its emitter (audit finding 3), the key the subscription names.
 
 use std::time::Duration;
 
-use alloy::primitives::{U256, aliases::U96};
+use alloy::{
+    primitives::{U256, aliases::U96},
+    providers::Provider,
+    signers::local::PrivateKeySigner,
+};
 use herald_anvil_tests::{
     Receiver, anvil, create_trigger, depositor, http_terms, network, order_subscription,
 };
+use herald_api::signing::{self, Emission};
 use herald_chain::bindings::Herald;
-use herald_core::Event;
 use herald_devnet::{InProcessKeeper, KeeperSettings};
 use herald_keeper::node::Identity;
 use herald_store::{KeyScope, Store};
@@ -25,12 +30,15 @@ async fn api_events_run_their_subscriptions_and_settle() {
     let net = network(&anvil, 1, 1).await;
     let receiver = Receiver::start().await.expect("receiver");
     let user = depositor(&anvil, &net, 9, U256::from(10u64.pow(18))).await;
+    let emitter = PrivateKeySigner::random();
+    let chain_id = net.admin.get_chain_id().await.expect("chain id");
+    let domain = herald_chain::receipt::domain(chain_id, net.herald());
     let id = create_trigger(
         &user,
         &net,
         http_terms(),
         U96::from(10u64.pow(17)),
-        &order_subscription(&receiver.url()),
+        &order_subscription(&receiver.url(), &[emitter.address()]),
     )
     .await;
     assert_eq!(id, 1);
@@ -60,15 +68,17 @@ async fn api_events_run_their_subscriptions_and_settle() {
 
     let api = format!("http://{listen}");
     let http = reqwest::Client::new();
-    let post = async |path: &str, body: Value| -> Value {
+    let post = async |path: &str, body: Value, headers: &[(&'static str, String)]| -> Value {
         for _ in 0..100 {
-            if let Ok(response) = http
+            let mut request = http
                 .post(format!("{api}{path}"))
                 .bearer_auth(&issued.secret)
-                .json(&body)
-                .send()
-                .await
-            {
+                .header("content-type", "application/json")
+                .body(serde_json::to_vec(&body).expect("json"));
+            for (name, value) in headers {
+                request = request.header(*name, value);
+            }
+            if let Ok(response) = request.send().await {
                 assert!(
                     response.status().is_success(),
                     "{path}: {}",
@@ -80,23 +90,20 @@ async fn api_events_run_their_subscriptions_and_settle() {
         }
         panic!("the keeper's API never answered");
     };
-    post("/v1/event-types", json!({"name": "order.created"})).await;
-    post("/v1/event-types", json!({"name": "order.cancelled"})).await;
-    let matching = post(
-        "/v1/events/order.created",
-        json!({"order": "A-1", "amount": 500}),
-    )
-    .await;
-    post(
-        "/v1/events/order.created",
-        json!({"order": "A-2", "amount": 50}),
-    )
-    .await; // too small
-    post(
-        "/v1/events/order.cancelled",
-        json!({"order": "A-1", "amount": 500}),
-    )
-    .await; // other type
+    for name in ["order.created", "order.cancelled"] {
+        let body = json!({"name": name});
+        let bytes = serde_json::to_vec(&body).expect("json");
+        let owned = signing::change_headers(&emitter, &domain, name, signing::DEFINE, &bytes)
+            .expect("sign");
+        post("/v1/event-types", body, &owned).await;
+    }
+    let emit = async |name: &str, payload: Value| -> Value {
+        let emission = Emission::sign(&emitter, &domain, name, &payload).expect("sign");
+        post(&format!("/v1/events/{name}"), payload, &emission.headers()).await
+    };
+    let matching = emit("order.created", json!({"order": "A-1", "amount": 500})).await;
+    emit("order.created", json!({"order": "A-2", "amount": 50})).await; // too small
+    emit("order.cancelled", json!({"order": "A-1", "amount": 500})).await; // other type
 
     if !receiver.wait_for_accepted(1, Duration::from_secs(60)).await {
         panic!(
@@ -150,10 +157,16 @@ async fn api_events_run_their_subscriptions_and_settle() {
 
     // Stored while the keeper is down (as the API does before answering): dispatched on restart.
     keeper.stop().await.expect("stopped cleanly");
-    let late = Event::new(
+    let payload = json!({"order": "B-7", "amount": 900});
+    let emission = Emission::sign(&emitter, &domain, "order.created", &payload).expect("sign");
+    let late = signing::signed_event(
+        chain_id,
+        emitter.address(),
+        emission.id,
         "order.created",
-        "herald:api",
-        json!({"order": "B-7", "amount": 900}),
+        emission.time_ms,
+        payload,
+        &emission.signature,
     );
     store
         .record_event("HTTP_EVENT", &late)

@@ -15,6 +15,7 @@ use herald_anvil_tests::{
     create_trigger, depositor, herald_logs, http_terms, network, order_subscription, price,
     provider_for, seed_trigger, settled_receipts, signer, terms,
 };
+use herald_api::signing::{self, Emission};
 use herald_chain::{
     bindings::{Herald, HeraldTestToken},
     receipt::{Receipt, batch_digest, domain, sign_digest},
@@ -24,7 +25,7 @@ use herald_keeper::{
     config::SignAt,
     network::{
         peers::rank,
-        protocol::{AttestBody, AttestRequest, Attestable, Domain, EventSource, WireReceipt, sign},
+        protocol::{AttestBody, AttestRequest, Attestable, Domain, EventSource, WireReceipt},
     },
 };
 use herald_store::{ExecutionKey, ExecutionStatus, Settlement};
@@ -96,7 +97,7 @@ async fn scene_with(
             &net,
             http_terms(),
             U96::from(TOKEN),
-            &order_subscription(&receiver.url()),
+            &order_subscription(&receiver.url(), &[emitter().address()]),
         )
         .await,
         SUBSCRIPTION
@@ -337,6 +338,11 @@ async fn co_signatures(keepers: impl IntoIterator<Item = &KeeperProcess>) -> u64
 /// What a keeper earns for one execution it observed and ran: the operator's and runner's fees.
 fn keeper_share() -> u64 {
     OPERATOR_FEE + runner_fee().min(MAX_RUNNER_FEE)
+}
+
+/// The key the scene's subscription accepts events from.
+fn emitter() -> alloy::signers::local::PrivateKeySigner {
+    alloy::signers::local::PrivateKeySigner::from_bytes(&B256::repeat_byte(0xe1)).expect("a key")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -588,25 +594,28 @@ async fn a_fabricated_event_is_never_co_signed() {
         }
     };
     let attest_url = format!("{}/v1/peer/attest", s.api(honest));
-    // An API event "posted to" the liar, but signed by a key that is not the receipt's connector.
-    let forged_http = {
+    // An API event the liar invents and signs itself: a well-formed, fresh, signed event, but its
+    // signer is not one of the subscription's emitters (audit finding 3).
+    let invented_http = {
         let mut item = fabricated(B256::ZERO, 1);
-        let event =
-            herald_core::Event::new("order.created", "shop", serde_json::json!({"amount": 500}));
+        let payload = serde_json::json!({"order": "FAKE", "amount": 500});
+        let eip712 = domain(chain_id, herald);
+        let emission = Emission::sign(liar, &eip712, "order.created", &payload).expect("sign");
+        let event = signing::signed_event(
+            chain_id,
+            liar.address(),
+            emission.id,
+            "order.created",
+            emission.time_ms,
+            payload,
+            &emission.signature,
+        );
         item.receipt.event_id = *event.id.as_bytes();
         item.receipt.trigger_id = SUBSCRIPTION;
-        let event = event.to_cloudevent();
-        let stranger = alloy::signers::local::PrivateKeySigner::random();
+        item.receipt.executed_at = emission.time_ms / 1_000;
         item.source = EventSource::Http {
-            signature: sign(
-                &stranger,
-                &herald_keeper::network::protocol::http_event_digest(
-                    Domain { chain_id, herald },
-                    &event,
-                ),
-            )
-            .expect("sign"),
-            event,
+            event: event.to_cloudevent(),
+            signature: emission.signature,
         };
         item
     };
@@ -651,9 +660,9 @@ async fn a_fabricated_event_is_never_co_signed() {
             fabricated(real_tx, (block << 28) | 7),
         ),
         (
-            "an API event its connector did not sign",
-            "not signed by its connector",
-            forged_http,
+            "an API event a keeper invented, signed by a key the subscription does not name",
+            "does not accept events signed by",
+            invented_http,
         ),
         (
             "a real event assigned to another keeper, before its takeover time",
@@ -778,23 +787,42 @@ async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_onc
         .expect("an API key");
     let api = s.api(0);
     let http = reqwest::Client::new();
-    for (path, body) in [
+    let chain_id = s.net.admin.get_chain_id().await.expect("chain id");
+    let eip712 = domain(chain_id, s.net.herald());
+    let emitter = emitter();
+    let definition = serde_json::json!({"name": "order.created"});
+    let definition_bytes = serde_json::to_vec(&definition).expect("json");
+    let payload = serde_json::json!({"order": "A-1", "amount": 500});
+    let emission = Emission::sign(&emitter, &eip712, "order.created", &payload).expect("sign");
+    for (path, body, headers) in [
         (
             "/v1/event-types",
-            serde_json::json!({"name": "order.created"}),
+            definition_bytes.clone(),
+            signing::change_headers(
+                &emitter,
+                &eip712,
+                "order.created",
+                signing::DEFINE,
+                &definition_bytes,
+            )
+            .expect("sign")
+            .to_vec(),
         ),
         (
             "/v1/events/order.created",
-            serde_json::json!({"order": "A-1", "amount": 500}),
+            serde_json::to_vec(&payload).expect("json"),
+            emission.headers().to_vec(),
         ),
     ] {
-        let response = http
+        let mut request = http
             .post(format!("{api}{path}"))
             .bearer_auth(&issued.secret)
-            .json(&body)
-            .send()
-            .await
-            .expect("the keeper's API");
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.send().await.expect("the keeper's API");
         assert!(
             response.status().is_success(),
             "{path}: {}",
@@ -802,8 +830,8 @@ async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_onc
         );
     }
 
-    // Only keeper 0 saw the event: its peers checked its signature on it, matched the
-    // subscription in their own trigger sets, and co-signed.
+    // Only keeper 0 saw the event: its peers checked its emitter's signature on it, that the
+    // subscription names that emitter, matched it in their own trigger sets, and co-signed.
     s.eventually(60, "the API event settled", async || {
         s.settled().await.keys().any(|(t, _)| *t == SUBSCRIPTION)
     })

@@ -13,6 +13,7 @@ pub mod error;
 pub mod event_types;
 pub mod executions;
 pub mod metrics;
+pub mod signing;
 pub mod subscriptions;
 pub mod system;
 
@@ -46,6 +47,9 @@ pub struct ApiState {
     pub limits: Arc<auth::RateLimits>,
     /// Where accepted events go to be dispatched (the keeper's HTTP connector), if anywhere.
     pub events: Option<tokio::sync::mpsc::UnboundedSender<herald_core::Event>>,
+    /// The deployment emitters and owners sign for (chain id, Herald address): given, or read
+    /// once from the chain's node.
+    deployment: Arc<tokio::sync::OnceCell<(u64, alloy::primitives::Address)>>,
 }
 
 impl ApiState {
@@ -57,7 +61,41 @@ impl ApiState {
             metrics,
             limits: Arc::default(),
             events: None,
+            deployment: Arc::default(),
         }
+    }
+
+    /// Verifies signatures for the deployment `herald` on chain `chain_id` (an API without a
+    /// chain cannot read them from a node).
+    pub fn with_deployment(self, chain_id: u64, herald: alloy::primitives::Address) -> Self {
+        let _ = self.deployment.set((chain_id, herald));
+        self
+    }
+
+    /// The EIP-712 domain emitters and owners sign under, and the chain id.
+    pub(crate) async fn signing_domain(
+        &self,
+    ) -> Result<(alloy::sol_types::Eip712Domain, u64), error::ApiError> {
+        use alloy::providers::Provider;
+        let (chain_id, herald) = *self
+            .deployment
+            .get_or_try_init(|| async {
+                let Some(chain) = &self.chain else {
+                    return Err(error::ApiError::new(
+                        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                        "no_chain",
+                        "this API knows no deployment to verify signatures against",
+                    ));
+                };
+                let id = chain
+                    .provider
+                    .get_chain_id()
+                    .await
+                    .map_err(error::ApiError::internal)?;
+                Ok((id, chain.herald))
+            })
+            .await?;
+        Ok((herald_chain::receipt::domain(chain_id, herald), chain_id))
     }
 
     /// Hands every accepted event to `feed` after it is stored.

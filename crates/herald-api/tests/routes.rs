@@ -4,12 +4,28 @@
 
 use std::{collections::BTreeSet, sync::Arc};
 
-use alloy::primitives::{U256, aliases::U96};
-use herald_api::{ApiState, Chain, Metrics, auth};
+use alloy::{
+    primitives::{Address, U256, aliases::U96},
+    signers::local::PrivateKeySigner,
+    sol_types::Eip712Domain,
+};
+use herald_api::{
+    ApiState, Chain, Metrics, auth,
+    signing::{self, Emission},
+};
 use herald_devnet::{Network, create_trigger, depositor, seed_trigger, spawn_anvil, terms};
 use herald_store::{KeyScope, Store};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+
+/// The deployment the tests' signatures are for, when the API has no chain.
+const CHAIN_ID: u64 = 31337;
+fn herald_address() -> Address {
+    Address::repeat_byte(0x42)
+}
+fn domain() -> Eip712Domain {
+    herald_chain::receipt::domain(CHAIN_ID, herald_address())
+}
 
 struct Api {
     base: String,
@@ -21,6 +37,14 @@ struct Api {
 
 impl Api {
     async fn start(store: Store, chain: Option<Chain>) -> Self {
+        Self::start_with(store, chain, None).await
+    }
+
+    async fn start_with(
+        store: Store,
+        chain: Option<Chain>,
+        feed: Option<tokio::sync::mpsc::UnboundedSender<herald_core::Event>>,
+    ) -> Self {
         let mut secrets = Vec::new();
         for (name, scope, rate) in [
             ("writer", KeyScope::Write, 10_000),
@@ -40,7 +64,13 @@ impl Api {
             .await
             .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let state = ApiState::new(store, chain, Arc::new(Metrics::default()));
+        let mut state = ApiState::new(store, chain.clone(), Arc::new(Metrics::default()));
+        if chain.is_none() {
+            state = state.with_deployment(CHAIN_ID, herald_address());
+        }
+        if let Some(feed) = feed {
+            state = state.with_event_feed(feed);
+        }
         tokio::spawn(herald_api::serve(listener, state, std::future::pending()));
         Self {
             base,
@@ -72,6 +102,68 @@ impl Api {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// Sends `body` as exactly these bytes, with `headers`, as the writer.
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&'static str, String)],
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.write)
+            .header("content-type", "application/json")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, value);
+        }
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// A change to an event type, signed by `owner`.
+    async fn change(
+        &self,
+        owner: &PrivateKeySigner,
+        method: reqwest::Method,
+        path: &str,
+        name: &str,
+        action: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let bytes = body
+            .map(|b| serde_json::to_vec(&b).expect("json"))
+            .unwrap_or_default();
+        let headers =
+            signing::change_headers(owner, &domain(), name, action, &bytes).expect("sign");
+        self.send(method, path, bytes, &headers).await
+    }
+
+    /// An event of type `name`, signed by `emitter`.
+    async fn emit(
+        &self,
+        emitter: &PrivateKeySigner,
+        name: &str,
+        payload: Value,
+    ) -> (StatusCode, Value) {
+        let emission = Emission::sign(emitter, &domain(), name, &payload).expect("sign");
+        let bytes = serde_json::to_vec(&payload).expect("json");
+        self.send(
+            reqwest::Method::POST,
+            &format!("/v1/events/{name}"),
+            bytes,
+            &emission.headers(),
+        )
+        .await
     }
 
     async fn get(&self, path: &str, key: &str) -> (StatusCode, Value) {
@@ -152,64 +244,42 @@ async fn event_types_and_events_follow_their_schema() {
     let (store, _dir) = store().await;
     let api = Api::start(store.clone(), None).await;
     use reqwest::Method;
-    let w = Some(api.write.as_str());
+    let owner = PrivateKeySigner::random();
+    let define = async |body: Value| {
+        let name = body["name"].as_str().unwrap_or_default().to_string();
+        api.change(
+            &owner,
+            Method::POST,
+            "/v1/event-types",
+            &name,
+            signing::DEFINE,
+            Some(body),
+        )
+        .await
+    };
     let schema = json!({
         "type": "object",
         "required": ["order", "amount"],
         "properties": {"order": {"type": "string"}, "amount": {"type": "integer", "minimum": 1}}
     });
 
-    let (status, body) = api
-        .call(
-            Method::POST,
-            "/v1/event-types",
-            w,
-            Some(json!({"name": "order.created", "schema": schema})),
-        )
-        .await;
+    let (status, body) = define(json!({"name": "order.created", "schema": schema})).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["schema"], schema);
-    let (status, body) = api
-        .call(
-            Method::POST,
-            "/v1/event-types",
-            w,
-            Some(json!({"name": "order.created"})),
-        )
-        .await;
+    let (status, body) = define(json!({"name": "order.created"})).await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "exists"));
-    let (status, body) = api
-        .call(
-            Method::POST,
-            "/v1/event-types",
-            w,
-            Some(json!({"name": "bad name!"})),
-        )
-        .await;
+    let (status, body) = define(json!({"name": "bad name!"})).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_name")
     );
-    let (status, body) = api
-        .call(
-            Method::POST,
-            "/v1/event-types",
-            w,
-            Some(json!({"name": "broken", "schema": {"type": "no-such-type"}})),
-        )
-        .await;
+    let (status, body) =
+        define(json!({"name": "broken", "schema": {"type": "no-such-type"}})).await;
     assert_eq!(
         (status, code(&body)),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_schema")
     );
-    let (status, body) = api
-        .call(
-            Method::POST,
-            "/v1/event-types",
-            w,
-            Some(json!({"name": "x", "colour": 1})),
-        )
-        .await;
+    let (status, body) = define(json!({"name": "x", "colour": 1})).await;
     assert_eq!(
         status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -223,11 +293,10 @@ async fn event_types_and_events_follow_their_schema() {
     );
 
     let (status, body) = api
-        .call(
-            Method::POST,
-            "/v1/events/order.created",
-            w,
-            Some(json!({"order": "A-1", "amount": 3})),
+        .emit(
+            &owner,
+            "order.created",
+            json!({"order": "A-1", "amount": 3}),
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -245,12 +314,7 @@ async fn event_types_and_events_follow_their_schema() {
     assert!(!retracted);
 
     let (status, body) = api
-        .call(
-            Method::POST,
-            "/v1/events/order.created",
-            w,
-            Some(json!({"order": 7, "amount": 0})),
-        )
+        .emit(&owner, "order.created", json!({"order": 7, "amount": 0}))
         .await;
     assert_eq!(
         (status, code(&body)),
@@ -261,9 +325,7 @@ async fn event_types_and_events_follow_their_schema() {
         message.contains("/order") && message.contains("/amount"),
         "{message}"
     );
-    let (status, body) = api
-        .call(Method::POST, "/v1/events/order.shipped", w, Some(json!({})))
-        .await;
+    let (status, body) = api.emit(&owner, "order.shipped", json!({})).await;
     assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"));
 
     let malformed = api
@@ -279,28 +341,23 @@ async fn event_types_and_events_follow_their_schema() {
     let body: Value = malformed.json().await.expect("a JSON error");
     assert_eq!(code(&body), "invalid_json");
     let huge = json!({"order": "x".repeat(herald_api::MAX_BODY), "amount": 1});
-    let (status, _) = api
-        .call(Method::POST, "/v1/events/order.created", w, Some(huge))
-        .await;
+    let (status, _) = api.emit(&owner, "order.created", huge).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 
     let (status, body) = api
-        .call(
+        .change(
+            &owner,
             Method::PUT,
             "/v1/event-types/order.created",
-            w,
+            "order.created",
+            signing::UPDATE,
             Some(json!({"description": "orders", "schema": null})),
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["description"], "orders");
     let (status, _) = api
-        .call(
-            Method::POST,
-            "/v1/events/order.created",
-            w,
-            Some(json!({"anything": true})),
-        )
+        .emit(&owner, "order.created", json!({"anything": true}))
         .await;
     assert_eq!(
         status,
@@ -311,14 +368,21 @@ async fn event_types_and_events_follow_their_schema() {
     assert_eq!(list.as_array().map(Vec::len), Some(1));
     let (status, _) = api.get("/v1/event-types/order.created", &api.read).await;
     assert_eq!(status, StatusCode::OK);
-    let (status, _) = api
-        .call(Method::DELETE, "/v1/event-types/order.created", w, None)
-        .await;
-    assert_eq!(status, StatusCode::NO_CONTENT);
-    let (status, _) = api
-        .call(Method::DELETE, "/v1/event-types/order.created", w, None)
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    let delete = async || {
+        // Signed a millisecond apart at least: a change must be later than the last one.
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        api.change(
+            &owner,
+            Method::DELETE,
+            "/v1/event-types/order.created",
+            "order.created",
+            signing::DELETE,
+            None,
+        )
+        .await
+    };
+    assert_eq!(delete().await.0, StatusCode::NO_CONTENT);
+    assert_eq!(delete().await.0, StatusCode::NOT_FOUND);
 
     let (status, body) = api.get("/v1/executions?status=done", &api.read).await;
     assert_eq!(
@@ -345,6 +409,173 @@ async fn event_types_and_events_follow_their_schema() {
             .contains("herald_events_total{connector=\"HTTP_EVENT\"} 2"),
         "{metrics}"
     );
+}
+
+/// Audit finding 3: an event type belongs to the key that signed its definition, and only that key
+/// or the emitters it named may emit it. Anything else is refused — and neither stored nor
+/// dispatched.
+#[tokio::test(flavor = "multi_thread")]
+async fn only_a_types_owner_and_its_emitters_may_emit_it() {
+    use reqwest::Method;
+    let (store, _dir) = store().await;
+    let (feed, mut dispatched) = tokio::sync::mpsc::unbounded_channel();
+    let api = Api::start_with(store.clone(), None, Some(feed)).await;
+    let (owner, named, stranger) = (
+        PrivateKeySigner::random(),
+        PrivateKeySigner::random(),
+        PrivateKeySigner::random(),
+    );
+    let definition = json!({"name": "order.created", "emitters": [named.address()]});
+    let (status, body) = api
+        .change(
+            &owner,
+            Method::POST,
+            "/v1/event-types",
+            "order.created",
+            signing::DEFINE,
+            Some(definition),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["owner"], owner.address().to_string());
+    assert_eq!(body["emitters"], json!([named.address().to_string()]));
+
+    let (status, body) = api
+        .emit(&stranger, "order.created", json!({"order": "X"}))
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "not_an_emitter"),
+        "{body}"
+    );
+    let (status, body) = api
+        .send(
+            Method::POST,
+            "/v1/events/order.created",
+            br#"{"order":"X"}"#.to_vec(),
+            &[],
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::UNPROCESSABLE_ENTITY, "missing_signature")
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("herald-event-id")
+    );
+    // Signed over another payload than the one sent: it recovers to some other key.
+    let emission =
+        Emission::sign(&named, &domain(), "order.created", &json!({"order": "A"})).expect("sign");
+    let (status, _) = api
+        .send(
+            Method::POST,
+            "/v1/events/order.created",
+            br#"{"order":"B"}"#.to_vec(),
+            &emission.headers(),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "a signature over another payload"
+    );
+    // An id ten minutes old, signed as it was then.
+    let old_ms = jiff::Timestamp::now().as_millisecond() as u64 - 600_000;
+    let old_id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        old_ms / 1_000,
+        0,
+    ));
+    let payload = json!({"order": "OLD"});
+    let signature = signing::sign(
+        &named,
+        &signing::event_digest(
+            &domain(),
+            old_id,
+            "order.created",
+            old_ms / 1_000 * 1_000,
+            &payload,
+        ),
+    )
+    .expect("sign");
+    let (status, body) = api
+        .send(
+            Method::POST,
+            "/v1/events/order.created",
+            serde_json::to_vec(&payload).expect("json"),
+            &[
+                (signing::EVENT_ID_HEADER, old_id.to_string()),
+                (
+                    signing::EVENT_TIME_HEADER,
+                    (old_ms / 1_000 * 1_000).to_string(),
+                ),
+                (signing::EMITTER_SIGNATURE_HEADER, signature.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("herald-event-time:"),
+        "{body}"
+    );
+    let none: Option<herald_core::Event> = dispatched.try_recv().ok();
+    assert!(none.is_none(), "nothing refused was dispatched");
+    assert_eq!(
+        store
+            .events_after("HTTP_EVENT", 0, 10)
+            .await
+            .expect("read")
+            .len(),
+        0,
+        "nothing refused was stored"
+    );
+
+    // Another key cannot take the type over, nor add itself.
+    let (status, body) = api
+        .change(
+            &stranger,
+            Method::PUT,
+            "/v1/event-types/order.created",
+            "order.created",
+            signing::UPDATE,
+            Some(json!({"emitters": [stranger.address()]})),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (StatusCode::FORBIDDEN, "not_the_owner"),
+        "{body}"
+    );
+    let (status, _) = api
+        .change(
+            &stranger,
+            Method::DELETE,
+            "/v1/event-types/order.created",
+            "order.created",
+            signing::DELETE,
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    for emitter in [&owner, &named] {
+        let (status, body) = api
+            .emit(emitter, "order.created", json!({"order": "A-1"}))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        let event = dispatched.try_recv().expect("dispatched");
+        assert_eq!(signing::emitter_of(&event), Some(emitter.address()));
+        assert_eq!(
+            event.source,
+            format!("eip155:{CHAIN_ID}:{}", emitter.address())
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -32,13 +32,19 @@ pub fn seed_trigger(token: Address, endpoint: &str) -> String {
     )
 }
 
-/// A subscription (seed 003): events `order.created` with `data.amount` > 100, posted to a
-/// keeper's API, run a webhook to `endpoint` carrying the order.
-pub fn order_subscription(endpoint: &str) -> String {
+/// A subscription (seed 003): events `order.created` with `data.amount` > 100, signed by one of
+/// `emitters` and posted to a keeper's API, run a webhook to `endpoint` carrying the order.
+pub fn order_subscription(endpoint: &str, emitters: &[Address]) -> String {
+    let emitters = emitters
+        .iter()
+        .map(|e| format!("'{e:#x}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
     format!(
         "orders-over-100:
   connector:
     type: HTTP_EVENT
+    emitters: [{emitters}]
   event-filters:
     - type:
         eq: order.created

@@ -58,6 +58,9 @@ pub struct ActiveTrigger {
     pub data: Value,
     /// Its source's key (the matcher's connector key).
     pub source: String,
+    /// The keys whose signed events it accepts (an HTTP_EVENT subscription's `emitters`; empty
+    /// for a chain trigger).
+    pub emitters: Vec<Address>,
 }
 
 /// Logs from one contract (or any), decoded with one ABI (or none).
@@ -350,19 +353,25 @@ impl TriggerSet {
         out
     }
 
-    /// [`Self::matches_event`], paused triggers included.
+    /// [`Self::matches_event`], paused triggers included. Only subscriptions whose `emitters`
+    /// name the event's emitter match: the emitter an event's `source` names is trusted because
+    /// the API checked its signature before storing it, and a co-signer checks it again
+    /// ([`herald_api::signing::verify_event`]) before matching.
     pub fn matches_event_in_any_state(&self, event: &Event) -> Vec<Match> {
+        let Some(emitter) = herald_api::signing::emitter_of(event) else {
+            return Vec::new();
+        };
         let payload = Arc::new(http_payload(event));
         let mut out: Vec<Match> = self
             .matcher
             .snapshot()
             .matches(HTTP_CONNECTOR, &payload)
             .into_iter()
-            .filter_map(|TriggerId(id)| {
-                Some(Match {
-                    trigger: self.triggers.get(&id)?.clone(),
-                    payload: payload.clone(),
-                })
+            .filter_map(|TriggerId(id)| self.triggers.get(&id))
+            .filter(|trigger| trigger.emitters.contains(&emitter))
+            .map(|trigger| Match {
+                trigger: trigger.clone(),
+                payload: payload.clone(),
             })
             .collect();
         out.sort_by_key(|m| m.trigger.id);
@@ -461,6 +470,7 @@ impl TriggerSet {
             service: spec.service.value.clone(),
             data: spec.data.to_json(),
             source: key,
+            emitters: emitters(&file, spec)?,
         })
     }
 
@@ -509,6 +519,22 @@ impl TriggerSet {
 
 /// The connector of events emitted through the REST API.
 pub use herald_spec::HTTP_EVENT_CONNECTOR as HTTP_CONNECTOR;
+
+/// A subscription's `emitters`, parsed (the parser checked each is an address).
+fn emitters(file: &str, spec: &TriggerSpec) -> Result<Vec<Address>, String> {
+    let Some(listed) = &spec.source.emitters else {
+        return Ok(Vec::new());
+    };
+    listed
+        .value
+        .iter()
+        .map(|e| {
+            e.value
+                .parse()
+                .map_err(|err| format!("{file}:{}: connector.emitters: {err}", e.at))
+        })
+        .collect()
+}
 
 /// What an API event looks like to a trigger on [`HTTP_CONNECTOR`]: its type (the name it was
 /// emitted under), id, source, time and payload.

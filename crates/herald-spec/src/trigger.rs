@@ -81,6 +81,10 @@ pub struct Source {
     pub contract: Option<Spanned<String>>,
     /// `connector.abi`: a human-readable event signature or a JSON ABI fragment.
     pub abi: Option<Spanned<String>>,
+    /// `connector.emitters` (HTTP_EVENT subscriptions only, and required there): the 0x addresses
+    /// whose signed events the subscription accepts; an event signed by any other key never runs
+    /// it. Positioned at the list.
+    pub emitters: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// How much and how long a trigger may run.
@@ -180,7 +184,7 @@ fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError
     let connector_fields = Fields::of(
         file,
         connector_node,
-        &["type", "contract", "abi"],
+        &["type", "contract", "abi", "emitters"],
         "connector",
     )?;
     let connector = connector_fields.required("type")?;
@@ -198,6 +202,10 @@ fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError
     let source = Source {
         contract: spanned_text("contract")?,
         abi: spanned_text("abi")?,
+        emitters: connector_fields
+            .get("emitters")
+            .map(|node| emitters(file, node))
+            .transpose()?,
     };
     if let Some(contract) = &source.contract
         && !is_address(&contract.value)
@@ -238,6 +246,50 @@ fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError
             None => Limits::default(),
             Some(node) => limits(file, node)?,
         },
+    })
+}
+
+/// `connector.emitters`: a non-empty list of 0x addresses.
+fn emitters(file: &str, node: &Node) -> Result<Spanned<Vec<Spanned<String>>>, SpecError> {
+    let NodeKind::Seq(items) = &node.kind else {
+        return Err(SpecError::new(
+            file,
+            node.at,
+            format!(
+                "connector.emitters must be a list of 0x addresses, found {}",
+                node.describe()
+            ),
+        ));
+    };
+    if items.is_empty() {
+        return Err(SpecError::new(
+            file,
+            node.at,
+            "connector.emitters names no key: list at least one 0x address whose signed events \
+             this subscription accepts",
+        ));
+    }
+    let mut addresses = Vec::with_capacity(items.len());
+    for item in items {
+        let text = text_of(file, item)?;
+        if !is_address(&text) {
+            return Err(SpecError::new(
+                file,
+                item.at,
+                format!(
+                    "connector.emitters: each emitter must be a 0x-prefixed 20-byte hex address, \
+                     found {text:?}"
+                ),
+            ));
+        }
+        addresses.push(Spanned {
+            value: text,
+            at: item.at,
+        });
+    }
+    Ok(Spanned {
+        value: addresses,
+        at: node.at,
     })
 }
 
@@ -437,6 +489,7 @@ impl TriggerSpec {
         connector: &ConnectorManifest,
         service: &ServiceManifest,
     ) -> Result<CompiledFilter, SpecError> {
+        self.check_emitters(file, connector)?;
         let mut leaves = Vec::new();
         for f in &self.filters {
             f.leaves(&mut leaves);
@@ -467,6 +520,35 @@ impl TriggerSpec {
     }
 }
 
+impl TriggerSpec {
+    /// An HTTP_EVENT subscription must name its emitters (an API event is only as trustworthy as
+    /// the key that signed it); no other connector takes them.
+    fn check_emitters(&self, file: &str, connector: &ConnectorManifest) -> Result<(), SpecError> {
+        let http = connector.type_name == crate::HTTP_EVENT_CONNECTOR;
+        match (&self.source.emitters, http) {
+            (None, true) => Err(SpecError::new(
+                file,
+                self.connector.at,
+                format!(
+                    "an {} subscription must name `emitters` under `connector`: the 0x addresses \
+                     whose signed events it accepts, e.g. `emitters: ['0x…']`",
+                    crate::HTTP_EVENT_CONNECTOR
+                ),
+            )),
+            (Some(emitters), false) => Err(SpecError::new(
+                file,
+                emitters.at,
+                format!(
+                    "connector.emitters is for {} subscriptions; `{}` does not take it",
+                    crate::HTTP_EVENT_CONNECTOR,
+                    connector.type_name
+                ),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -483,6 +565,48 @@ mod tests {
                 "big.yaml:1:1: the trigger file is {} bytes; at most {MAX_TRIGGER_FILE_BYTES} fit in a trigger",
                 text.len()
             )
+        );
+    }
+
+    const SUBSCRIPTION: &str = "t:\n  connector:\n    type: HTTP_EVENT\n{emitters}  service:\n    service: webhook\n    data:\n      endpoint: https://example.com\n";
+
+    fn subscription(emitters: &str) -> Result<CompiledFilter, SpecError> {
+        let text = SUBSCRIPTION.replace("{emitters}", emitters);
+        let specs = parse_triggers("sub.yaml", &text)?;
+        crate::Manifests::builtin().validate("sub.yaml", &specs[0])
+    }
+
+    /// Security finding 3: a subscription accepts only the keys it names.
+    #[test]
+    fn a_subscription_must_name_its_emitters_as_addresses() {
+        let emitter = "    emitters: ['0x00000000000000000000000000000000000000e1']\n";
+        assert!(subscription(emitter).is_ok());
+        assert_eq!(
+            subscription("").expect_err("no emitters").to_string(),
+            "sub.yaml:3:11: an HTTP_EVENT subscription must name `emitters` under `connector`: \
+             the 0x addresses whose signed events it accepts, e.g. `emitters: ['0x…']`"
+        );
+        assert_eq!(
+            subscription("    emitters: ['0x00000000000000000000000000000000000000e1', alice]\n")
+                .expect_err("not an address")
+                .to_string(),
+            "sub.yaml:4:62: connector.emitters: each emitter must be a 0x-prefixed 20-byte hex \
+             address, found \"alice\""
+        );
+        assert!(
+            subscription("    emitters: []\n")
+                .expect_err("empty")
+                .to_string()
+                .starts_with("sub.yaml:4:15: connector.emitters names no key")
+        );
+        let chain = "t:\n  connector:\n    type: ETHEREUM_MAINNET_CONTRACT\n    emitters: ['0x00000000000000000000000000000000000000e1']\n  service:\n    service: webhook\n    data:\n      endpoint: https://example.com\n";
+        let specs = parse_triggers("chain.yaml", chain).expect("parses");
+        assert!(
+            crate::Manifests::builtin()
+                .validate("chain.yaml", &specs[0])
+                .expect_err("not for chain triggers")
+                .to_string()
+                .starts_with("chain.yaml:4:15: connector.emitters is for HTTP_EVENT subscriptions")
         );
     }
 

@@ -63,6 +63,23 @@ pub struct EventType {
     pub created_ms: i64,
     /// When it last changed, unix milliseconds.
     pub updated_ms: i64,
+    /// Who owns it (0x address), if anyone yet: the key that signed its definition.
+    pub owner: Option<String>,
+    /// The emitter keys its owner named, as a JSON array of 0x addresses.
+    pub emitters: Option<String>,
+    /// When its owner signed its last change, unix milliseconds.
+    pub signed_ms: Option<i64>,
+}
+
+/// Who owns an event type and whom it lets emit it, as its owner signed them.
+#[derive(Clone, Copy, Debug)]
+pub struct Ownership<'a> {
+    /// The owner, 0x address.
+    pub owner: &'a str,
+    /// The emitter keys it named, a JSON array of 0x addresses.
+    pub emitters: &'a str,
+    /// When the owner signed this change, unix milliseconds.
+    pub signed_ms: i64,
 }
 
 impl Store {
@@ -113,24 +130,30 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Creates or replaces an event type.
+    /// Creates or replaces an event type, owned as `ownership` says.
     pub async fn put_event_type(
         &self,
         name: &str,
         description: Option<&str>,
         schema: Option<&str>,
+        ownership: Ownership<'_>,
     ) -> Result<(), StoreError> {
         let now = now_ms();
         sqlx::query(
-            "INSERT INTO event_types (name, description, schema, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4) ON CONFLICT (name) DO UPDATE SET \
+            "INSERT INTO event_types \
+             (name, description, schema, created_at, updated_at, owner, emitters, signed_at) \
+             VALUES ($1, $2, $3, $4, $4, $5, $6, $7) ON CONFLICT (name) DO UPDATE SET \
              description = excluded.description, schema = excluded.schema, \
-             updated_at = excluded.updated_at",
+             updated_at = excluded.updated_at, owner = excluded.owner, \
+             emitters = excluded.emitters, signed_at = excluded.signed_at",
         )
         .bind(name)
         .bind(description)
         .bind(schema)
         .bind(now)
+        .bind(ownership.owner)
+        .bind(ownership.emitters)
+        .bind(ownership.signed_ms)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -139,7 +162,8 @@ impl Store {
     /// An event type by name.
     pub async fn event_type(&self, name: &str) -> Result<Option<EventType>, StoreError> {
         let row = sqlx::query(
-            "SELECT name, description, schema, created_at, updated_at FROM event_types WHERE name = $1",
+            "SELECT name, description, schema, created_at, updated_at, owner, emitters, signed_at \
+             FROM event_types WHERE name = $1",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -150,7 +174,8 @@ impl Store {
     /// Every event type, by name.
     pub async fn event_types(&self) -> Result<Vec<EventType>, StoreError> {
         let rows = sqlx::query(
-            "SELECT name, description, schema, created_at, updated_at FROM event_types ORDER BY name",
+            "SELECT name, description, schema, created_at, updated_at, owner, emitters, signed_at \
+             FROM event_types ORDER BY name",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -190,5 +215,8 @@ fn event_type_of(row: &sqlx::any::AnyRow) -> Result<EventType, StoreError> {
         schema: row.try_get("schema")?,
         created_ms: row.try_get("created_at")?,
         updated_ms: row.try_get("updated_at")?,
+        owner: row.try_get("owner")?,
+        emitters: row.try_get("emitters")?,
+        signed_ms: row.try_get("signed_at")?,
     })
 }

@@ -19,7 +19,7 @@ mod query;
 mod signed;
 mod store;
 
-pub use api::{ApiKey, EventType, KeyScope};
+pub use api::{ApiKey, EventType, KeyScope, Ownership};
 pub use network::{Conflict, PeerBatch, PeerReceipt};
 pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution, Settleable, Settlement};
 pub use query::{ExecutionFilter, ExecutionPage, ExecutionRecord, PageCursor};

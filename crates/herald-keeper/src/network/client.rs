@@ -27,7 +27,6 @@ use super::{
     peers::Peers,
     protocol::{
         AttestBody, AttestRequest, AttestResponse, Attestable, Domain, EventSource, Refusal,
-        http_event_digest, sign,
     },
 };
 use crate::cosign::{CosignError, Cosigner};
@@ -128,18 +127,24 @@ impl NetworkCosigner {
         Ok(answer.signature)
     }
 
-    /// Completes the evidence this keeper vouches for as connector: its signature on HTTP events.
-    fn sign_http_events(&self, batch: &[Attestable]) -> Result<Vec<Attestable>, CosignError> {
+    /// Completes the evidence of API events: the emitter's signature, which the stored event
+    /// carries, travels beside it. This keeper adds no signature of its own: as the keeper an
+    /// event was posted to, it vouches for nothing.
+    fn with_emitter_signatures(batch: &[Attestable]) -> Vec<Attestable> {
         batch
             .iter()
             .map(|item| {
                 let mut item = item.clone();
                 if let EventSource::Http { event, signature } = &mut item.source
                     && signature.is_empty()
+                    && let Some(carried) = event
+                        .get(herald_api::signing::SIGNATURE_EXTENSION)
+                        .and_then(|s| s.as_str())
+                        .and_then(|s| s.parse::<Bytes>().ok())
                 {
-                    *signature = sign(&self.signer, &http_event_digest(self.domain, event))?;
+                    *signature = carried;
                 }
-                Ok(item)
+                item
             })
             .collect()
     }
@@ -147,7 +152,7 @@ impl NetworkCosigner {
 
 impl Cosigner for NetworkCosigner {
     async fn cosign(&self, digest: B256, batch: &[Attestable]) -> Result<Vec<Bytes>, CosignError> {
-        let batch = self.sign_http_events(batch)?;
+        let batch = Self::with_emitter_signatures(batch);
         let me = self.signer.address();
         let (_, own) = sign_digest(&self.signer, &digest)?;
         let mut signed = vec![(me, own.clone())];

@@ -87,11 +87,16 @@ pub enum EventSource {
         /// The transaction that emitted the log.
         tx_hash: B256,
     },
-    /// An event posted to the connector keeper's API, signed by it (the receipt's `connector`).
+    /// An event posted to a keeper's API, made and signed by its emitter: the co-signer recovers
+    /// the emitter from the signature, rebuilds the event from what it signed and runs only the
+    /// subscriptions that name it (see `herald_api::signing`). The keeper it was posted to vouches
+    /// for nothing.
     Http {
-        /// The event, CloudEvents JSON.
+        /// The event, CloudEvents JSON, exactly as stored.
         event: Value,
-        /// The connector keeper's signature over [`http_event_digest`].
+        /// The emitter's EIP-712 signature over `HttpEvent(id, eventType, time, payloadHash)`
+        /// (`herald_api::signing::event_digest`); the stored event carries it in its
+        /// `heraldsignature` attribute, and the performer's cosigner copies it here.
         signature: Bytes,
     },
 }
@@ -366,16 +371,6 @@ pub fn heartbeat_content(executed: u64, attested: u64) -> B256 {
     let mut preimage = [0u8; 16];
     preimage[..8].copy_from_slice(&executed.to_be_bytes());
     preimage[8..].copy_from_slice(&attested.to_be_bytes());
-    keccak256(preimage)
-}
-
-/// The digest a connector keeper signs for an event posted to its API: keccak256 of a tag and the
-/// event's canonical JSON (serde_json writes object keys in order).
-pub fn http_event_digest(domain: Domain, event: &Value) -> B256 {
-    let mut preimage = b"herald/http-event/v1/".to_vec();
-    preimage.extend_from_slice(&domain.chain_id.to_be_bytes());
-    preimage.extend_from_slice(domain.herald.as_slice());
-    preimage.extend_from_slice(&serde_json::to_vec(event).unwrap_or_default());
     keccak256(preimage)
 }
 

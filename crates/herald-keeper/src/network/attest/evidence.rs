@@ -18,7 +18,7 @@ use crate::{
     config::SignAt,
     dispatch::{chain_event, request},
     finality::{finalized_block, not_final},
-    network::protocol::{Attestable, EventSource, http_event_digest, signed_by},
+    network::protocol::{Attestable, EventSource},
     price::PriceList,
     triggers::Match,
 };
@@ -74,7 +74,7 @@ impl Attestor {
                 }
             }
             EventSource::Http { event, signature } => {
-                match self.http_event(key, r.connector, event, signature) {
+                match self.http_event(key, event, signature) {
                     Ok(found) => found,
                     Err(verdict) => return verdict,
                 }
@@ -114,11 +114,12 @@ impl Attestor {
             ));
         }
         // Executed after the event. A chain event's time is its block's, so the bound is exact;
-        // an API event's is the connector's wall clock, while receipts are clamped to the chain's
-        // latest block time (settlement refuses a later one), which may trail it.
+        // an API event's is its emitter's clock (checked within 60 s of this one), while receipts
+        // are clamped to the chain's latest block time (settlement refuses a later one), which
+        // may trail it by a block interval: that much slack, at most the clock skew.
         let after = match item.source {
             EventSource::Chain { .. } => event_time,
-            EventSource::Http { .. } => 0,
+            EventSource::Http { .. } => event_time.saturating_sub(MAX_CLOCK_SKEW_MS / 1_000),
         };
         let now = now_secs();
         if r.executed_at > now + MAX_CLOCK_SKEW_MS / 1_000 || r.executed_at < after {
@@ -268,19 +269,17 @@ impl Attestor {
         not_final(block, finalized).map_or(Ok(()), |why| Err(Verdict::NotYet(why)))
     }
 
-    /// An event posted to the connector keeper's API: it must carry that keeper's signature.
+    /// An event posted to a keeper's API: made and signed by its emitter, which the trigger must
+    /// name in its `emitters` (the keeper it was posted to vouches for nothing: it could invent
+    /// any event it likes). The id must be a UUIDv7 within 60 s of the event's time, and the event
+    /// no more than 60 s ahead of this keeper's clock nor older than it still signs for.
     fn http_event(
         &self,
         key: ExecutionKey,
-        connector: Address,
         event: &serde_json::Value,
         signature: &Bytes,
     ) -> Result<(Event, Match, u64), Verdict> {
-        if !signed_by(&http_event_digest(self.domain, event), signature, connector) {
-            return Err(Verdict::Invalid(format!(
-                "the event is not signed by its connector {connector}"
-            )));
-        }
+        use herald_api::signing::{COSIGN_MAX_AGE_MS, check_id, time_ms, verify_event};
         let event = Event::from_cloudevent(event)
             .map_err(|e| Verdict::Invalid(format!("the event is not a CloudEvent: {e}")))?;
         if event.id != key.event_id {
@@ -288,20 +287,32 @@ impl Attestor {
                 "the event id is not the signed event's".into(),
             ));
         }
+        let domain = herald_chain::receipt::domain(self.domain.chain_id, self.domain.herald);
+        let emitter = verify_event(&domain, &event, signature)
+            .map_err(|e| Verdict::Invalid(format!("API event {}: {e}", event.id)))?;
+        let id = event
+            .id
+            .as_uuid()
+            .expect("verify_event checked it is a UUID");
+        check_id(id, time_ms(&event), now_ms(), COSIGN_MAX_AGE_MS)
+            .map_err(|e| Verdict::Invalid(format!("API event {}: {e}", event.id)))?;
         let triggers = self.triggers.read().expect("triggers");
         let matched = triggers
             .matches_event_in_any_state(&event)
             .into_iter()
             .find(|m| m.trigger.id == key.trigger_id)
-            .ok_or_else(|| {
-                if triggers.get(key.trigger_id).is_none() {
+            .ok_or_else(|| match triggers.get(key.trigger_id) {
+                None => {
                     Verdict::NotYet(format!("trigger {} is not known here yet", key.trigger_id))
-                } else {
-                    Verdict::Invalid(format!(
-                        "trigger {} does not match that event",
-                        key.trigger_id
-                    ))
                 }
+                Some(t) if !t.emitters.contains(&emitter) => Verdict::Invalid(format!(
+                    "trigger {} does not accept events signed by {emitter} (its emitters: {:?})",
+                    key.trigger_id, t.emitters
+                )),
+                Some(_) => Verdict::Invalid(format!(
+                    "trigger {} does not match that event",
+                    key.trigger_id
+                )),
             })?;
         let time = event.time.as_second().max(0) as u64;
         Ok((event, matched, time))
