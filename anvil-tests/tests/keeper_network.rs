@@ -625,20 +625,7 @@ async fn a_fabricated_event_is_never_co_signed() {
     let log = s.last_log().await;
     let not_assigned = {
         let mut item = fabricated(B256::ZERO, 0);
-        let at = herald_core::LogPosition {
-            chain_id,
-            block_number: log.block_number.expect("block"),
-            tx_index: log.transaction_index.expect("index"),
-            // A mint emits one log.
-            log_index_in_tx: 0,
-        };
-        item.receipt.event_id = *herald_core::EventId::from_log(
-            at,
-            log.block_hash.expect("hash"),
-            herald_connectors::evm::log_hash(log.address(), log.data()),
-        )
-        .expect("fits")
-        .as_bytes();
+        item.receipt.event_id = *mint_event_id(chain_id, &log).as_bytes();
         item.source = EventSource::Chain {
             tx_hash: log.transaction_hash.expect("tx"),
         };
@@ -934,17 +921,7 @@ async fn receipts_of_a_log_are_signed_only_once_its_block_is_final() {
     assert!(finalized < block, "still not final: {finalized} < {block}");
 
     // The performers that wait for finality signed nothing of their own yet.
-    let event_id = herald_core::EventId::from_log(
-        herald_core::LogPosition {
-            chain_id: s.anvil.chain_id(),
-            block_number: block,
-            tx_index: log.transaction_index.expect("index"),
-            log_index_in_tx: 0,
-        },
-        log.block_hash.expect("hash"),
-        herald_connectors::evm::log_hash(log.address(), log.data()),
-    )
-    .expect("fits");
+    let event_id = mint_event_id(s.anvil.chain_id(), &log);
     for (trigger_id, performer) in &careful {
         let key = ExecutionKey {
             trigger_id: *trigger_id,
@@ -1028,17 +1005,7 @@ async fn an_execution_inside_an_earlier_pause_is_never_co_signed() {
     let ranking = rank(1, s.keepers.iter().map(|k| k.address));
     let performer = &s.net.keepers[s.index_of(ranking[0])];
     let peer = s.index_of(ranking[1]);
-    let event_id = herald_core::EventId::from_log(
-        herald_core::LogPosition {
-            chain_id,
-            block_number: block,
-            tx_index: log.transaction_index.expect("index"),
-            log_index_in_tx: 0,
-        },
-        log.block_hash.expect("hash"),
-        herald_connectors::evm::log_hash(log.address(), log.data()),
-    )
-    .expect("fits");
+    let event_id = mint_event_id(chain_id, &log);
     let result = Bytes::from_static(b"{}\x00\xc8");
     let item = Attestable {
         receipt: WireReceipt {
@@ -1085,6 +1052,22 @@ async fn an_execution_inside_an_earlier_pause_is_never_co_signed() {
             .is_some_and(|r| r.contains("inside a pause of trigger 1")),
         "the reason names the pause: {body}"
     );
+}
+
+/// The event id of a mint's log on chain `chain_id` (a mint emits one log, index 0 in its
+/// transaction), as keepers compute it.
+fn mint_event_id(chain_id: u64, log: &alloy::rpc::types::Log) -> herald_core::EventId {
+    herald_core::EventId::from_log(
+        herald_core::LogPosition {
+            chain_id,
+            block_number: log.block_number.expect("block"),
+            tx_index: log.transaction_index.expect("index"),
+            log_index_in_tx: 0,
+        },
+        log.block_hash.expect("hash"),
+        herald_connectors::evm::log_hash(log.address(), log.data()),
+    )
+    .expect("fits")
 }
 
 /// Sends a call and waits for it to be mined.

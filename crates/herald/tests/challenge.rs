@@ -447,17 +447,16 @@ async fn a_challenge_of_a_genuine_receipt_is_answered_and_pays_the_defender() {
         .call()
         .await
         .expect("balance");
-    let opened = w.herald_cli(
-        &outsider,
-        &[
-            "challenge",
-            "open",
-            "--settle-tx",
-            &settle_tx.to_string(),
-            "--receipt",
-            "0",
-        ],
-    );
+    let settle_tx = settle_tx.to_string();
+    let force_receipt_0 = [
+        "challenge",
+        "open",
+        "--settle-tx",
+        &settle_tx,
+        "--receipt",
+        "0",
+    ];
+    let opened = w.herald_cli(&outsider, &force_receipt_0);
     let deposit: U256 = serde_json::from_value(opened["deposit"].clone()).expect("deposit");
     assert!(deposit > U256::ZERO);
     assert_eq!(
@@ -508,17 +507,7 @@ async fn a_challenge_of_a_genuine_receipt_is_answered_and_pays_the_defender() {
 
     // The log is proven for every challenge: challenging it again is refused before any deposit
     // (the contract refuses it too: `ProvenOnceTest`).
-    let again = w.herald_run(
-        &outsider,
-        &[
-            "challenge",
-            "open",
-            "--settle-tx",
-            &settle_tx.to_string(),
-            "--receipt",
-            "0",
-        ],
-    );
+    let again = w.herald_run(&outsider, &force_receipt_0);
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert_ne!(again.status.code(), Some(0));
     assert!(stderr.contains("already proven"), "{stderr}");
