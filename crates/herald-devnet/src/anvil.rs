@@ -5,6 +5,9 @@ use std::path::{Path, PathBuf};
 use alloy::node_bindings::{Anvil, AnvilInstance};
 use eyre::WrapErr;
 
+/// How long anvil may take to say it is listening (see [`spawn_anvil_finalizing`]).
+const ANVIL_STARTUP_TIMEOUT_MS: u64 = 60_000;
+
 /// Where anvil is: `$HERALD_ANVIL`, else `.tools/node_modules/.bin/anvil` in this directory or an
 /// ancestor (the repository's pinned toolchain, installed by `tools/install`), else the checkout
 /// this binary was built from, else `anvil` on the `PATH`.
@@ -44,12 +47,17 @@ pub fn spawn_anvil_on(port: u16) -> eyre::Result<AnvilInstance> {
 /// Starts anvil on `port` (0: a free one) whose `finalized` block trails its head by
 /// 2 × `slots_in_an_epoch` blocks, as anvil finalizes two epochs back (its default, 32 slots,
 /// trails by 64).
+///
+/// Anvil is given a minute to start rather than alloy's ten seconds: when a test binary starts
+/// several at once on a loaded two-core machine, a cold start of the binary has been seen to take
+/// longer than ten seconds, and a slow start is not a failure worth reporting.
 pub fn spawn_anvil_finalizing(port: u16, slots_in_an_epoch: u64) -> eyre::Result<AnvilInstance> {
     let path = anvil_path();
     Anvil::new()
         .path(&path)
         .port(port)
         .args(["--slots-in-an-epoch", &slots_in_an_epoch.to_string()])
+        .timeout(ANVIL_STARTUP_TIMEOUT_MS)
         .try_spawn()
         .wrap_err_with(|| {
             let port = if port == 0 {

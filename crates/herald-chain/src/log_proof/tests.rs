@@ -99,6 +99,7 @@ impl Chain {
         let anvil = Anvil::new()
             .path(anvil_path())
             .args(["--hardfork", "prague", "--no-mining"])
+            .timeout(60_000)
             .try_spawn()
             .expect("start anvil (run tools/install, or set HERALD_ANVIL)");
         let signers: Vec<PrivateKeySigner> = anvil.keys()[..SENDERS]
