@@ -6,11 +6,6 @@ use std::{
 };
 
 use alloy::{node_bindings::AnvilInstance, primitives::Address, signers::local::PrivateKeySigner};
-use herald_keeper::runner::SecretSource;
-use herald_services::WebhookSecret;
-
-/// The webhook seed every test keeper uses.
-pub const WEBHOOK_SEED: &str = "anvil-tests-webhook-seed-0123456789";
 
 /// A keeper's settings that tests vary (the devnet's).
 pub type KeeperOptions = herald_devnet::KeeperSettings;
@@ -24,8 +19,6 @@ pub struct KeeperProcess {
     pub dir: tempfile::TempDir,
     /// Its address.
     pub address: Address,
-    chain_id: u64,
-    herald: Address,
     starts: u32,
     /// The byzantine test mode (`HERALD_BYZANTINE`) it runs in, if any.
     pub byzantine: Option<&'static str>,
@@ -54,8 +47,6 @@ impl KeeperProcess {
             key: alloy::hex::encode(signer.to_bytes()),
             dir,
             address: signer.address(),
-            chain_id: anvil.chain_id(),
-            herald,
             starts: 0,
             byzantine: None,
             api_listen: options.api_listen,
@@ -92,7 +83,6 @@ impl KeeperProcess {
         let child = command
             .arg(&self.config)
             .env("HERALD_PRIVATE_KEY", &self.key)
-            .env("HERALD_WEBHOOK_SEED", WEBHOOK_SEED)
             .env("RUST_LOG", "warn,herald_keeper=debug")
             .stdout(Stdio::null())
             .stderr(log)
@@ -107,12 +97,6 @@ impl KeeperProcess {
             let _ = child.kill();
             let _ = child.wait();
         }
-    }
-
-    /// The secret a trigger's webhooks are signed with.
-    pub fn secret(&self, trigger_id: u64) -> WebhookSecret {
-        SecretSource::new(WEBHOOK_SEED.as_bytes().to_vec(), self.chain_id, self.herald)
-            .for_trigger(trigger_id)
     }
 
     /// Everything the keeper logged, across restarts (for failure messages).

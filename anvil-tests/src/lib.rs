@@ -7,9 +7,10 @@ mod scenario;
 
 pub use herald_devnet::{
     BOND, CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, Network, OPERATOR_FEE, Received, Receiver,
-    SERVICE_DEV_FEE, http_terms, order_subscription, price, seed_trigger, signer, terms,
+    SERVICE_DEV_FEE, http_terms, order_subscription, price, sealed_config, seed_trigger, signer,
+    terms,
 };
-pub use keeper::{KeeperOptions, KeeperProcess, WEBHOOK_SEED};
+pub use keeper::{KeeperOptions, KeeperProcess};
 pub use scenario::eventually;
 
 use std::collections::BTreeMap;

@@ -60,11 +60,7 @@ async fn api_events_run_their_subscriptions_and_settle() {
         .insert_api_key(&issued.key, &issued.hash)
         .await
         .expect("key");
-    let identity = Identity {
-        signer: net.keepers[0].clone(),
-        webhook_seed: b"http-events-test-seed".to_vec(),
-    };
-    let keeper = InProcessKeeper::start(config.clone(), identity.clone());
+    let keeper = InProcessKeeper::start(config.clone(), Identity::derived(net.keepers[0].clone()));
 
     let api = format!("http://{listen}");
     let http = reqwest::Client::new();
@@ -172,7 +168,7 @@ async fn api_events_run_their_subscriptions_and_settle() {
         .record_event("HTTP_EVENT", &late)
         .await
         .expect("stored");
-    let keeper = InProcessKeeper::start(config, identity);
+    let keeper = InProcessKeeper::start(config, Identity::derived(net.keepers[0].clone()));
     assert!(
         receiver.wait_for_accepted(2, Duration::from_secs(30)).await,
         "the stored event was dispatched after the restart"

@@ -1,10 +1,12 @@
 //! Seed 000 end to end: a token emits Transfers; a user's trigger (Transfer on that contract, tx to
 //! the contract, executed after 2017-10-12, `arguments.Amount` > 10) points at a real local
-//! receiver. The real keeper process delivers exactly the matching transfers, once each, signed and
-//! with the trigger's header; their receipts settle; the user pays exactly the fees and the five
-//! parties are credited exactly their shares, and can claim them.
+//! receiver. The real keeper process delivers exactly the matching transfers, once each, signed
+//! with the owner's own webhook secret (sealed to the keeper, verified here by the official
+//! Standard Webhooks library) and with the trigger's headers, one of them a sealed credential;
+//! their receipts settle; the user pays exactly the fees and the five parties are credited exactly
+//! their shares, and can claim them. Neither secret is on chain in the clear or in the keeper's log.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use alloy::{
     primitives::{Address, U256, aliases::U96},
@@ -13,10 +15,14 @@ use alloy::{
 use herald_anvil_tests::{
     CONNECTOR_DEV_FEE, KeeperOptions, KeeperProcess, MAX_RUNNER_FEE, OPERATOR_FEE, Receiver,
     SERVICE_DEV_FEE, anvil, create_trigger, depositor, eventually, network, price, provider_for,
-    seed_trigger, signer, terms,
+    sealed_config, seed_trigger, signer, terms,
 };
 use herald_chain::bindings::{Herald, HeraldTestToken};
-use herald_services::verify;
+use herald_services::WebhookSecret;
+use standardwebhooks::Webhook;
+
+/// The trigger owner's credential for its receiver, sealed to the keeper.
+const API_TOKEN: &str = "sk-live-7d3c9a1f0b2e4d6c8a";
 
 const BUDGET: u64 = 100_000_000_000_000_000; // 0.1 token
 
@@ -32,14 +38,24 @@ async fn seed_000_delivers_exactly_the_matching_transfers_and_settles_them() {
 
     let user = depositor(&anvil, &net, 9, U256::from(BUDGET)).await;
     let owner = signer(&anvil, 9).address();
-    create_trigger(
-        &user,
-        &net,
-        terms(),
-        U96::from(BUDGET),
-        &seed_trigger(*watched.address(), &receiver.url()),
+    let webhook_secret = WebhookSecret::generate().to_string();
+    let config = seed_trigger(*watched.address(), &receiver.url()).replace(
+        "        foo: bar\n",
+        "        foo: bar\n        authorization: 'Bearer {{ secrets.api_token }}'\n",
+    );
+    let config = sealed_config(
+        &config,
+        anvil.chain_id(),
+        herald_address,
+        &signer(&anvil, 9),
+        &net.keepers[..1],
+        &[("webhook", &webhook_secret), ("api_token", API_TOKEN)],
     )
-    .await;
+    .expect("sealed");
+    for secret in [&webhook_secret, API_TOKEN] {
+        assert!(!config.contains(secret), "a secret in the clear on chain");
+    }
+    create_trigger(&user, &net, terms(), U96::from(BUDGET), &config).await;
     let start_block = net.admin.get_block_number().await.expect("head") + 1;
     let keeper = KeeperProcess::start(
         &anvil,
@@ -83,26 +99,20 @@ async fn seed_000_delivers_exactly_the_matching_transfers_and_settles_them() {
         keeper.logs()
     );
 
-    let secret = keeper.secret(1);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .as_secs();
+    let verifier = Webhook::new(&webhook_secret).expect("a Standard Webhooks secret");
     let mut amounts = Vec::new();
     let mut ids = Vec::new();
     for request in &delivered {
         assert_eq!(request.header("foo"), Some("bar"), "the trigger's header");
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {API_TOKEN}").as_str()),
+            "the sealed credential, opened by the keeper that delivered"
+        );
         let id = request.header("webhook-id").expect("webhook-id");
-        verify(
-            &secret,
-            id,
-            request.header("webhook-timestamp").expect("timestamp"),
-            request.header("webhook-signature").expect("signature"),
-            &request.body,
-            now,
-            300,
-        )
-        .expect("the signature verifies with the trigger's secret");
+        verifier
+            .verify(&request.body, &request.headers)
+            .expect("the official library verifies the delivery with the owner's secret");
         let body = request.json();
         assert_eq!(body["id"], id, "the body names its execution");
         assert_eq!(body["trigger"], 1);
@@ -125,6 +135,11 @@ async fn seed_000_delivers_exactly_the_matching_transfers_and_settles_them() {
     );
     ids.dedup();
     assert_eq!(ids.len(), 2, "one webhook-id per execution");
+
+    let logs = keeper.logs();
+    for secret in [webhook_secret.as_str(), API_TOKEN] {
+        assert!(!logs.contains(secret), "a secret in the keeper's log");
+    }
 
     // Money: the user paid exactly two executions; each party got exactly its share.
     let runner_fee = KeeperOptions::default().runner_fee.min(MAX_RUNNER_FEE);

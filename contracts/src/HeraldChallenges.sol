@@ -246,7 +246,7 @@ contract HeraldChallenges is ReentrancyGuardTransient {
         bytes32 digest = herald.batchDigest(receipts);
         address[] memory signers = _signers(digest, signatures);
         if (keccak256(abi.encode(digest, signers)) != c.batch) revert BatchMismatch();
-        uint64[] memory triggerIds = _settleAnswers(challengeId, c.bondPerEvent, receipts);
+        uint64[] memory triggerIds = _settleAnswers(challengeId, c, c.bondPerEvent, receipts);
         if (triggerIds.length == 0) {
             emit ChallengeResolved(challengeId, false, 0);
             return;
@@ -331,11 +331,12 @@ contract HeraldChallenges is ReentrancyGuardTransient {
     /// @dev After the response window: every log left unanswered here but proven by another challenge is
     /// answered now, its deposit paid to its prover; returns the trigger of every receipt whose log stayed
     /// unproven, in batch order, and leaves `undefended` counting those logs.
-    function _settleAnswers(bytes32 challengeId, uint96 bondPerEvent, ExecutionReceipt[] calldata receipts)
-        private
-        returns (uint64[] memory triggerIds)
-    {
-        Challenge storage c = _challenges[challengeId];
+    function _settleAnswers(
+        bytes32 challengeId,
+        Challenge storage c,
+        uint96 bondPerEvent,
+        ExecutionReceipt[] calldata receipts
+    ) private returns (uint64[] memory triggerIds) {
         triggerIds = new uint64[](receipts.length);
         uint256 count;
         for (uint256 i; i < receipts.length; ++i) {

@@ -146,6 +146,39 @@ contract KeepersTest is HeraldFixture {
         assertEq(herald.keeper(newcomer).endpoint, "http://b");
     }
 
+    function test_setEncryptionKey_storesAndEmits() public {
+        assertEq(herald.encryptionKey(keepers[0]), 0, "none published");
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperEncryptionKeySet(keepers[0], bytes32("x25519-a"));
+        vm.prank(keepers[0]);
+        herald.setEncryptionKey(bytes32("x25519-a"));
+        assertEq(herald.encryptionKey(keepers[0]), bytes32("x25519-a"));
+        assertEq(herald.encryptionKey(keepers[1]), 0, "per keeper");
+    }
+
+    function test_setEncryptionKey_replacesTheKey() public {
+        vm.startPrank(keepers[0]);
+        herald.setEncryptionKey(bytes32("x25519-a"));
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperEncryptionKeySet(keepers[0], bytes32("x25519-b"));
+        herald.setEncryptionKey(bytes32("x25519-b"));
+        vm.stopPrank();
+        assertEq(herald.encryptionKey(keepers[0]), bytes32("x25519-b"));
+    }
+
+    function test_setEncryptionKey_refusesUnregisteredKeeper() public {
+        vm.prank(newcomer);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperNotRegistered.selector, newcomer));
+        herald.setEncryptionKey(bytes32("x25519-a"));
+        assertEq(herald.encryptionKey(newcomer), 0);
+    }
+
+    function test_setEncryptionKey_refusesZeroKey() public {
+        vm.prank(keepers[0]);
+        vm.expectRevert(HeraldRegistry.ZeroEncryptionKey.selector);
+        herald.setEncryptionKey(0);
+    }
+
     function test_unbondThenWithdraw() public {
         vm.startPrank(newcomer);
         herald.registerKeeper(10e18, "");
@@ -453,6 +486,57 @@ contract TriggersTest is HeraldFixture {
         herald.cancelTrigger(id);
         vm.stopPrank();
         assertEq(herald.trigger(id).rules.pausedAt, pausedAt);
+    }
+
+    function test_setTriggerSecrets_emitsAndStoresNothing() public {
+        uint64 id = createTrigger(user, 1e18);
+        bytes memory envelope = bytes("hpke: enc || ciphertext");
+        bytes32 configHash = herald.trigger(id).configHash;
+        vm.record();
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.TriggerSecretsSet(id, envelope);
+        vm.prank(user);
+        herald.setTriggerSecrets(id, envelope);
+        (, bytes32[] memory writes) = vm.accesses(address(herald));
+        assertEq(writes.length, 0, "stores nothing");
+        assertEq(herald.trigger(id).configHash, configHash);
+
+        // The largest envelope is accepted, and a later one replaces it (for keepers, by its event).
+        uint256 max = herald.MAX_CONFIG_BYTES();
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.TriggerSecretsSet(id, new bytes(max));
+        vm.prank(user);
+        herald.setTriggerSecrets(id, new bytes(max));
+    }
+
+    function test_setTriggerSecrets_refusesNonOwner() public {
+        uint64 id = createTrigger(user, 1e18);
+        vm.prank(stranger);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTriggerOwner.selector, id, stranger));
+        herald.setTriggerSecrets(id, "sealed");
+    }
+
+    function test_setTriggerSecrets_refusesUnknownTrigger() public {
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnknownTrigger.selector, 77));
+        herald.setTriggerSecrets(77, "sealed");
+    }
+
+    function test_setTriggerSecrets_refusesOversizedEnvelope() public {
+        uint64 id = createTrigger(user, 1e18);
+        uint256 max = herald.MAX_CONFIG_BYTES();
+        vm.prank(user);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.ConfigTooLarge.selector, max + 1, max));
+        herald.setTriggerSecrets(id, new bytes(max + 1));
+    }
+
+    function test_setTriggerSecrets_refusesCancelledTrigger() public {
+        uint64 id = createTrigger(user, 1e18);
+        vm.startPrank(user);
+        herald.cancelTrigger(id);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.TriggerIsCancelled.selector, id));
+        herald.setTriggerSecrets(id, "sealed");
+        vm.stopPrank();
     }
 
     function test_ownerOnlyActions() public {

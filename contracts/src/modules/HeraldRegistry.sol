@@ -85,6 +85,9 @@ abstract contract HeraldRegistry is HeraldEscrow {
     mapping(address keeper => Keeper) internal _keepers;
     mapping(uint64 id => Trigger) internal _triggers;
     mapping(uint64 id => BudgetWithdrawal) public budgetWithdrawals;
+    /// @notice The X25519 public key trigger owners seal secrets to (`setTriggerSecrets`); 0 = none
+    /// published.
+    mapping(address keeper => bytes32) public encryptionKey;
 
     /// @notice Number of connector types ever registered; ids run from 1.
     uint24 public connectorTypeCount;
@@ -114,6 +117,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
     event KeeperRegistered(address indexed keeper, uint96 bond, uint40 activeFrom, string endpoint);
     event KeeperBondAdded(address indexed keeper, uint96 amount, uint96 bond, uint40 activeFrom);
     event KeeperEndpointSet(address indexed keeper, string endpoint);
+    event KeeperEncryptionKeySet(address indexed keeper, bytes32 key);
     event KeeperUnbondRequested(address indexed keeper, uint40 unbondsAt);
     event KeeperBondWithdrawn(address indexed keeper, address to, uint96 amount);
     event TriggerCreated(
@@ -132,6 +136,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
     event TriggerPaused(uint64 indexed id, uint40 at);
     event TriggerResumed(uint64 indexed id, uint40 at);
     event TriggerCancelled(uint64 indexed id, uint40 at);
+    event TriggerSecretsSet(uint64 indexed id, bytes envelope);
     event BudgetWithdrawalRequested(uint64 indexed id, uint96 amount, uint40 unlocksAt);
     event BudgetWithdrawn(uint64 indexed id, address indexed owner, uint96 amount);
     event EventCursorRewound(uint64 indexed triggerId, uint64 key, uint32 executions);
@@ -141,6 +146,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
     error NotTypeOwner(address caller);
     error KeeperAlreadyRegistered(address keeper);
     error KeeperNotRegistered(address keeper);
+    error ZeroEncryptionKey();
     error BondBelowMinimum(uint96 bond, uint96 minBond);
     error KeeperIsUnbonding(address keeper);
     error UnbondNotRequested(address keeper);
@@ -284,6 +290,15 @@ abstract contract HeraldRegistry is HeraldEscrow {
         if (_keepers[msg.sender].activeFrom == 0) revert KeeperNotRegistered(msg.sender);
         _keepers[msg.sender].endpoint = endpoint;
         emit KeeperEndpointSet(msg.sender, endpoint);
+    }
+
+    /// @notice Publishes the caller's X25519 public encryption key, to which trigger owners seal their
+    /// secrets (HPKE). A new key replaces the previous one.
+    function setEncryptionKey(bytes32 key) external {
+        if (_keepers[msg.sender].activeFrom == 0) revert KeeperNotRegistered(msg.sender);
+        if (key == 0) revert ZeroEncryptionKey();
+        encryptionKey[msg.sender] = key;
+        emit KeeperEncryptionKeySet(msg.sender, key);
     }
 
     /// @notice Stops the caller counting as active and starts the unbonding delay, during which the bond
@@ -443,6 +458,18 @@ abstract contract HeraldRegistry is HeraldEscrow {
         t.rules.flags = flags & ~PAUSED;
         t.rules.resumedAt = uint40(block.timestamp);
         emit TriggerResumed(id, uint40(block.timestamp));
+    }
+
+    /// @notice Publishes a trigger's sealed secrets (webhook signing secret, credential header values),
+    /// sealed with HPKE to the keepers' `encryptionKey`s. Keepers take a trigger's latest
+    /// `TriggerSecretsSet` as its secrets; a `secrets` field of the configuration is the initial one.
+    /// @param envelope The sealed envelope, opaque to the contract: only emitted, never stored. At most
+    /// `MAX_CONFIG_BYTES`, as every keeper reads it.
+    function setTriggerSecrets(uint64 id, bytes calldata envelope) external {
+        Trigger storage t = _ownedTrigger(id);
+        if (t.rules.flags & CANCELLED != 0) revert TriggerIsCancelled(id);
+        if (envelope.length > MAX_CONFIG_BYTES) revert ConfigTooLarge(envelope.length, MAX_CONFIG_BYTES);
+        emit TriggerSecretsSet(id, envelope);
     }
 
     /// @notice Ends a trigger for good. Executions before now are still paid; the budget comes back

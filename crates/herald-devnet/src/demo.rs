@@ -91,9 +91,6 @@ pub struct Payout {
     pub claimable: U256,
 }
 
-/// The seed the devnet's keepers derive per-trigger webhook secrets from.
-pub const WEBHOOK_SEED: &str = "herald-devnet-webhook-seed";
-
 /// `127.0.0.1:port`, or a free port when `port` is 0 (found by binding and releasing it).
 pub fn free_addr(port: u16) -> eyre::Result<std::net::SocketAddr> {
     let probe = std::net::TcpListener::bind(("127.0.0.1", port))
@@ -159,15 +156,7 @@ impl Demo {
             .into_iter()
             .zip(&net.keepers)
             .map(|(config, signer)| {
-                InProcessKeeper::start(
-                    config,
-                    Identity {
-                        signer: signer.clone(),
-                        // One seed for the network: a trigger's webhooks carry the same secret
-                        // whichever keeper performs them, takeovers included.
-                        webhook_seed: WEBHOOK_SEED.as_bytes().to_vec(),
-                    },
-                )
+                InProcessKeeper::start(config, Identity::derived(signer.clone()))
             })
             .collect();
         net.wait_for_endpoints().await?;

@@ -16,11 +16,11 @@ mod receiver;
 mod scenario;
 
 pub use anvil::{anvil_path, spawn_anvil, spawn_anvil_finalizing, spawn_anvil_on};
-pub use demo::{Demo, DemoOptions, Payout, Progress, SAMPLE_AMOUNTS, WEBHOOK_SEED, free_addr};
+pub use demo::{Demo, DemoOptions, Payout, Progress, SAMPLE_AMOUNTS, free_addr};
 pub use keeper::{InProcessKeeper, KeeperSettings, NetworkSettings};
 pub use network::{
     BOND, CONNECTOR_DEV_FEE, HTTP_CONNECTOR_TYPE, MAX_RUNNER_FEE, Network, OPERATOR_FEE,
     SERVICE_DEV_FEE, create_trigger, depositor, fund, http_terms, provider_for, signer, terms,
 };
 pub use receiver::{Received, Receiver};
-pub use scenario::{order_subscription, price, seed_trigger};
+pub use scenario::{order_subscription, price, sealed_config, seed_trigger};

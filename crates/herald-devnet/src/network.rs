@@ -128,6 +128,15 @@ impl Network {
                 .get_receipt()
                 .await
                 .wrap_err_with(|| format!("registerKeeper for account {i}"))?;
+            // As `herald keeper register` does: owners can seal to the keeper at once.
+            let encryption = herald_seal::EncryptionKey::for_keeper(&signer(anvil, i).to_bytes().0);
+            Herald::new(herald, &keeper)
+                .setEncryptionKey(encryption.public_key().as_bytes().into())
+                .send()
+                .await?
+                .get_receipt()
+                .await
+                .wrap_err_with(|| format!("setEncryptionKey for account {i}"))?;
             signers.push(signer(anvil, i));
         }
         Ok(Self {

@@ -1,6 +1,7 @@
 //! Seed 000's trigger, seed 003's subscription, and what an execution costs on the network's types.
 
-use alloy::primitives::Address;
+use alloy::{primitives::Address, signers::local::PrivateKeySigner};
+use herald_seal::{Context, EncryptionKey, Envelope, Recipient, Secrets};
 
 use crate::{CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, OPERATOR_FEE, SERVICE_DEV_FEE};
 
@@ -66,4 +67,43 @@ pub fn price(runner_fee: u64, success: bool, protocol_fee_bps: u16) -> (u64, u64
     let subtotal = CONNECTOR_DEV_FEE + OPERATOR_FEE + service + runner_fee.min(MAX_RUNNER_FEE);
     let protocol = subtotal * u64::from(protocol_fee_bps) / 10_000;
     (subtotal + protocol, protocol)
+}
+
+/// `config` (a file of one trigger) with `secrets` sealed into it, as `herald trigger create`
+/// seals them: to each of `keepers` (by the encryption key a devnet keeper derives from its
+/// signing key) and to `owner`, for the deployment `herald` on `chain_id`.
+pub fn sealed_config(
+    config: &str,
+    chain_id: u64,
+    herald: Address,
+    owner: &PrivateKeySigner,
+    keepers: &[PrivateKeySigner],
+    secrets: &[(&str, &str)],
+) -> eyre::Result<String> {
+    let mut sealed = Secrets::new();
+    for (name, value) in secrets {
+        sealed.insert(name, *value)?;
+    }
+    let mut recipients: Vec<Recipient> = keepers
+        .iter()
+        .map(|k| Recipient {
+            address: k.address(),
+            key: EncryptionKey::for_keeper(&k.to_bytes().0).public_key(),
+        })
+        .collect();
+    recipients.push(Recipient {
+        address: owner.address(),
+        key: EncryptionKey::for_owner(&owner.to_bytes().0).public_key(),
+    });
+    let context = Context {
+        chain_id,
+        herald,
+        owner: owner.address(),
+    };
+    let envelope = Envelope::seal(&sealed, &context, &recipients)?;
+    Ok(herald_spec::with_secrets(
+        "trigger.yaml",
+        config,
+        &envelope.to_base64(),
+    )?)
 }

@@ -179,9 +179,11 @@ pub struct IdentityConfig {
     /// The environment variable holding the keystore's password.
     #[serde(default = "defaults::password_env")]
     pub keystore_password_env: String,
-    /// The environment variable holding the seed per-trigger webhook secrets derive from.
-    #[serde(default = "defaults::webhook_seed_env")]
-    pub webhook_seed_env: String,
+    /// The environment variable holding the keeper's X25519 encryption key (32 bytes, hex), the
+    /// one trigger owners seal secrets to. Unset: derived from the signing key (see
+    /// `docs/guides/operators.md`, "Sealed secrets").
+    #[serde(default = "defaults::encryption_key_env")]
+    pub encryption_key_env: String,
 }
 
 impl Default for IdentityConfig {
@@ -190,7 +192,7 @@ impl Default for IdentityConfig {
             key_env: defaults::key_env(),
             keystore: None,
             keystore_password_env: defaults::password_env(),
-            webhook_seed_env: defaults::webhook_seed_env(),
+            encryption_key_env: defaults::encryption_key_env(),
         }
     }
 }

@@ -410,6 +410,18 @@ fn request_from(event: &Event, m: &Match, key: ExecutionKey, data: Value) -> Ser
                 .collect()
         })
         .unwrap_or_default();
+    let secret_headers = m
+        .trigger
+        .data
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|h| {
+            h.iter()
+                .filter(|(_, v)| v.as_str().is_some_and(herald_spec::references_secret))
+                .map(|(k, _)| k.clone())
+                .collect()
+        })
+        .unwrap_or_default();
     let mut body_data = data;
     if let Some(object) = body_data.as_object_mut() {
         object.remove("endpoint");
@@ -421,6 +433,7 @@ fn request_from(event: &Event, m: &Match, key: ExecutionKey, data: Value) -> Ser
         service: m.trigger.service.clone(),
         endpoint,
         headers,
+        secret_headers,
         body: json!({
             "id": key.to_string(),
             "trigger": m.trigger.id,

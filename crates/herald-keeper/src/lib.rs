@@ -14,6 +14,7 @@ pub mod network;
 pub mod node;
 pub mod price;
 pub mod runner;
+pub mod secrets;
 pub mod settler;
 pub mod triggers;
 

@@ -54,7 +54,8 @@ use crate::{
         routes::{PeerState, router as peer_router},
         takeover,
     },
-    runner::{Runner, SecretSource},
+    runner::Runner,
+    secrets::{Unsealer, publish_encryption_key},
     settler::{Settler, SettlerConfig},
     triggers::{HTTP_CONNECTOR, TriggerSet, load_triggers},
 };
@@ -62,7 +63,7 @@ use crate::{
 mod identity;
 mod network;
 
-pub use identity::{Identity, load_signer, load_webhook_seed};
+pub use identity::{Identity, load_encryption_key, load_signer};
 use network::{Either, join_network};
 
 /// The connector name chain events are counted under.
@@ -121,10 +122,7 @@ pub async fn run_as(
     identity: Identity,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> eyre::Result<()> {
-    let Identity {
-        signer,
-        webhook_seed: seed,
-    } = identity;
+    let Identity { signer, encryption } = identity;
     let keeper = signer.address();
     let store = Store::connect(&config.store.url).await?;
     // Nonces are asked of the node for every transaction rather than cached: after a dropped
@@ -195,9 +193,10 @@ pub async fn run_as(
         allow_private_targets: config.webhook.allow_private_targets,
         ..WebhookConfig::default()
     });
+    publish_encryption_key(&provider, herald, keeper, encryption.public_key()).await?;
     let runner = Runner::new(
         webhook,
-        SecretSource::new(seed, chain_id, herald),
+        Unsealer::new(keeper, encryption, chain_id, herald, triggers.clone()),
         config.runner_fee(),
     );
     let metrics = Arc::new(Metrics::default());

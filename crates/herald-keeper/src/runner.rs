@@ -8,13 +8,15 @@
 //! the operator, the runner and the protocol's share of those — the event was observed and the
 //! delivery attempted — but not the service's developer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use alloy::primitives::{Address, B256, U256, keccak256};
-use herald_services::{Delivery, WebhookClient, WebhookRequest, WebhookSecret};
+use alloy::primitives::{B256, U256, keccak256};
+use herald_services::{Delivery, WebhookClient, WebhookRequest};
 use herald_store::{ExecutionKey, ExecutionStatus, Finished};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::secrets::Unsealer;
 
 /// A service call as stored with its execution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -23,9 +25,15 @@ pub struct ServiceRequest {
     pub service: String,
     /// The endpoint, templates rendered.
     pub endpoint: String,
-    /// Extra headers from the trigger.
+    /// Extra headers from the trigger. A value may hold `{{ secrets.name }}` references, kept as
+    /// written: the runner substitutes them just before sending (see `secret_headers`).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// The headers whose values reference the trigger's sealed secrets. Only these are
+    /// substituted, and only the trigger's author can put a header here (the spec refuses secret
+    /// references next to event templates), so event data can never send a secret anywhere.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub secret_headers: BTreeSet<String>,
     /// The JSON body.
     pub body: Value,
 }
@@ -141,49 +149,16 @@ fn put_str(preimage: &mut Vec<u8>, text: &str) {
 #[derive(Clone, Debug)]
 pub struct Runner {
     client: WebhookClient,
-    secrets: SecretSource,
+    secrets: Unsealer,
     runner_fee: U256,
     #[cfg(feature = "byzantine")]
     fault: crate::network::fault::Fault,
 }
 
-/// Where per-trigger webhook secrets come from: derived from the keeper's seed, per deployment.
-#[derive(Clone)]
-pub struct SecretSource {
-    seed: Vec<u8>,
-    chain_id: u64,
-    herald: Address,
-}
-
-impl std::fmt::Debug for SecretSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretSource(***)")
-    }
-}
-
-impl SecretSource {
-    /// Secrets derived from `seed` for the deployment `herald` on `chain_id`.
-    pub fn new(seed: Vec<u8>, chain_id: u64, herald: Address) -> Self {
-        Self {
-            seed,
-            chain_id,
-            herald,
-        }
-    }
-
-    /// The `whsec_` secret a trigger's webhooks are signed with.
-    pub fn for_trigger(&self, trigger_id: u64) -> WebhookSecret {
-        let context = format!(
-            "herald/webhook/v1/{}/{:#x}/{trigger_id}",
-            self.chain_id, self.herald
-        );
-        WebhookSecret::derive(&self.seed, context.as_bytes())
-    }
-}
-
 impl Runner {
-    /// A runner delivering with `client`, charging `runner_fee` per execution.
-    pub fn new(client: WebhookClient, secrets: SecretSource, runner_fee: U256) -> Self {
+    /// A runner delivering with `client`, opening triggers' secrets with `secrets`, charging
+    /// `runner_fee` per execution.
+    pub fn new(client: WebhookClient, secrets: Unsealer, runner_fee: U256) -> Self {
         Self {
             client,
             secrets,
@@ -230,17 +205,54 @@ impl Runner {
         #[cfg(feature = "byzantine")]
         let request = self.fault.redirect(request);
         let id = key.to_string();
-        let secret = self.secrets.for_trigger(key.trigger_id);
+        // Opened for this delivery only; results commit to the references, never the values.
+        let refused = |reason: String| {
+            finished(
+                ExecutionStatus::Failed,
+                0,
+                &request.result(key, None),
+                Some(format!("refused: {reason}")),
+            )
+        };
+        let secrets = match self.secrets.open(key.trigger_id) {
+            Ok(secrets) => secrets,
+            Err(e) => return refused(e.to_string()),
+        };
+        let mut headers = request.headers.clone();
+        for name in &request.secret_headers {
+            let Some(value) = headers.get_mut(name) else {
+                continue;
+            };
+            match herald_spec::substitute_secrets(value, |n| secrets.get(n)) {
+                Ok(substituted) => *value = substituted,
+                Err(missing) => return refused(format!("header `{name}`: {missing}")),
+            }
+        }
         let delivery = self
             .client
             .deliver(&WebhookRequest {
                 endpoint: &request.endpoint,
-                headers: &request.headers,
+                headers: &headers,
                 body: &request.body,
                 id: &id,
-                secret: &secret,
+                secret: secrets.webhook(),
             })
             .await;
+        drop(headers);
+        // A receiver's error body may echo the headers it got: keep nothing secret of it.
+        let delivery = delivery.map(|d| match d {
+            Delivery::Failed {
+                attempts,
+                last_status,
+                detail,
+            } => Delivery::Failed {
+                attempts,
+                last_status,
+                detail: secrets.redact(&detail),
+            },
+            delivered => delivered,
+        });
+        let delivery = delivery.map_err(|e| secrets.redact(&e.to_string()));
         // The result the receipt commits to: what was sent and how the receiver answered.
         match delivery {
             Ok(Delivery::Delivered { status, attempts }) => finished(
@@ -264,12 +276,7 @@ impl Runner {
                     None => format!("failed after {attempts} attempts: {detail}"),
                 }),
             ),
-            Err(refused) => finished(
-                ExecutionStatus::Failed,
-                0,
-                &request.result(key, None),
-                Some(format!("refused: {refused}")),
-            ),
+            Err(reason) => refused(reason),
         }
     }
 }
@@ -299,6 +306,7 @@ mod tests {
                 ("authorization".into(), TOKEN.into()),
                 ("x-team".into(), "blue-team-42".into()),
             ]),
+            secret_headers: BTreeSet::new(),
             body: json!({"id": "7:0x11", "data": {"amount": "42"}}),
         }
     }

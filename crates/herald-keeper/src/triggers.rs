@@ -35,7 +35,9 @@ use herald_spec::{Manifests, TriggerSpec, parse_triggers};
 use serde_json::Value;
 
 mod pauses;
+mod sealed;
 pub use pauses::PauseHistory;
+pub use sealed::SealState;
 
 /// A trigger the keeper can run.
 #[derive(Clone, Debug)]
@@ -116,10 +118,20 @@ pub struct TriggerSet {
     matcher: Matcher,
     triggers: HashMap<u64, Arc<ActiveTrigger>>,
     pauses: HashMap<u64, PauseHistory>,
+    sealed: HashMap<u64, SealState>,
     sources: HashMap<String, Source>,
     connector_types: HashMap<u32, RegisteredType>,
     service_types: HashMap<u32, RegisteredType>,
     floor: FeeFloor,
+}
+
+impl std::fmt::Debug for TriggerSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TriggerSet")
+            .field("triggers", &self.triggers.len())
+            .field("sources", &self.sources.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// One match: a trigger and the payload its source decoded.
@@ -139,6 +151,7 @@ impl TriggerSet {
             matcher: Matcher::new(),
             triggers: HashMap::new(),
             pauses: HashMap::new(),
+            sealed: HashMap::new(),
             sources: HashMap::new(),
             connector_types: HashMap::new(),
             service_types: HashMap::new(),
@@ -225,6 +238,14 @@ impl TriggerSet {
                 self.unload(id);
                 report.cancelled.push(id);
                 true
+            }
+            Herald::TriggerSecretsSet::SIGNATURE_HASH => {
+                let Ok(set) = log.log_decode::<Herald::TriggerSecretsSet>() else {
+                    return false;
+                };
+                let e = set.inner.data;
+                self.sealed.insert(e.id, SealState::of_bytes(&e.envelope));
+                self.triggers.contains_key(&e.id)
             }
             Herald::ConnectorTypeSet::SIGNATURE_HASH => {
                 let Ok(set) = log.log_decode::<Herald::ConnectorTypeSet>() else {
@@ -328,6 +349,17 @@ impl TriggerSet {
         self.pauses.entry(id).or_default()
     }
 
+    /// Trigger `id`'s latest sealed secrets (`None`: its owner sealed none).
+    pub fn sealed(&self, id: u64) -> Option<SealState> {
+        self.sealed.get(&id).cloned()
+    }
+
+    /// The keepers that may perform trigger `id`: those its secrets are sealed to, or `None` for a
+    /// trigger with no sealed secrets (any active keeper may).
+    pub fn sealed_to(&self, id: u64) -> Option<Vec<Address>> {
+        self.sealed.get(&id).map(SealState::sealed_to)
+    }
+
     /// Whether trigger `id` is paused now.
     pub fn is_paused(&self, id: u64) -> bool {
         self.pauses.get(&id).is_some_and(PauseHistory::is_paused)
@@ -340,6 +372,7 @@ impl TriggerSet {
 
     fn unload(&mut self, id: u64) {
         self.matcher.remove(TriggerId(id));
+        self.sealed.remove(&id);
         if let Some(trigger) = self.triggers.remove(&id) {
             self.release(&trigger.source);
         }
@@ -460,6 +493,9 @@ impl TriggerSet {
             self.chain_source(&file, spec)?
         };
         self.matcher.insert(TriggerId(id), &key, &filter);
+        if let Some(secrets) = &spec.secrets {
+            self.sealed.insert(id, SealState::of_base64(&secrets.value));
+        }
         Ok(ActiveTrigger {
             id,
             owner: event.owner,
@@ -575,6 +611,7 @@ pub fn registry_filter(herald: Address) -> Filter {
         Herald::TriggerPaused::SIGNATURE_HASH,
         Herald::TriggerResumed::SIGNATURE_HASH,
         Herald::TriggerCancelled::SIGNATURE_HASH,
+        Herald::TriggerSecretsSet::SIGNATURE_HASH,
     ])
 }
 

@@ -71,8 +71,9 @@ pub struct WebhookRequest<'a> {
     pub body: &'a Value,
     /// The execution key, sent as `webhook-id`.
     pub id: &'a str,
-    /// The trigger's signing secret.
-    pub secret: &'a WebhookSecret,
+    /// The trigger's signing secret; without one the delivery carries no `webhook-signature`
+    /// (a trigger whose owner sealed no secret).
+    pub secret: Option<&'a WebhookSecret>,
 }
 
 /// How a delivery ended.
@@ -140,11 +141,13 @@ impl WebhookClient {
                 .post(url.as_str())?
                 .header("content-type", "application/json")
                 .header("webhook-id", request.id)
-                .header("webhook-timestamp", timestamp.to_string())
-                .header(
+                .header("webhook-timestamp", timestamp.to_string());
+            if let Some(secret) = request.secret {
+                builder = builder.header(
                     "webhook-signature",
-                    sign(request.secret, request.id, timestamp, &body),
+                    sign(secret, request.id, timestamp, &body),
                 );
+            }
             for (name, value) in request.headers {
                 builder = builder.header(name, value);
             }

@@ -121,7 +121,7 @@ async fn deliver(client: &WebhookClient, url: &str) -> Result<Delivery, RequestE
             headers: &headers,
             body: &body,
             id: "1:0x01",
-            secret: &secret,
+            secret: Some(&secret),
         })
         .await
 }

@@ -102,7 +102,7 @@ impl Fixture {
             headers: &self.headers,
             body: &self.body,
             id,
-            secret: &self.secret,
+            secret: Some(&self.secret),
         }
     }
 }
@@ -125,7 +125,7 @@ async fn delivers_signed_with_the_trigger_headers() {
         headers: &headers,
         body: &body,
         id: "7:0xabc",
-        secret: &secret,
+        secret: Some(&secret),
     };
 
     assert_eq!(

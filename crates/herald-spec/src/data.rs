@@ -46,7 +46,17 @@ pub(crate) fn check_data(
                 ),
             ));
         };
-        check_value(file, value, &input.ty, name, outputs)?;
+        match (&value.kind, name) {
+            // A header value is the one place a secret may go: it is sent to the trigger's own
+            // endpoint and committed to only as a salted hash of the reference.
+            (NodeKind::Map(headers), "headers") => {
+                for (_, header) in headers {
+                    let secrets = matches!(header.kind, NodeKind::Scalar { .. });
+                    check_value(file, header, &FieldType::Json, name, outputs, secrets)?;
+                }
+            }
+            _ => check_value(file, value, &input.ty, name, outputs, false)?,
+        }
     }
     for (name, input) in &service.inputs {
         if input.required && !entries.iter().any(|(k, _)| k.as_text() == Some(name)) {
@@ -65,16 +75,19 @@ pub(crate) fn check_data(
 }
 
 /// Checks a data value against an input type, and every template in it against the event's fields.
+/// `secrets`: whether the value may reference the trigger's secrets (a header value only).
 fn check_value(
     file: &str,
     node: &Node,
     ty: &FieldType,
     name: &str,
     outputs: &FieldType,
+    secrets: bool,
 ) -> Result<(), SpecError> {
     match (&node.kind, ty) {
         (NodeKind::Scalar { text, plain }, _) => {
             let parts = parse_template(text).map_err(|e| SpecError::new(file, node.at, e))?;
+            check_secret_references(file, node, &parts, secrets)?;
             for part in &parts {
                 if let TemplatePart::Event(path) = part {
                     outputs.resolve(path).map_err(|e| {
@@ -123,7 +136,7 @@ fn check_value(
         (_, FieldType::Json) => walk_templates(file, node, outputs),
         (NodeKind::Seq(items), FieldType::List(item)) => items
             .iter()
-            .try_for_each(|i| check_value(file, i, item, name, outputs)),
+            .try_for_each(|i| check_value(file, i, item, name, outputs, false)),
         (NodeKind::Map(entries), FieldType::Object(fields)) => {
             for (key, value) in entries {
                 let field = key.as_text().unwrap_or_default();
@@ -137,7 +150,7 @@ fn check_value(
                         ),
                     ));
                 };
-                check_value(file, value, ty, field, outputs)?;
+                check_value(file, value, ty, field, outputs, false)?;
             }
             Ok(())
         }
@@ -155,7 +168,7 @@ fn check_value(
 
 fn walk_templates(file: &str, node: &Node, outputs: &FieldType) -> Result<(), SpecError> {
     match &node.kind {
-        NodeKind::Scalar { .. } => check_value(file, node, &FieldType::Json, "", outputs),
+        NodeKind::Scalar { .. } => check_value(file, node, &FieldType::Json, "", outputs, false),
         NodeKind::Seq(items) => items
             .iter()
             .try_for_each(|i| walk_templates(file, i, outputs)),
@@ -163,6 +176,37 @@ fn walk_templates(file: &str, node: &Node, outputs: &FieldType) -> Result<(), Sp
             .iter()
             .try_for_each(|(_, v)| walk_templates(file, v, outputs)),
     }
+}
+
+/// Secrets go only into header values, and only into values the trigger's author wrote whole: the
+/// endpoint and body are committed to in the clear, and a value that also holds an event field
+/// would let whoever emits the event decide what the secret is sent with.
+fn check_secret_references(
+    file: &str,
+    node: &Node,
+    parts: &[TemplatePart],
+    allowed: bool,
+) -> Result<(), SpecError> {
+    if !parts.iter().any(|p| matches!(p, TemplatePart::Secret(_))) {
+        return Ok(());
+    }
+    if !allowed {
+        return Err(SpecError::new(
+            file,
+            node.at,
+            "`{{ secrets.… }}` may appear only in a header value: the endpoint and the body are \
+             committed to in the clear",
+        ));
+    }
+    if parts.iter().any(|p| matches!(p, TemplatePart::Event(_))) {
+        return Err(SpecError::new(
+            file,
+            node.at,
+            "a header value that holds a secret cannot also hold `{{ event.… }}`: event data must \
+             never shape what a secret is sent with",
+        ));
+    }
+    Ok(())
 }
 
 /// The field name at `depth` of `path` (empty for a list index or a path too short).

@@ -13,6 +13,7 @@ pub mod error;
 pub mod manifest;
 pub mod registry;
 pub mod schema;
+mod sealed;
 pub mod template;
 pub mod trigger;
 pub mod yaml;
@@ -20,9 +21,11 @@ pub mod yaml;
 pub use error::{Spanned, SpecError};
 pub use manifest::{ConnectorManifest, Propagation, ServiceManifest};
 pub use registry::{BUILTIN_MANIFESTS, HTTP_EVENT_CONNECTOR, Manifests};
+pub use sealed::{referenced_secrets, with_secrets};
 pub use template::{
-    MAX_RENDERED_BYTES, MAX_TEMPLATE_REFS, RenderTooLarge, TemplatePart, parse_template,
-    render_data, render_data_within,
+    MAX_RENDERED_BYTES, MAX_SECRET_NAME, MAX_TEMPLATE_REFS, RenderTooLarge, SecretMissing,
+    TemplatePart, is_secret_name, parse_template, references_secret, render_data,
+    render_data_within, substitute_secrets,
 };
 pub use trigger::{
     Limits, MAX_TRIGGER_FILE_BYTES, NextTrigger, Source, SpannedFilter, TriggerSpec, parse_triggers,

@@ -1,6 +1,11 @@
 //! `{{ event.path }}` templates in a trigger's service data: parsed when the file is read, rendered
 //! from each matched event's payload when its request is built.
 //!
+//! `{{ secrets.name }}` names one of the trigger's sealed secrets. Rendering leaves it as written:
+//! the request is stored and committed to with the reference, never the value, and only the runner
+//! that delivers substitutes it ([`substitute_secrets`]), just before sending. The spec allows it
+//! only in header values written by the trigger's author, so event data can never place one.
+//!
 //! Both ends are bounded, because neither the trigger's author nor the event's emitter is trusted:
 //! a file holds at most [`MAX_TEMPLATE_REFS`] templates, and rendering stops at
 //! [`MAX_RENDERED_BYTES`] (or the caller's limit), so a small file cannot make a large event render a
@@ -29,6 +34,61 @@ pub enum TemplatePart {
     Text(String),
     /// `{{ event.<path> }}`.
     Event(Path),
+    /// `{{ secrets.<name> }}`: one of the trigger's sealed secrets.
+    Secret(String),
+}
+
+/// The longest secret name (`{{ secrets.<name> }}`): lowercase letters, digits, `_` and `-`.
+pub const MAX_SECRET_NAME: usize = 64;
+
+/// Whether `name` may name a secret: 1 to [`MAX_SECRET_NAME`] of `[a-z0-9_-]`.
+pub fn is_secret_name(name: &str) -> bool {
+    (1..=MAX_SECRET_NAME).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+/// How a secret reference is written in a rendered request: always in this one form, so that
+/// performer and co-signers, who both render it, commit to the same bytes.
+fn secret_reference(name: &str) -> String {
+    format!("{{{{ secrets.{name} }}}}")
+}
+
+/// `text` (a header value as stored) with every `{{ secrets.name }}` replaced by the value `lookup`
+/// gives; `Err` names the first secret `lookup` does not have. Text that holds an event template
+/// is refused: a stored value with secrets was written by the trigger's author alone.
+pub fn substitute_secrets<'a>(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<&'a str>,
+) -> Result<String, SecretMissing> {
+    let parts = parse_template(text).map_err(|_| SecretMissing(String::new()))?;
+    let mut out = String::with_capacity(text.len());
+    for part in parts {
+        match part {
+            TemplatePart::Text(text) => out.push_str(&text),
+            TemplatePart::Secret(name) => {
+                out.push_str(lookup(&name).ok_or(SecretMissing(name))?);
+            }
+            TemplatePart::Event(_) => return Err(SecretMissing(String::new())),
+        }
+    }
+    Ok(out)
+}
+
+/// A header names a secret the trigger's sealed secrets do not hold (the name; empty when the
+/// value was not a secret template at all).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("the trigger's sealed secrets hold no `{0}`")]
+pub struct SecretMissing(pub String);
+
+/// Whether `text` references a secret.
+pub fn references_secret(text: &str) -> bool {
+    parse_template(text).is_ok_and(|parts| {
+        parts
+            .iter()
+            .any(|part| matches!(part, TemplatePart::Secret(_)))
+    })
 }
 
 /// Counts the templates in a data tree, refusing the one past [`MAX_TEMPLATE_REFS`].
@@ -56,7 +116,7 @@ pub(crate) fn count_templates(file: &str, node: &Node, seen: &mut usize) -> Resu
     }
 }
 
-/// Splits a data string into text and `{{ event.path }}` references.
+/// Splits a data string into text, `{{ event.path }}` and `{{ secrets.name }}` references.
 pub fn parse_template(text: &str) -> Result<Vec<TemplatePart>, String> {
     let mut parts = Vec::new();
     let mut rest = text;
@@ -69,8 +129,21 @@ pub fn parse_template(text: &str) -> Result<Vec<TemplatePart>, String> {
             .find("}}")
             .ok_or_else(|| format!("`{{{{` without `}}}}` in {text:?}"))?;
         let expr = after[..close].trim();
+        if let Some(name) = expr.strip_prefix("secrets.") {
+            if !is_secret_name(name) {
+                return Err(format!(
+                    "a secret's name is 1 to {MAX_SECRET_NAME} of a-z, 0-9, `_` and `-`, found `{name}`"
+                ));
+            }
+            parts.push(TemplatePart::Secret(name.to_string()));
+            rest = &after[close + 2..];
+            continue;
+        }
         let path = expr.strip_prefix("event.").ok_or_else(|| {
-            format!("templates reference event fields as `{{{{ event.path }}}}`, found `{expr}`")
+            format!(
+                "templates reference event fields as `{{{{ event.path }}}}` or secrets as \
+                 `{{{{ secrets.name }}}}`, found `{expr}`"
+            )
         })?;
         parts.push(TemplatePart::Event(path.parse()?));
         rest = &after[close + 2..];
@@ -157,6 +230,11 @@ fn render(data: &Value, payload: &Value, budget: &mut usize) -> Result<Value, Ov
                                 charge(budget, text.len())?;
                                 out.push_str(text);
                             }
+                            TemplatePart::Secret(name) => {
+                                let reference = secret_reference(name);
+                                charge(budget, reference.len())?;
+                                out.push_str(&reference);
+                            }
                             TemplatePart::Event(path) => match path.lookup(payload) {
                                 Some(Value::String(s)) => {
                                     charge(budget, s.len())?;
@@ -206,6 +284,28 @@ fn render(data: &Value, payload: &Value, budget: &mut usize) -> Result<Value, Ov
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_secret_reference_is_rendered_as_written_and_substituted_only_by_the_runner() {
+        let data =
+            serde_json::json!({"headers": {"authorization": "Bearer {{secrets.api-token}}"}});
+        let rendered = render_data(&data, &serde_json::json!({}));
+        let stored = rendered["headers"]["authorization"]
+            .as_str()
+            .expect("a string");
+        // One spelling, whatever the author's spacing: performer and co-signer commit to it.
+        assert_eq!(stored, "Bearer {{ secrets.api-token }}");
+        assert!(references_secret(stored));
+        let value = substitute_secrets(stored, |name| (name == "api-token").then_some("sk-1"));
+        assert_eq!(value.expect("substituted"), "Bearer sk-1");
+        assert_eq!(
+            substitute_secrets(stored, |_| None),
+            Err(SecretMissing("api-token".into()))
+        );
+        // A value holding an event template was not written by the author alone.
+        assert!(substitute_secrets("{{ secrets.a }}{{ event.x }}", |_| Some("v")).is_err());
+        assert!(!references_secret("{{ event.x }} plain"));
+    }
 
     #[test]
     fn data_templates_render_from_the_payload() {

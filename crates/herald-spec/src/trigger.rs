@@ -29,6 +29,10 @@ pub struct TriggerSpec {
     pub data: Node,
     /// Fees, time frame, recurrence and chaining.
     pub limits: Limits,
+    /// `secrets`: the trigger's secrets sealed to the keepers that may perform it (a base64
+    /// `herald-seal` envelope, as `herald trigger create` writes it). A later `TriggerSecretsSet`
+    /// on chain replaces it.
+    pub secrets: Option<Spanned<String>>,
 }
 
 /// A filter with the position of each predicate's parts.
@@ -111,7 +115,7 @@ pub enum NextTrigger {
     Id(u64),
 }
 
-const TRIGGER_KEYS: &[&str] = &["connector", "event-filters", "service", "limits"];
+const TRIGGER_KEYS: &[&str] = &["connector", "event-filters", "service", "limits", "secrets"];
 const LIMIT_KEYS: &[&str] = &[
     "max-fee-per-execution",
     "active-from",
@@ -246,6 +250,15 @@ fn trigger(file: &str, key: &Node, node: &Node) -> Result<TriggerSpec, SpecError
             None => Limits::default(),
             Some(node) => limits(file, node)?,
         },
+        secrets: fields
+            .get("secrets")
+            .map(|node| {
+                Ok::<_, SpecError>(Spanned {
+                    value: text_of(file, node)?,
+                    at: node.at,
+                })
+            })
+            .transpose()?,
     })
 }
 

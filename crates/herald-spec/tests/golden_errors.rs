@@ -64,6 +64,26 @@ fn golden() {
             "t.yaml:11:27: template variable `event.argumnts.Amount` is not an output of the connector; did you mean `arguments`?",
         ),
         (
+            trigger("    - event:\n        eq: Transfer\n", "      endpoint: https://x/{{ secrets.token }}\n"),
+            "t.yaml:10:17: `{{ secrets.… }}` may appear only in a header value: the endpoint and the body are committed to in the clear",
+        ),
+        (
+            trigger("    - event:\n        eq: Transfer\n", "      endpoint: https://x/\n      arguments: {key: '{{ secrets.token }}'}\n"),
+            "t.yaml:11:24: `{{ secrets.… }}` may appear only in a header value: the endpoint and the body are committed to in the clear",
+        ),
+        (
+            trigger("    - event:\n        eq: Transfer\n", "      endpoint: https://x/\n      headers: {authorization: 'Bearer {{ secrets.token }} {{ event.to }}'}\n"),
+            "t.yaml:11:32: a header value that holds a secret cannot also hold `{{ event.… }}`: event data must never shape what a secret is sent with",
+        ),
+        (
+            trigger("    - event:\n        eq: Transfer\n", "      endpoint: https://x/\n      headers: {authorization: 'Bearer {{ secrets.Token }}'}\n"),
+            "t.yaml:11:32: a secret's name is 1 to 64 of a-z, 0-9, `_` and `-`, found `Token`",
+        ),
+        (
+            trigger("    - event:\n        eq: Transfer\n", "      endpoint: https://x/\n      headers: {authorization: 'Bearer {{ secrets.token }}'}\n"),
+            "no error",
+        ),
+        (
             trigger("    - event:\n        eq: Transfer\n", "      endpoint: 42\n"),
             "t.yaml:10:17: input `endpoint` expects string, found 42",
         ),
@@ -73,7 +93,7 @@ fn golden() {
         ),
         (
             "t:\n  connectr:\n    type: X\n".into(),
-            "t.yaml:2:3: unknown key `connectr` in a trigger (expected one of: connector, event-filters, service, limits); did you mean `connector`?",
+            "t.yaml:2:3: unknown key `connectr` in a trigger (expected one of: connector, event-filters, service, limits, secrets); did you mean `connector`?",
         ),
         (
             "t:\n  connector:\n    type: X\n  service:\n    service: webhook\n  limits:\n    max-executions: 0\n".into(),

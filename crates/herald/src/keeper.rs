@@ -1,13 +1,9 @@
-//! `herald keeper …`: run a keeper node, and show a trigger's webhook secret.
+//! `herald keeper …`: run a keeper node, and manage its registration.
 
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use herald_keeper::{
-    KeeperConfig,
-    node::{self, load_webhook_seed},
-    runner::SecretSource,
-};
+use herald_keeper::{KeeperConfig, node};
 
 use crate::Outcome;
 
@@ -49,17 +45,6 @@ pub(crate) enum KeeperCommand {
         /// The keeper (default: the account of HERALD_PRIVATE_KEY).
         address: Option<alloy::primitives::Address>,
     },
-    /// Print the `whsec_` secret a trigger's webhooks are signed with (for its owner's receiver).
-    WebhookSecret {
-        #[command(flatten)]
-        config: ConfigArgs,
-        /// The trigger's id.
-        #[arg(long)]
-        trigger: u64,
-        /// The chain's id (read from the node when omitted).
-        #[arg(long)]
-        chain_id: Option<u64>,
-    },
 }
 
 #[derive(Args)]
@@ -97,35 +82,7 @@ pub(crate) fn run(command: KeeperCommand, json_output: bool) -> Result<Outcome, 
                 Ok(Outcome::Yes)
             })
         }
-        KeeperCommand::WebhookSecret {
-            config,
-            trigger,
-            chain_id,
-        } => {
-            let config = load(&config)?;
-            let seed = load_webhook_seed(&config).map_err(|e| format!("{e:#}"))?;
-            let chain_id = match chain_id {
-                Some(id) => id,
-                None => on_chain_id(&config.chain.rpc_url)?,
-            };
-            let secrets = SecretSource::new(seed, chain_id, config.chain.herald);
-            println!("{}", secrets.for_trigger(trigger));
-            Ok(Outcome::Yes)
-        }
     }
-}
-
-/// The chain id the node at `url` reports.
-fn on_chain_id(url: &str) -> Result<u64, String> {
-    use alloy::providers::{Provider, ProviderBuilder};
-    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        let provider = ProviderBuilder::new()
-            .connect(url)
-            .await
-            .map_err(|e| format!("chain.rpc_url {url}: {e}"))?;
-        provider.get_chain_id().await.map_err(|e| e.to_string())
-    })
 }
 
 /// Logs to stderr; `RUST_LOG` chooses what (default: info for Herald, warnings for the rest).

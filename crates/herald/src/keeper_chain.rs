@@ -43,12 +43,27 @@ pub(crate) async fn register(
             s.contract().registerKeeper(bond96, endpoint.clone()),
         )
         .await?;
+    // Owners seal triggers' secrets to this key; the keeper publishes it again at start if its
+    // configuration names another.
+    let encryption = match std::env::var("HERALD_ENCRYPTION_KEY") {
+        Ok(hex) => herald_seal::EncryptionKey::from_hex(&hex)
+            .map_err(|_| "HERALD_ENCRYPTION_KEY is not a 32-byte hex X25519 key".to_string())?,
+        Err(_) => {
+            herald_seal::EncryptionKey::for_keeper(&crate::deploy::signer_from_env()?.to_bytes().0)
+        }
+    }
+    .public_key();
+    s.send(
+        "setEncryptionKey",
+        s.contract().setEncryptionKey(encryption.as_bytes().into()),
+    )
+    .await?;
     report(
         json_output,
         json!({"keeper": s.account(), "bond": amount.to_string(), "endpoint": endpoint,
-               "tx": receipt.transaction_hash}),
+               "encryption_key": encryption.to_string(), "tx": receipt.transaction_hash}),
         format!(
-            "registered {:#x} with a bond of {} at {endpoint}  tx {}",
+            "registered {:#x} with a bond of {} at {endpoint}, encryption key {encryption}  tx {}",
             s.account(),
             s.format(amount),
             receipt.transaction_hash

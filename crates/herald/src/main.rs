@@ -17,6 +17,7 @@ mod publish;
 mod session;
 mod trigger;
 mod trigger_chain;
+mod trigger_secrets;
 
 use std::process::ExitCode;
 

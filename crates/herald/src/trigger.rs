@@ -44,6 +44,9 @@ pub(crate) enum TriggerCommand {
     Cancel(crate::trigger_chain::IdArgs),
     /// After a proven fraud on the trigger, put its event cursor back at the last genuine event.
     Rewind(crate::trigger_chain::RewindArgs),
+    /// A trigger's sealed secrets: set, rotate the webhook secret, reseal, show.
+    #[command(subcommand)]
+    Secrets(crate::trigger_secrets::SecretsCommand),
 }
 
 pub(crate) fn run(command: TriggerCommand, json_output: bool) -> Result<Outcome, String> {
@@ -56,6 +59,9 @@ pub(crate) fn run(command: TriggerCommand, json_output: bool) -> Result<Outcome,
         TriggerCommand::Resume(args) => on_runtime(chain::set_state(args, "resume", json_output)),
         TriggerCommand::Cancel(args) => on_runtime(chain::set_state(args, "cancel", json_output)),
         TriggerCommand::Rewind(args) => on_runtime(chain::rewind(args, json_output)),
+        TriggerCommand::Secrets(command) => {
+            on_runtime(crate::trigger_secrets::run(command, json_output))
+        }
         TriggerCommand::Schema => {
             print!("{}", trigger_file_schema());
             Ok(Outcome::Yes)

@@ -43,6 +43,14 @@ pub(crate) struct CreateArgs {
     /// Cap per execution in tokens, when the file's limits do not set `max-fee-per-execution`.
     #[arg(long, default_value = "0.1")]
     max_fee: String,
+    /// A secret the file's headers reference as `{{ secrets.NAME }}`; its value is read from
+    /// `$HERALD_SECRET_<NAME>`. Repeatable. Sealed, with a generated webhook signing secret, to
+    /// the keepers active now.
+    #[arg(long = "secret", value_name = "NAME")]
+    secrets: Vec<String>,
+    /// Register without sealed secrets: deliveries carry no `webhook-signature`.
+    #[arg(long, conflicts_with = "secrets")]
+    unsigned: bool,
 }
 
 /// `trigger list`.
@@ -100,6 +108,19 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
                 contract.at.line, contract.at.col
             )
         })?;
+    }
+
+    let mut secrets = crate::trigger_secrets::from_env(&args.secrets)?;
+    for referenced in herald_spec::referenced_secrets(spec) {
+        if secrets.get(&referenced.value).is_none() {
+            return Err(format!(
+                "{file}:{}: a header references `{{{{ secrets.{} }}}}`: give --secret {} (its value in $HERALD_SECRET_{})",
+                referenced.at,
+                referenced.value,
+                referenced.value,
+                referenced.value.to_ascii_uppercase().replace('-', "_")
+            ));
+        }
     }
 
     let s = args.chain.write().await?;
@@ -172,6 +193,15 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
         maxExecutions: spec.limits.max_executions.unwrap_or(0),
     };
     let budget96: U96 = narrow("--budget", budget)?;
+    let (text, webhook_secret) = if args.unsigned {
+        (text, None)
+    } else {
+        let webhook = crate::trigger_secrets::with_new_webhook_secret(&mut secrets)?;
+        let envelope = crate::trigger_secrets::seal(&s, &secrets).await?;
+        let sealed = herald_spec::with_secrets(&file, &text, &envelope.to_base64())
+            .map_err(|e| e.to_string())?;
+        (sealed, Some(webhook))
+    };
     let receipt = s
         .send(
             "createTrigger",
@@ -186,13 +216,18 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
     report(
         json_output,
         json!({"id": id, "name": spec.name.value, "budget": budget.to_string(),
-               "max_fee_per_execution": max_fee.to_string(), "tx": receipt.transaction_hash}),
+               "max_fee_per_execution": max_fee.to_string(), "tx": receipt.transaction_hash,
+               "webhook_secret": webhook_secret.as_ref().map(ToString::to_string)}),
         format!(
-            "trigger #{id} `{}` created with a budget of {} (at most {} per execution)  tx {}",
+            "trigger #{id} `{}` created with a budget of {} (at most {} per execution)  tx {}{}",
             spec.name.value,
             s.format(budget),
             s.format(max_fee),
-            receipt.transaction_hash
+            receipt.transaction_hash,
+            webhook_secret.map_or_else(
+                || "\nunsigned: deliveries carry no webhook-signature".to_string(),
+                |w| format!("\nwebhook secret (shown once; verify deliveries with it): {w}")
+            )
         ),
     )
 }
@@ -399,6 +434,16 @@ pub(crate) async fn triggers_of(
         out.push(trigger(s, created.id).await?);
     }
     Ok(out)
+}
+
+/// Trigger `id`'s configuration as created (its file).
+pub(crate) async fn config_of(s: &Session, id: u64) -> Result<String, String> {
+    let created = created_log(s, Some(id), None).await?;
+    let created = created
+        .first()
+        .ok_or_else(|| format!("trigger #{id} was not created on this deployment"))?;
+    String::from_utf8(created.config.to_vec())
+        .map_err(|_| format!("trigger #{id}'s configuration is not UTF-8"))
 }
 
 async fn created_log(

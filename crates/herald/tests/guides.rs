@@ -15,8 +15,16 @@ use assert_cmd::Command;
 use herald_chain::bindings::HeraldTestToken;
 use herald_devnet::{Demo, DemoOptions};
 
-/// The `herald` command lines of a guide's ```sh blocks (continuations joined, comments dropped).
-fn commands(guide: &str) -> Vec<Vec<String>> {
+/// One `herald` line of a guide: the `NAME=value` assignments before it, and its arguments.
+#[derive(Debug)]
+struct Line {
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+}
+
+/// The `herald` command lines of a guide's ```sh blocks (continuations joined, comments dropped),
+/// with any `NAME=value` environment assignments written before `herald`.
+fn commands(guide: &str) -> Vec<Line> {
     let mut out = Vec::new();
     let mut in_sh = false;
     let mut pending = String::new();
@@ -35,8 +43,20 @@ fn commands(guide: &str) -> Vec<Vec<String>> {
         }
         pending.push_str(line);
         let command = std::mem::take(&mut pending);
-        if let Some(args) = command.trim().strip_prefix("herald ") {
-            out.push(args.split_whitespace().map(String::from).collect());
+        let mut words = command.split_whitespace().peekable();
+        let mut env = Vec::new();
+        while let Some((name, value)) = words.peek().and_then(|w| w.split_once('=')) {
+            if !name.chars().all(|c| c.is_ascii_uppercase() || c == '_') {
+                break;
+            }
+            env.push((name.to_string(), value.to_string()));
+            words.next();
+        }
+        if words.next() == Some("herald") {
+            out.push(Line {
+                env,
+                args: words.map(String::from).collect(),
+            });
         }
     }
     out
@@ -87,7 +107,7 @@ impl Drop for Background {
 /// API at `keeper_api`.
 async fn run_guide(
     name: &str,
-    commands: &[Vec<String>],
+    commands: &[Line],
     demo: &Demo,
     account: usize,
     dir: &Path,
@@ -102,12 +122,8 @@ async fn run_guide(
         ("HERALD_RPC_URL", demo.anvil.endpoint()),
         ("HERALD_ADDRESS", demo.net.herald().to_string()),
         ("HERALD_PRIVATE_KEY", key),
-        (
-            "HERALD_WEBHOOK_SEED",
-            herald_devnet::WEBHOOK_SEED.to_string(),
-        ),
     ];
-    for args in commands {
+    for Line { env: extra, args } in commands {
         let line = format!("herald {}", args.join(" "));
         if args.starts_with(&["keeper".into(), "run".into()]) {
             // Runs until stopped: start it, wait for its API, go on with the next lines.
@@ -158,6 +174,9 @@ async fn run_guide(
         let mut command = Command::cargo_bin("herald").expect("binary");
         command.current_dir(dir).args(args);
         for (k, v) in &env {
+            command.env(k, v);
+        }
+        for (k, v) in extra {
             command.env(k, v);
         }
         let out = command.output().expect("runs");

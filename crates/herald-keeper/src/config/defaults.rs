@@ -39,8 +39,8 @@ pub fn key_env() -> String {
 pub fn password_env() -> String {
     "HERALD_KEYSTORE_PASSWORD".into()
 }
-pub fn webhook_seed_env() -> String {
-    "HERALD_WEBHOOK_SEED".into()
+pub fn encryption_key_env() -> String {
+    "HERALD_ENCRYPTION_KEY".into()
 }
 pub fn store_url() -> String {
     "sqlite://keeper.db".into()

@@ -30,6 +30,8 @@ use alloy::primitives::Address;
 
 pub use peers::Peers;
 
+use crate::triggers::TriggerSet;
+
 /// How the dispatcher decides, for each execution, whether this keeper performs it.
 #[derive(Clone, Debug)]
 pub struct Assignment {
@@ -41,6 +43,8 @@ pub struct Assignment {
     pub takeover_timeout: Duration,
     /// Who is at work: a takeover waits while a keeper ranked before this one is.
     pub health: Arc<health::Health>,
+    /// The triggers, for whom each one's secrets are sealed to (only they may perform it).
+    pub triggers: Arc<RwLock<TriggerSet>>,
 }
 
 /// This keeper's part in one execution.
@@ -58,6 +62,20 @@ pub enum Role {
 const LENIENT_TIMEOUTS: u32 = 3;
 
 impl Assignment {
+    /// The ranking for `trigger_id` at `time` (see [`Peers::ranking`]).
+    fn ranking(&self, trigger_id: u64, time: u64) -> Vec<Address> {
+        // Read before the peers, and released: the two locks are never held together.
+        let sealed_to = self
+            .triggers
+            .read()
+            .expect("triggers")
+            .sealed_to(trigger_id);
+        self.peers
+            .read()
+            .expect("peers")
+            .ranking(trigger_id, time, sealed_to.as_deref())
+    }
+
     /// Whether a keeper ranked before this one for `trigger_id` is at work (online and settling),
     /// so a due takeover should wait.
     ///
@@ -66,7 +84,7 @@ impl Assignment {
     pub fn performer_at_work(&self, trigger_id: u64, overdue: Duration) -> bool {
         let lenient = overdue < self.takeover_timeout * LENIENT_TIMEOUTS;
         let now = attest::now_ms() / 1_000;
-        let ranking = self.peers.read().expect("peers").ranking(trigger_id, now);
+        let ranking = self.ranking(trigger_id, now);
         ranking.iter().take_while(|k| **k != self.me).any(|k| {
             self.health
                 .at_work(*k, trigger_id, self.takeover_timeout, lenient)
@@ -77,7 +95,7 @@ impl Assignment {
     /// taking its execution over (rank × the takeover timeout; one timeout if unranked).
     pub fn takeover_delay(&self, trigger_id: u64) -> Duration {
         let now = attest::now_ms() / 1_000;
-        let ranking = self.peers.read().expect("peers").ranking(trigger_id, now);
+        let ranking = self.ranking(trigger_id, now);
         let rank = ranking
             .iter()
             .position(|k| *k == self.me)
@@ -88,14 +106,21 @@ impl Assignment {
 
     /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds).
     pub fn role(&self, trigger_id: u64, event_time: u64) -> Role {
-        let ranking = self
-            .peers
+        let sealed = self
+            .triggers
             .read()
-            .expect("peers")
-            .ranking(trigger_id, event_time);
+            .expect("triggers")
+            .sealed_to(trigger_id)
+            .is_some();
+        let ranking = self.ranking(trigger_id, event_time);
         if ranking.is_empty() {
-            // No active keeper at all (a registry still being set up): whoever sees it runs it.
-            return Role::Perform;
+            // No active keeper at all (a registry still being set up): whoever sees it runs it,
+            // unless the trigger is sealed, when only a keeper it is sealed to can.
+            return if sealed {
+                Role::Standby(None)
+            } else {
+                Role::Perform
+            };
         }
         match ranking.iter().position(|k| *k == self.me) {
             Some(0) => Role::Perform,

@@ -239,12 +239,21 @@ impl Peers {
     }
 
     /// Who performs executions of `trigger_id` for an event at `time`: the keepers active then,
-    /// best first. The first performs; each next one takes over when the one before has not
+    /// best first, among those its secrets are sealed to when it has any (`sealed_to`: only they
+    /// can deliver it). The first performs; each next one takes over when the one before has not
     /// settled the execution within the takeover timeout.
-    pub fn ranking(&self, trigger_id: u64, time: u64) -> Vec<Address> {
+    pub fn ranking(
+        &self,
+        trigger_id: u64,
+        time: u64,
+        sealed_to: Option<&[Address]>,
+    ) -> Vec<Address> {
         rank(
             trigger_id,
-            self.active_at(time).into_iter().map(|k| k.address),
+            self.active_at(time)
+                .into_iter()
+                .map(|k| k.address)
+                .filter(|k| sealed_to.is_none_or(|eligible| eligible.contains(k))),
         )
     }
 }
@@ -303,5 +312,42 @@ mod tests {
             let expected: Vec<_> = before.into_iter().filter(|k| *k != gone).collect();
             assert_eq!(after, expected, "the survivors keep their relative order");
         }
+    }
+
+    #[test]
+    fn a_sealed_trigger_is_ranked_over_the_keepers_it_is_sealed_to_only() {
+        let all = keepers(5);
+        let peers = Peers {
+            keepers: all
+                .iter()
+                .map(|&address| {
+                    let keeper = Keeper {
+                        address,
+                        endpoint: String::new(),
+                        bond: U256::from(1),
+                        active_from: 1,
+                        unbonding: false,
+                    };
+                    (address, keeper)
+                })
+                .collect(),
+            ..Peers::default()
+        };
+        // The owner (not a keeper) is a recipient too; it never ranks.
+        let sealed_to = [all[1], all[3], Address::repeat_byte(0xee)];
+        for trigger in 0..50 {
+            let ranking = peers.ranking(trigger, 10, Some(&sealed_to));
+            let mut ranked = ranking.clone();
+            ranked.sort();
+            assert_eq!(ranked, vec![all[1], all[3]]);
+            let unsealed = peers.ranking(trigger, 10, None);
+            assert_eq!(unsealed.len(), 5);
+            let order: Vec<_> = unsealed
+                .into_iter()
+                .filter(|k| sealed_to.contains(k))
+                .collect();
+            assert_eq!(ranking, order, "the eligible keep their relative order");
+        }
+        assert!(peers.ranking(7, 10, Some(&[])).is_empty());
     }
 }

@@ -1,15 +1,16 @@
-//! Who the keeper is: its signing key and its webhook seed, loaded without ever being logged.
+//! Who the keeper is: its signing key and its encryption key, loaded without ever being logged.
+
+use herald_seal::EncryptionKey;
 
 use super::*;
 
-/// Who the keeper is: its signing key and the seed its per-trigger webhook secrets derive from.
-/// Neither is ever logged or put in an error.
-#[derive(Clone)]
+/// Who the keeper is: its signing key and the key trigger owners seal secrets to. Neither is ever
+/// logged or put in an error.
 pub struct Identity {
     /// Signs receipts and `settle` transactions.
     pub signer: PrivateKeySigner,
-    /// Per-trigger `whsec_` secrets derive from it.
-    pub webhook_seed: Vec<u8>,
+    /// Opens the secrets of triggers sealed to this keeper.
+    pub encryption: EncryptionKey,
 }
 
 impl std::fmt::Debug for Identity {
@@ -21,12 +22,18 @@ impl std::fmt::Debug for Identity {
 }
 
 impl Identity {
-    /// The identity `config` points at: the keystore or key variable, and the seed variable.
+    /// The identity `config` points at: the keystore or key variable, and the encryption key
+    /// variable (or, unset, the encryption key derived from the signing key).
     pub fn load(config: &KeeperConfig) -> eyre::Result<Self> {
-        Ok(Self {
-            signer: load_signer(config)?,
-            webhook_seed: load_webhook_seed(config)?,
-        })
+        let signer = load_signer(config)?;
+        let encryption = load_encryption_key(config, &signer)?;
+        Ok(Self { signer, encryption })
+    }
+
+    /// `signer`, with the encryption key derived from it.
+    pub fn derived(signer: PrivateKeySigner) -> Self {
+        let encryption = EncryptionKey::for_keeper(&signer.to_bytes().0);
+        Self { signer, encryption }
     }
 }
 
@@ -55,16 +62,16 @@ pub fn load_signer(config: &KeeperConfig) -> eyre::Result<PrivateKeySigner> {
         .map_err(|_| eyre::eyre!("${} is not a hex private key", identity.key_env))
 }
 
-/// The seed per-trigger webhook secrets derive from.
-pub fn load_webhook_seed(config: &KeeperConfig) -> eyre::Result<Vec<u8>> {
-    let name = &config.keeper.webhook_seed_env;
-    let seed = std::env::var(name).wrap_err_with(|| {
-        format!(
-            "webhook secrets derive from a seed read from ${name}; set it to a long random string"
-        )
-    })?;
-    if seed.len() < 16 {
-        eyre::bail!("${name} is too short to be a secret (at least 16 characters)");
+/// The key trigger owners seal secrets to: from `keeper.encryption_key_env` when it is set, else
+/// derived from the signing key (one key less to keep, and still this keeper's own).
+pub fn load_encryption_key(
+    config: &KeeperConfig,
+    signer: &PrivateKeySigner,
+) -> eyre::Result<EncryptionKey> {
+    let name = &config.keeper.encryption_key_env;
+    match std::env::var(name) {
+        Ok(text) => EncryptionKey::from_hex(text.trim())
+            .map_err(|_| eyre::eyre!("${name} is not a 32-byte hex X25519 key")),
+        Err(_) => Ok(EncryptionKey::for_keeper(&signer.to_bytes().0)),
     }
-    Ok(seed.into_bytes())
 }

@@ -87,6 +87,7 @@ pub(super) async fn join_network(
             peers,
             takeover_timeout,
             health: health.clone(),
+            triggers: triggers.clone(),
         },
         health,
         routes,

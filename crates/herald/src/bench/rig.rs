@@ -14,8 +14,8 @@ use alloy::{
 use eyre::WrapErr;
 use herald_chain::bindings::HeraldTestToken;
 use herald_devnet::{
-    InProcessKeeper, KeeperSettings, Network, Receiver, WEBHOOK_SEED, create_trigger, depositor,
-    free_addr, seed_trigger, signer, spawn_anvil, terms,
+    InProcessKeeper, KeeperSettings, Network, Receiver, create_trigger, depositor, free_addr,
+    seed_trigger, signer, spawn_anvil, terms,
 };
 use herald_keeper::node::Identity;
 
@@ -79,10 +79,7 @@ impl Rig {
                 net.herald(),
                 &dir.path().join(format!("keeper-{i}.db")),
             )?;
-            let identity = Identity {
-                signer: signer.clone(),
-                webhook_seed: WEBHOOK_SEED.as_bytes().to_vec(),
-            };
+            let identity = Identity::derived(signer.clone());
             started.push((signer.address(), InProcessKeeper::start(config, identity)));
         }
         if keepers > 1 {

@@ -320,11 +320,16 @@ impl Attestor {
 
     /// Why `performer` may not run `trigger_id`'s execution of an event at `event_time`, if so.
     fn assignment(&self, performer: Address, trigger_id: u64, event_time: u64) -> Option<String> {
-        let ranking = self
-            .peers
+        let sealed_to = self
+            .triggers
             .read()
-            .expect("peers")
-            .ranking(trigger_id, event_time);
+            .expect("triggers")
+            .sealed_to(trigger_id);
+        let ranking =
+            self.peers
+                .read()
+                .expect("peers")
+                .ranking(trigger_id, event_time, sealed_to.as_deref());
         let Some(rank) = ranking.iter().position(|k| *k == performer) else {
             return Some(format!(
                 "{performer} was not an active keeper at the event's time"
