@@ -11,6 +11,7 @@ mod bench;
 mod challenge;
 mod deploy;
 mod devnet;
+mod event;
 mod keeper;
 mod keeper_chain;
 mod publish;
@@ -73,6 +74,9 @@ enum Command {
     Devnet(devnet::DevnetArgs),
     /// Deploy the Herald contracts (and a test token where asked) and record them in deploy/.
     Deploy(deploy::DeployArgs),
+    /// Define event types and emit signed events through a keeper's REST API.
+    #[command(subcommand)]
+    Event(event::EventCommand),
     /// Run a keeper node.
     #[command(subcommand)]
     Keeper(keeper::KeeperCommand),
@@ -114,6 +118,7 @@ fn main() -> ExitCode {
         Command::Challenge(command) => challenge::run(command, cli.json),
         Command::Deploy(args) => deploy::run(args, cli.json),
         Command::Devnet(args) => devnet::run(args, cli.json),
+        Command::Event(command) => on_runtime(event::run(command, cli.json)),
         Command::Keeper(command) => keeper::run(command, cli.json),
         Command::Trigger(command) => trigger::run(command, cli.json),
     };

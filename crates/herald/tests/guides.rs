@@ -55,7 +55,8 @@ fn commands(guide: &str) -> Vec<Line> {
         if words.next() == Some("herald") {
             out.push(Line {
                 env,
-                args: words.map(String::from).collect(),
+                // A shell would take the quotes off a quoted word (the guides quote JSON whole).
+                args: words.map(|w| w.trim_matches('\'').to_string()).collect(),
             });
         }
     }
@@ -122,6 +123,8 @@ async fn run_guide(
         ("HERALD_RPC_URL", demo.anvil.endpoint()),
         ("HERALD_ADDRESS", demo.net.herald().to_string()),
         ("HERALD_PRIVATE_KEY", key),
+        ("HERALD_API_URL", demo.api_url.clone()),
+        ("HERALD_API_KEY", demo.api_key.clone()),
     ];
     for Line { env: extra, args } in commands {
         let line = format!("herald {}", args.join(" "));
