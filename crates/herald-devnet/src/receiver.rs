@@ -147,7 +147,14 @@ impl Drop for Receiver {
     }
 }
 
-async fn hook(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
+/// Records the request and answers with the current status; a refusal echoes the headers it got,
+/// as many servers' error pages do, so tests can check that nothing secret a keeper sent comes back
+/// into what the keeper keeps.
+async fn hook(
+    State(shared): State<Shared>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> (StatusCode, String) {
     let at = Instant::now();
     let answered = shared.status.load(Ordering::SeqCst);
     let request = Received {
@@ -157,6 +164,16 @@ async fn hook(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> 
         at,
     };
     let accepted = request.accepted();
+    let echo = if accepted {
+        String::new()
+    } else {
+        let sent: Vec<String> = request
+            .headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {}", value.to_str().unwrap_or("?")))
+            .collect();
+        format!("refused; you sent {}", sent.join("; "))
+    };
     shared
         .seen
         .lock()
@@ -165,5 +182,8 @@ async fn hook(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> 
     if accepted {
         shared.accepted.send_modify(|n| *n += 1);
     }
-    StatusCode::from_u16(answered).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    (
+        StatusCode::from_u16(answered).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        echo,
+    )
 }

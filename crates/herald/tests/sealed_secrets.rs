@@ -1,10 +1,16 @@
 //! Sealed secrets end to end, as a trigger owner lives them: the real `herald` CLI creates a
 //! trigger whose receiver wants a bearer token, a real keeper delivers to a real receiver, the
 //! owner rotates the webhook secret, and the official Standard Webhooks library verifies each
-//! delivery with the secret the CLI printed for it. The credential reaches the receiver, and no
-//! secret is in the on-chain configuration or in the keeper's SQLite store, in any encoding.
+//! delivery with the secret the CLI printed for it; then the receiver refuses a delivery with a
+//! 401 that echoes the headers it got. The credential reaches the receiver, and no secret — raw,
+//! hex or base64 — is in Herald's logs on chain, the keeper's SQLite files, its trace-level log, or
+//! what `herald executions` shows of the store.
 
-use std::time::Duration;
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use alloy::{
     node_bindings::AnvilInstance,
@@ -19,6 +25,7 @@ use herald_devnet::{
     InProcessKeeper, KeeperSettings, Network, Receiver, depositor, seed_trigger, spawn_anvil,
 };
 use herald_keeper::node::Identity;
+use herald_store::{ExecutionFilter, ExecutionStatus, Store};
 use serde_json::Value;
 use standardwebhooks::Webhook;
 
@@ -51,6 +58,23 @@ fn herald(anvil: &AnvilInstance, net: &Network, env: &[(&str, &str)], args: &[&s
     serde_json::from_slice(&out.stdout).expect("JSON on stdout")
 }
 
+/// Everything the process logs, at trace level for Herald's crates and sqlx.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Every form a secret could be written in.
 fn forms(secret: &str) -> [String; 3] {
     [
@@ -62,6 +86,16 @@ fn forms(secret: &str) -> [String; 3] {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_owners_sealed_secrets_reach_its_receiver_only_and_rotate() {
+    let logged = Captured::default();
+    let writer = logged.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            "herald_keeper=trace,herald_services=trace,herald_store=trace,herald_chain=trace,\
+             herald_spec=trace,herald_seal=trace,sqlx=trace",
+        )
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .init();
     let anvil = spawn_anvil().expect("anvil");
     let net = Network::setup(&anvil, 1, 1).await.expect("network");
     depositor(&anvil, &net, USER, U256::from(10 * TOKEN))
@@ -77,6 +111,7 @@ async fn an_owners_sealed_secrets_reach_its_receiver_only_and_rotate() {
     }
     .keeper_config(&anvil, net.herald(), &db)
     .expect("config");
+    let store_url = config.store.url.clone();
     let keeper = InProcessKeeper::start(config, Identity::derived(net.keepers[0].clone()));
 
     let file = dir.path().join("hook.yaml");
@@ -165,6 +200,55 @@ async fn an_owners_sealed_secrets_reach_its_receiver_only_and_rotate() {
         );
     }
 
+    // A receiver that refuses, echoing the headers it got: the keeper keeps the refusal, not
+    // the credential.
+    receiver.answer(401);
+    mint(13).await;
+    let store = Store::connect(&store_url)
+        .await
+        .expect("the keeper's store");
+    let mut failed = None;
+    for _ in 0..300 {
+        let page = store
+            .executions(&ExecutionFilter {
+                status: Some(ExecutionStatus::Failed),
+                limit: 10,
+                ..ExecutionFilter::default()
+            })
+            .await
+            .expect("executions");
+        if let Some(row) = page.items.into_iter().next() {
+            failed = Some(row.execution);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let failed = failed.expect("the refused delivery is recorded as failed");
+    let detail = failed.detail.clone().unwrap_or_default();
+    assert!(
+        detail.contains("HTTP 401") && detail.contains("authorization: Bearer [secret]"),
+        "the echo is kept with the credential cut out: {detail}"
+    );
+    store.close().await;
+    let listed = herald(
+        &anvil,
+        &net,
+        &[],
+        &["executions", "list", "--store", &store_url],
+    );
+    let shown = herald(
+        &anvil,
+        &net,
+        &[],
+        &[
+            "executions",
+            "show",
+            &failed.key.to_string(),
+            "--store",
+            &store_url,
+        ],
+    );
+
     // What anyone can read on chain, and what the keeper keeps, hold no secret in any form.
     let logs = net
         .admin
@@ -177,6 +261,19 @@ async fn an_owners_sealed_secrets_reach_its_receiver_only_and_rotate() {
         .expect("logs");
     keeper.stop().await.expect("the keeper stops");
     let mut kept: Vec<u8> = logs.iter().flat_map(|l| l.data().data.to_vec()).collect();
+    kept.extend(listed.to_string().into_bytes());
+    kept.extend(shown.to_string().into_bytes());
+    kept.extend(
+        logged
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter(),
+    );
+    assert!(
+        kept.windows(19).any(|w| w == b"herald_keeper::node"),
+        "the keeper's trace log was captured"
+    );
     for entry in std::fs::read_dir(dir.path()).expect("dir") {
         let path = entry.expect("entry").path();
         if path.to_string_lossy().contains("keeper.db") {
@@ -187,7 +284,7 @@ async fn an_owners_sealed_secrets_reach_its_receiver_only_and_rotate() {
         for form in forms(secret) {
             assert!(
                 !kept.windows(form.len()).any(|w| w == form.as_bytes()),
-                "a secret ({} bytes) is readable on chain or in the store",
+                "a secret ({} bytes) is readable on chain, in the store, the log or the CLI",
                 form.len()
             );
         }
