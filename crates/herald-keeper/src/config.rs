@@ -184,6 +184,10 @@ pub struct IdentityConfig {
     /// `docs/guides/operators.md`, "Sealed secrets").
     #[serde(default = "defaults::encryption_key_env")]
     pub encryption_key_env: String,
+    /// Replace a different encryption key the registry holds for this keeper (owners must then
+    /// reseal their triggers to it). Off: the keeper refuses to start instead.
+    #[serde(default)]
+    pub replace_encryption_key: bool,
 }
 
 impl Default for IdentityConfig {
@@ -193,6 +197,7 @@ impl Default for IdentityConfig {
             keystore: None,
             keystore_password_env: defaults::password_env(),
             encryption_key_env: defaults::encryption_key_env(),
+            replace_encryption_key: false,
         }
     }
 }

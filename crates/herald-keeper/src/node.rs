@@ -193,7 +193,14 @@ pub async fn run_as(
         allow_private_targets: config.webhook.allow_private_targets,
         ..WebhookConfig::default()
     });
-    publish_encryption_key(&provider, herald, keeper, encryption.public_key()).await?;
+    publish_encryption_key(
+        &provider,
+        herald,
+        keeper,
+        encryption.public_key(),
+        config.keeper.replace_encryption_key,
+    )
+    .await?;
     let runner = Runner::new(
         webhook,
         Unsealer::new(keeper, encryption, chain_id, herald, triggers.clone()),

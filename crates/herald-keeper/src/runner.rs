@@ -216,7 +216,12 @@ impl Runner {
         };
         let secrets = match self.secrets.open(key.trigger_id) {
             Ok(secrets) => secrets,
-            Err(e) => return refused(e.to_string()),
+            // Not performed, so not settled and not billed: a keeper the trigger is sealed to
+            // (next in its ranking) takes it over, or the owner reseals.
+            Err(e) => {
+                let detail = Some(format!("not run: {e}"));
+                return finished(ExecutionStatus::Skipped, 0, b"", detail);
+            }
         };
         let mut headers = request.headers.clone();
         for name in &request.secret_headers {

@@ -99,6 +99,14 @@ impl Opened {
             ];
             for form in forms {
                 out = out.replace(&form, "[secret]");
+                // The text may be an excerpt cut inside a secret: its start is as secret.
+                if let Some(cut) = (4..form.len())
+                    .rev()
+                    .find(|n| out.ends_with(&form[..*n]) && form.is_char_boundary(*n))
+                {
+                    out.truncate(out.len() - cut);
+                    out.push_str("[secret]");
+                }
             }
         }
         out
@@ -164,12 +172,14 @@ impl Unsealer {
 }
 
 /// Makes sure the registry holds this keeper's encryption key, so owners can seal to it: sets it
-/// when it differs. A keeper not registered yet is told how to register and goes on.
+/// when none is published, and refuses to replace a different one unless `replace`. A keeper not
+/// registered yet is told how to register and goes on.
 pub async fn publish_encryption_key(
     provider: &DynProvider,
     herald: Address,
     me: Address,
     key: PublicKey,
+    replace: bool,
 ) -> eyre::Result<()> {
     let registry = herald_chain::bindings::Herald::new(herald, provider);
     let published = registry
@@ -179,6 +189,16 @@ pub async fn publish_encryption_key(
         .wrap_err("reading this keeper's encryption key from the registry")?;
     if published.0 == *key.as_bytes() {
         return Ok(());
+    }
+    if !published.is_zero() && !replace {
+        // Owners sealed to the published key: replacing it silently would leave this keeper
+        // ranked for triggers it can no longer open.
+        eyre::bail!(
+            "the registry holds another encryption key for {me} ({published}); owners sealed \
+             their triggers to it. Restore that key ($HERALD_ENCRYPTION_KEY, or unset it to derive \
+             it from the signing key), or set keeper.replace_encryption_key = true and ask owners \
+             to `herald trigger secrets reseal`"
+        );
     }
     if registry.keeper(me).call().await?.activeFrom.is_zero() {
         tracing::warn!(
@@ -220,6 +240,11 @@ mod tests {
         assert_eq!(
             kept,
             "401: got authorization=Bearer [secret] (hex [secret], b64 [secret])"
+        );
+        // An excerpt that ends inside the secret keeps none of it.
+        assert_eq!(
+            opened.redact("got Bearer sk-live-0a1"),
+            "got Bearer [secret]"
         );
         assert_eq!(Opened::default().redact("plain"), "plain");
     }

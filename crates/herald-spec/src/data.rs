@@ -58,6 +58,7 @@ pub(crate) fn check_data(
             _ => check_value(file, value, &input.ty, name, outputs, false)?,
         }
     }
+    check_secret_destination(file, entries)?;
     for (name, input) in &service.inputs {
         if input.required && !entries.iter().any(|(k, _)| k.as_text() == Some(name)) {
             return Err(SpecError::new(
@@ -176,6 +177,45 @@ fn walk_templates(file: &str, node: &Node, outputs: &FieldType) -> Result<(), Sp
             .iter()
             .try_for_each(|(_, v)| walk_templates(file, v, outputs)),
     }
+}
+
+/// A request that carries a secret goes where its author wrote, whatever the event says: with any
+/// header referencing a secret, the endpoint may hold no `{{ event.… }}` (a templated path or query
+/// can move the host: `https://hooks.example{{ event.p }}` with `p = "@evil.example"`).
+fn check_secret_destination(file: &str, entries: &[(Node, Node)]) -> Result<(), SpecError> {
+    let texts = |node: &Node| match &node.kind {
+        NodeKind::Map(items) => items
+            .iter()
+            .filter_map(|(_, v)| match &v.kind {
+                NodeKind::Scalar { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let input = |name: &str| entries.iter().find(|(k, _)| k.as_text() == Some(name));
+    let sealed = input("headers").is_some_and(|(_, headers)| {
+        texts(headers)
+            .iter()
+            .any(|t| crate::template::references_secret(t))
+    });
+    let Some((_, endpoint)) = input("endpoint") else {
+        return Ok(());
+    };
+    let NodeKind::Scalar { text, .. } = &endpoint.kind else {
+        return Ok(());
+    };
+    let templated = parse_template(text)
+        .is_ok_and(|parts| parts.iter().any(|p| matches!(p, TemplatePart::Event(_))));
+    if sealed && templated {
+        return Err(SpecError::new(
+            file,
+            endpoint.at,
+            "a trigger whose headers carry secrets needs an endpoint without `{{ event.… }}`: event \
+             data must never decide where a secret is sent",
+        ));
+    }
+    Ok(())
 }
 
 /// Secrets go only into header values, and only into values the trigger's author wrote whole: the

@@ -84,6 +84,10 @@ fn golden() {
             "no error",
         ),
         (
+            trigger("    - event:\n        eq: Transfer\n", "      endpoint: 'https://hooks.example{{ event.arguments.path }}'\n      headers: {authorization: 'Bearer {{ secrets.token }}'}\n"),
+            "t.yaml:10:17: a trigger whose headers carry secrets needs an endpoint without `{{ event.… }}`: event data must never decide where a secret is sent",
+        ),
+        (
             trigger("    - event:\n        eq: Transfer\n", "      endpoint: 42\n"),
             "t.yaml:10:17: input `endpoint` expects string, found 42",
         ),

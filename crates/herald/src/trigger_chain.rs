@@ -48,6 +48,9 @@ pub(crate) struct CreateArgs {
     /// the keepers active now.
     #[arg(long = "secret", value_name = "NAME")]
     secrets: Vec<String>,
+    /// Seal to this keeper only (repeatable; default: every active keeper with a published key).
+    #[arg(long = "keeper", value_name = "ADDRESS", conflicts_with = "unsigned")]
+    keepers: Vec<Address>,
     /// Register without sealed secrets: deliveries carry no `webhook-signature`.
     #[arg(long, conflicts_with = "secrets")]
     unsigned: bool,
@@ -197,7 +200,7 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
         (text, None)
     } else {
         let webhook = crate::trigger_secrets::with_new_webhook_secret(&mut secrets)?;
-        let envelope = crate::trigger_secrets::seal(&s, &secrets).await?;
+        let envelope = crate::trigger_secrets::seal(&s, &secrets, &args.keepers).await?;
         let sealed = herald_spec::with_secrets(&file, &text, &envelope.to_base64())
             .map_err(|e| e.to_string())?;
         (sealed, Some(webhook))

@@ -59,6 +59,9 @@ pub(crate) struct IdArgs {
     chain: ChainArgs,
     /// The trigger's id.
     id: u64,
+    /// Seal to this keeper only (repeatable; default: every active keeper with a published key).
+    #[arg(long = "keeper", value_name = "ADDRESS")]
+    keepers: Vec<Address>,
 }
 
 pub(crate) async fn run(command: SecretsCommand, json_output: bool) -> Result<Outcome, String> {
@@ -138,8 +141,10 @@ pub(crate) fn with_new_webhook_secret(secrets: &mut Secrets) -> Result<WebhookSe
     Ok(webhook)
 }
 
-/// The keepers active now that have published an encryption key, with their keys.
-async fn keeper_recipients(s: &Session) -> Result<Vec<Recipient>, String> {
+/// The keepers active now that have published a usable encryption key, with their keys. A key
+/// HPKE refuses (a low-order point: anyone can publish one) is passed over with a warning, so that
+/// one keeper cannot stop every owner from sealing.
+async fn keeper_recipients(s: &Session, context: &Context) -> Result<Vec<Recipient>, String> {
     let head = s
         .provider
         .get_block_number()
@@ -162,19 +167,30 @@ async fn keeper_recipients(s: &Session) -> Result<Vec<Recipient>, String> {
             .call()
             .await
             .map_err(|e| e.to_string())?;
-        if !key.is_zero() {
-            out.push(Recipient {
-                address: keeper.address,
-                key: PublicKey(key.0),
-            });
+        if key.is_zero() {
+            continue;
         }
+        let recipient = Recipient {
+            address: keeper.address,
+            key: PublicKey(key.0),
+        };
+        if Envelope::seal(&Secrets::new(), context, &[recipient]).is_err() {
+            eprintln!(
+                "warning: keeper {:#x} published an encryption key nothing can be sealed to; \
+                 it is left out",
+                keeper.address
+            );
+            continue;
+        }
+        out.push(recipient);
     }
     Ok(out)
 }
 
 /// The owner's own key, derived from the account key in `HERALD_PRIVATE_KEY`.
 fn owner_key() -> Result<EncryptionKey, String> {
-    Ok(EncryptionKey::for_owner(&signer_from_env()?.to_bytes().0))
+    let [owner, _] = owner_keys()?;
+    Ok(owner)
 }
 
 async fn context(s: &Session, owner: Address) -> Result<Context, String> {
@@ -185,10 +201,27 @@ async fn context(s: &Session, owner: Address) -> Result<Context, String> {
     })
 }
 
-/// `secrets` sealed to the keepers active now and to the caller, the trigger's owner.
-pub(crate) async fn seal(s: &Session, secrets: &Secrets) -> Result<Envelope, String> {
+/// `secrets` sealed to the keepers active now (only those in `chosen`, when it is not empty) and
+/// to the caller, the trigger's owner.
+pub(crate) async fn seal(
+    s: &Session,
+    secrets: &Secrets,
+    chosen: &[Address],
+) -> Result<Envelope, String> {
     let owner = s.account();
-    let mut recipients = keeper_recipients(s).await?;
+    let context = context(s, owner).await?;
+    let mut recipients = keeper_recipients(s, &context).await?;
+    if let Some(missing) = chosen
+        .iter()
+        .find(|k| !recipients.iter().any(|r| r.address == **k))
+    {
+        return Err(format!(
+            "--keeper {missing:#x} is not an active keeper with a published encryption key"
+        ));
+    }
+    if !chosen.is_empty() {
+        recipients.retain(|r| chosen.contains(&r.address));
+    }
     if recipients.is_empty() {
         return Err(
             "no active keeper has published an encryption key, so none could deliver this \
@@ -196,12 +229,24 @@ pub(crate) async fn seal(s: &Session, secrets: &Secrets) -> Result<Envelope, Str
                 .into(),
         );
     }
-    recipients.retain(|r| r.address != owner);
-    recipients.push(Recipient {
-        address: owner,
-        key: owner_key()?.public_key(),
-    });
-    Envelope::seal(secrets, &context(s, owner).await?, &recipients).map_err(|e| e.to_string())
+    // An owner that is also a keeper keeps its keeper key in its one slot (it performs with it)
+    // and re-opens with that key too ([`owner_keys`]).
+    if !recipients.iter().any(|r| r.address == owner) {
+        recipients.push(Recipient {
+            address: owner,
+            key: owner_key()?.public_key(),
+        });
+    }
+    Envelope::seal(secrets, &context, &recipients).map_err(|e| e.to_string())
+}
+
+/// The keys the owner may have sealed to itself with: as an owner, or as a keeper.
+fn owner_keys() -> Result<[EncryptionKey; 2], String> {
+    let key = signer_from_env()?.to_bytes().0;
+    Ok([
+        EncryptionKey::for_owner(&key),
+        EncryptionKey::for_keeper(&key),
+    ])
 }
 
 /// Trigger `id`'s latest envelope: its last `TriggerSecretsSet`, else its configuration's
@@ -256,13 +301,24 @@ async fn update(
         ));
     }
     let mut secrets = match current(&s, args.id).await? {
-        Some(envelope) => envelope
-            .open(&context(&s, owner).await?, owner, &owner_key()?)
-            .map_err(|e| format!("trigger #{}'s sealed secrets: {e}", args.id))?,
+        Some(envelope) => {
+            let context = context(&s, owner).await?;
+            let keys = owner_keys()?;
+            let mut opened = Err(String::new());
+            for key in &keys {
+                opened = envelope
+                    .open(&context, owner, key)
+                    .map_err(|e| format!("trigger #{}'s sealed secrets: {e}", args.id));
+                if opened.is_ok() {
+                    break;
+                }
+            }
+            opened?
+        }
         None => Secrets::new(),
     };
     let rotated = change(&mut secrets)?;
-    let envelope = seal(&s, &secrets).await?;
+    let envelope = seal(&s, &secrets, &args.keepers).await?;
     let receipt = s
         .send(
             "setTriggerSecrets",

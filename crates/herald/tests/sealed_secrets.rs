@@ -20,9 +20,10 @@ use alloy::{
 };
 use assert_cmd::Command;
 use base64::{Engine, engine::general_purpose::STANDARD};
-use herald_chain::bindings::HeraldTestToken;
+use herald_chain::bindings::{Herald, HeraldTestToken};
 use herald_devnet::{
-    InProcessKeeper, KeeperSettings, Network, Receiver, depositor, seed_trigger, spawn_anvil,
+    InProcessKeeper, KeeperSettings, Network, Receiver, depositor, provider_for, seed_trigger,
+    spawn_anvil,
 };
 use herald_keeper::node::Identity;
 use herald_store::{ExecutionFilter, ExecutionStatus, Store};
@@ -97,7 +98,22 @@ async fn an_owners_sealed_secrets_reach_its_receiver_only_and_rotate() {
         .with_ansi(false)
         .init();
     let anvil = spawn_anvil().expect("anvil");
-    let net = Network::setup(&anvil, 1, 1).await.expect("network");
+    // Two keepers: the first runs; the second publishes a key nothing can be sealed to (a
+    // low-order X25519 point), which must not stop anyone from sealing to the first.
+    let net = Network::setup(&anvil, 2, 1).await.expect("network");
+    let mut low_order = [0u8; 32];
+    low_order[0] = 1;
+    Herald::new(
+        net.herald(),
+        &provider_for(&anvil, 4).await.expect("provider"),
+    )
+    .setEncryptionKey(low_order.into())
+    .send()
+    .await
+    .expect("send")
+    .get_receipt()
+    .await
+    .expect("setEncryptionKey");
     depositor(&anvil, &net, USER, U256::from(10 * TOKEN))
         .await
         .expect("deposit");
@@ -148,7 +164,10 @@ async fn an_owners_sealed_secrets_reach_its_receiver_only_and_rotate() {
     sealed_to.sort();
     let mut expected = vec![net.keepers[0].address(), user];
     expected.sort();
-    assert_eq!(sealed_to, expected, "sealed to the keeper and the owner");
+    assert_eq!(
+        sealed_to, expected,
+        "sealed to the keeper and the owner, not to the keeper whose key is unusable"
+    );
 
     let mint = async |amount: u64| {
         HeraldTestToken::new(token, &net.admin)
