@@ -122,7 +122,7 @@ impl Dispatcher {
                     continue;
                 };
                 for m in &matches {
-                    let role = self.role(m.trigger.id, context.block_time);
+                    let role = self.role(m.trigger.id, context.block_time, context.block_number);
                     executions.push(
                         self.decide(&event, m, context.block_number, now, role)
                             .await?,
@@ -220,10 +220,10 @@ impl Dispatcher {
     }
 
     /// This keeper's role in a trigger's execution of a chain event at `event_time`.
-    fn role(&self, trigger_id: u64, event_time: u64) -> Role {
+    fn role(&self, trigger_id: u64, event_time: u64, block: u64) -> Role {
         self.assignment
             .as_ref()
-            .map_or(Role::Perform, |a| a.role(trigger_id, event_time))
+            .map_or(Role::Perform, |a| a.role(trigger_id, event_time, block))
     }
 
     /// Prices one match and checks its budget: a pending execution with its request (or a standby

@@ -214,7 +214,8 @@ impl Runner {
                 Some(format!("refused: {reason}")),
             )
         };
-        let secrets = match self.secrets.open(key.trigger_id) {
+        let block = key.event_id.log_position().map(|p| p.block_number);
+        let secrets = match self.secrets.open(key.trigger_id, block) {
             Ok(secrets) => secrets,
             // Not performed, so not settled and not billed: a keeper the trigger is sealed to
             // (next in its ranking) takes it over, or the owner reseals.

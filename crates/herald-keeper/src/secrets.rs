@@ -132,14 +132,15 @@ impl Unsealer {
         }
     }
 
-    /// The secrets of `trigger_id`, opened: empty when its owner sealed none.
-    pub fn open(&self, trigger_id: u64) -> Result<Opened, UnsealError> {
+    /// The secrets of `trigger_id` in force for an event in `block` (`None`: an API event),
+    /// opened: empty when its owner had sealed none.
+    pub fn open(&self, trigger_id: u64, block: Option<u64>) -> Result<Opened, UnsealError> {
         let (owner, state) = {
             let triggers = self.triggers.read().expect("triggers");
             let trigger = triggers
                 .get(trigger_id)
                 .ok_or(UnsealError::UnknownTrigger(trigger_id))?;
-            (trigger.owner, triggers.sealed(trigger_id))
+            (trigger.owner, triggers.sealed(trigger_id, block))
         };
         let envelope = match state {
             None => return Ok(Opened::default()),

@@ -38,7 +38,7 @@ mod pauses;
 mod sealed;
 mod types;
 pub use pauses::PauseHistory;
-pub use sealed::SealState;
+pub use sealed::{SealHistory, SealState};
 pub use types::FeeFloor;
 use types::RegisteredType;
 
@@ -103,7 +103,7 @@ pub struct TriggerSet {
     matcher: Matcher,
     triggers: HashMap<u64, Arc<ActiveTrigger>>,
     pauses: HashMap<u64, PauseHistory>,
-    sealed: HashMap<u64, SealState>,
+    sealed: HashMap<u64, SealHistory>,
     sources: HashMap<String, Source>,
     connector_types: HashMap<u32, RegisteredType>,
     service_types: HashMap<u32, RegisteredType>,
@@ -229,7 +229,11 @@ impl TriggerSet {
                     return false;
                 };
                 let e = set.inner.data;
-                self.sealed.insert(e.id, SealState::of_bytes(&e.envelope));
+                let block = log.block_number.unwrap_or_default();
+                self.sealed
+                    .entry(e.id)
+                    .or_default()
+                    .publish(block, SealState::of_bytes(&e.envelope));
                 self.triggers.contains_key(&e.id)
             }
             Herald::ConnectorTypeSet::SIGNATURE_HASH => {
@@ -264,15 +268,17 @@ impl TriggerSet {
         self.pauses.entry(id).or_default()
     }
 
-    /// Trigger `id`'s latest sealed secrets (`None`: its owner sealed none).
-    pub fn sealed(&self, id: u64) -> Option<SealState> {
-        self.sealed.get(&id).cloned()
+    /// Trigger `id`'s sealed secrets in force for an event in `block` (`None`: an API event, the
+    /// latest); `None` when its owner had sealed none.
+    pub fn sealed(&self, id: u64, block: Option<u64>) -> Option<SealState> {
+        self.sealed.get(&id)?.at(block).cloned()
     }
 
-    /// The keepers that may perform trigger `id`: those its secrets are sealed to, or `None` for a
-    /// trigger with no sealed secrets (any active keeper may).
-    pub fn sealed_to(&self, id: u64) -> Option<Vec<Address>> {
-        self.sealed.get(&id).map(SealState::sealed_to)
+    /// The keepers that may perform trigger `id`'s execution of an event in `block`: those the
+    /// envelope in force is sealed to, or `None` for a trigger with no sealed secrets then (any
+    /// active keeper may).
+    pub fn sealed_to(&self, id: u64, block: Option<u64>) -> Option<Vec<Address>> {
+        self.sealed.get(&id)?.at(block).map(SealState::sealed_to)
     }
 
     /// Whether trigger `id` is paused now.
@@ -409,7 +415,10 @@ impl TriggerSet {
         };
         self.matcher.insert(TriggerId(id), &key, &filter);
         if let Some(secrets) = &spec.secrets {
-            self.sealed.insert(id, SealState::of_base64(&secrets.value));
+            self.sealed
+                .entry(id)
+                .or_default()
+                .publish(block, SealState::of_base64(&secrets.value));
         }
         Ok(ActiveTrigger {
             id,

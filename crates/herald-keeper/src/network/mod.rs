@@ -62,14 +62,15 @@ pub enum Role {
 const LENIENT_TIMEOUTS: u32 = 3;
 
 impl Assignment {
-    /// The ranking for `trigger_id` at `time` (see [`Peers::ranking`]).
-    fn ranking(&self, trigger_id: u64, time: u64) -> Vec<Address> {
+    /// The ranking for `trigger_id` at `time`, among the keepers the envelope in force for an
+    /// event in `block` names (`None`: the latest) (see [`Peers::ranking`]).
+    fn ranking(&self, trigger_id: u64, time: u64, block: Option<u64>) -> Vec<Address> {
         // Read before the peers, and released: the two locks are never held together.
         let sealed_to = self
             .triggers
             .read()
             .expect("triggers")
-            .sealed_to(trigger_id);
+            .sealed_to(trigger_id, block);
         self.peers
             .read()
             .expect("peers")
@@ -84,7 +85,7 @@ impl Assignment {
     pub fn performer_at_work(&self, trigger_id: u64, overdue: Duration) -> bool {
         let lenient = overdue < self.takeover_timeout * LENIENT_TIMEOUTS;
         let now = attest::now_ms() / 1_000;
-        let ranking = self.ranking(trigger_id, now);
+        let ranking = self.ranking(trigger_id, now, None);
         ranking.iter().take_while(|k| **k != self.me).any(|k| {
             self.health
                 .at_work(*k, trigger_id, self.takeover_timeout, lenient)
@@ -95,7 +96,7 @@ impl Assignment {
     /// taking its execution over (rank × the takeover timeout; one timeout if unranked).
     pub fn takeover_delay(&self, trigger_id: u64) -> Duration {
         let now = attest::now_ms() / 1_000;
-        let ranking = self.ranking(trigger_id, now);
+        let ranking = self.ranking(trigger_id, now, None);
         let rank = ranking
             .iter()
             .position(|k| *k == self.me)
@@ -104,15 +105,16 @@ impl Assignment {
         self.takeover_timeout * rank as u32
     }
 
-    /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds).
-    pub fn role(&self, trigger_id: u64, event_time: u64) -> Role {
+    /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds)
+    /// in `block`.
+    pub fn role(&self, trigger_id: u64, event_time: u64, block: u64) -> Role {
         let sealed = self
             .triggers
             .read()
             .expect("triggers")
-            .sealed_to(trigger_id)
+            .sealed_to(trigger_id, Some(block))
             .is_some();
-        let ranking = self.ranking(trigger_id, event_time);
+        let ranking = self.ranking(trigger_id, event_time, Some(block));
         if ranking.is_empty() {
             // No active keeper at all (a registry still being set up): whoever sees it runs it,
             // unless the trigger is sealed, when only a keeper it is sealed to can.

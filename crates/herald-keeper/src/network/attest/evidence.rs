@@ -81,7 +81,12 @@ impl Attestor {
             }
         };
         if let EventSource::Chain { .. } = item.source
-            && let Some(reason) = self.assignment(from, key.trigger_id, event_time)
+            && let Some(reason) = self.assignment(
+                from,
+                key.trigger_id,
+                event_time,
+                key.event_id.log_position().map(|p| p.block_number),
+            )
         {
             return Verdict::Invalid(reason);
         }
@@ -319,12 +324,18 @@ impl Attestor {
     }
 
     /// Why `performer` may not run `trigger_id`'s execution of an event at `event_time`, if so.
-    fn assignment(&self, performer: Address, trigger_id: u64, event_time: u64) -> Option<String> {
+    fn assignment(
+        &self,
+        performer: Address,
+        trigger_id: u64,
+        event_time: u64,
+        block: Option<u64>,
+    ) -> Option<String> {
         let sealed_to = self
             .triggers
             .read()
             .expect("triggers")
-            .sealed_to(trigger_id);
+            .sealed_to(trigger_id, block);
         let ranking =
             self.peers
                 .read()
