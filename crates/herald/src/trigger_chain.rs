@@ -117,11 +117,11 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
     for referenced in herald_spec::referenced_secrets(spec) {
         if secrets.get(&referenced.value).is_none() {
             return Err(format!(
-                "{file}:{}: a header references `{{{{ secrets.{} }}}}`: give --secret {} (its value in $HERALD_SECRET_{})",
+                "{file}:{}: a header references `{{{{ secrets.{} }}}}`: give --secret {} (its value in ${})",
                 referenced.at,
                 referenced.value,
                 referenced.value,
-                referenced.value.to_ascii_uppercase().replace('-', "_")
+                crate::trigger_secrets::env_var(&referenced.value)
             ));
         }
     }

@@ -34,10 +34,10 @@ pub(crate) enum SecretsCommand {
     /// keepers active now.
     Set(SetArgs),
     /// Replace the trigger's webhook signing secret with a new one (printed once).
-    Rotate(IdArgs),
+    Rotate(SealArgs),
     /// Seal the trigger's secrets, unchanged, to the keepers active now (after keepers joined or
     /// left).
-    Reseal(IdArgs),
+    Reseal(SealArgs),
     /// Who a trigger's secrets are sealed to (the names and values stay sealed).
     Show(IdArgs),
 }
@@ -46,7 +46,7 @@ pub(crate) enum SecretsCommand {
 #[derive(Args)]
 pub(crate) struct SetArgs {
     #[command(flatten)]
-    id: IdArgs,
+    target: SealArgs,
     /// A secret to set; its value is read from `$HERALD_SECRET_<NAME>`. Repeatable.
     #[arg(long = "secret", value_name = "NAME", required = true)]
     secrets: Vec<String>,
@@ -59,6 +59,13 @@ pub(crate) struct IdArgs {
     chain: ChainArgs,
     /// The trigger's id.
     id: u64,
+}
+
+/// A trigger whose secrets are sealed anew, and to whom.
+#[derive(Args)]
+pub(crate) struct SealArgs {
+    #[command(flatten)]
+    trigger: IdArgs,
     /// Seal to this keeper only (repeatable; default: every active keeper with a published key).
     #[arg(long = "keeper", value_name = "ADDRESS")]
     keepers: Vec<Address>,
@@ -69,7 +76,7 @@ pub(crate) async fn run(command: SecretsCommand, json_output: bool) -> Result<Ou
         SecretsCommand::Show(args) => show(args, json_output).await,
         SecretsCommand::Set(args) => {
             let given = from_env(&args.secrets)?;
-            update(args.id, json_output, |secrets| {
+            update(args.target, json_output, |secrets| {
                 for (name, value) in given.iter() {
                     replace(secrets, name, value)?;
                 }
@@ -79,9 +86,7 @@ pub(crate) async fn run(command: SecretsCommand, json_output: bool) -> Result<Ou
         }
         SecretsCommand::Rotate(args) => {
             update(args, json_output, |secrets| {
-                let webhook = WebhookSecret::generate();
-                replace(secrets, WEBHOOK_SECRET, &webhook.to_string())?;
-                Ok(Some(webhook))
+                with_new_webhook_secret(secrets).map(Some)
             })
             .await
         }
@@ -116,7 +121,7 @@ pub(crate) fn from_env(names: &[String]) -> Result<Secrets, String> {
 }
 
 /// The variable `--secret name` reads.
-fn env_var(name: &str) -> String {
+pub(crate) fn env_var(name: &str) -> String {
     format!(
         "HERALD_SECRET_{}",
         name.to_ascii_uppercase().replace('-', "_")
@@ -282,10 +287,14 @@ async fn current(s: &Session, id: u64) -> Result<Option<Envelope>, String> {
 }
 
 async fn update(
-    args: IdArgs,
+    args: SealArgs,
     json_output: bool,
     change: impl FnOnce(&mut Secrets) -> Result<Option<WebhookSecret>, String>,
 ) -> Result<Outcome, String> {
+    let SealArgs {
+        trigger: args,
+        keepers,
+    } = args;
     let s = args.chain.write().await?;
     let owner = s.account();
     let trigger = s
@@ -318,7 +327,7 @@ async fn update(
         None => Secrets::new(),
     };
     let rotated = change(&mut secrets)?;
-    let envelope = seal(&s, &secrets, &args.keepers).await?;
+    let envelope = seal(&s, &secrets, &keepers).await?;
     let receipt = s
         .send(
             "setTriggerSecrets",

@@ -63,18 +63,21 @@ const LENIENT_TIMEOUTS: u32 = 3;
 
 impl Assignment {
     /// The ranking for `trigger_id` at `time`, among the keepers the envelope in force for an
-    /// event in `block` names (`None`: the latest) (see [`Peers::ranking`]).
-    fn ranking(&self, trigger_id: u64, time: u64, block: Option<u64>) -> Vec<Address> {
+    /// event in `block` names (`None`: the latest) (see [`Peers::ranking`]); and whether the
+    /// trigger was sealed then.
+    fn ranking(&self, trigger_id: u64, time: u64, block: Option<u64>) -> (Vec<Address>, bool) {
         // Read before the peers, and released: the two locks are never held together.
         let sealed_to = self
             .triggers
             .read()
             .expect("triggers")
             .sealed_to(trigger_id, block);
-        self.peers
-            .read()
-            .expect("peers")
-            .ranking(trigger_id, time, sealed_to.as_deref())
+        let ranking =
+            self.peers
+                .read()
+                .expect("peers")
+                .ranking(trigger_id, time, sealed_to.as_deref());
+        (ranking, sealed_to.is_some())
     }
 
     /// Whether a keeper ranked before this one for `trigger_id` is at work (online and settling),
@@ -85,7 +88,7 @@ impl Assignment {
     pub fn performer_at_work(&self, trigger_id: u64, overdue: Duration) -> bool {
         let lenient = overdue < self.takeover_timeout * LENIENT_TIMEOUTS;
         let now = attest::now_ms() / 1_000;
-        let ranking = self.ranking(trigger_id, now, None);
+        let (ranking, _) = self.ranking(trigger_id, now, None);
         ranking.iter().take_while(|k| **k != self.me).any(|k| {
             self.health
                 .at_work(*k, trigger_id, self.takeover_timeout, lenient)
@@ -96,7 +99,7 @@ impl Assignment {
     /// taking its execution over (rank × the takeover timeout; one timeout if unranked).
     pub fn takeover_delay(&self, trigger_id: u64) -> Duration {
         let now = attest::now_ms() / 1_000;
-        let ranking = self.ranking(trigger_id, now, None);
+        let (ranking, _) = self.ranking(trigger_id, now, None);
         let rank = ranking
             .iter()
             .position(|k| *k == self.me)
@@ -108,13 +111,7 @@ impl Assignment {
     /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds)
     /// in `block`.
     pub fn role(&self, trigger_id: u64, event_time: u64, block: u64) -> Role {
-        let sealed = self
-            .triggers
-            .read()
-            .expect("triggers")
-            .sealed_to(trigger_id, Some(block))
-            .is_some();
-        let ranking = self.ranking(trigger_id, event_time, Some(block));
+        let (ranking, sealed) = self.ranking(trigger_id, event_time, Some(block));
         if ranking.is_empty() {
             // No active keeper at all (a registry still being set up): whoever sees it runs it,
             // unless the trigger is sealed, when only a keeper it is sealed to can.

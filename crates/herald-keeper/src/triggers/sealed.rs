@@ -66,7 +66,7 @@ impl SealState {
 
     /// The state of a configuration's `secrets` field (base64).
     pub fn of_base64(text: &str) -> Self {
-        match Envelope::from_base64(text.trim()) {
+        match Envelope::from_base64(text) {
             Ok(envelope) => Self::Sealed(Arc::new(envelope)),
             Err(e) => Self::Unreadable(e.to_string()),
         }
