@@ -7,8 +7,8 @@ mod scenario;
 
 pub use herald_devnet::{
     BOND, CONNECTOR_DEV_FEE, MAX_RUNNER_FEE, Network, OPERATOR_FEE, Received, Receiver,
-    SERVICE_DEV_FEE, http_terms, order_subscription, price, sealed_config, seed_trigger, signer,
-    terms,
+    SERVICE_DEV_FEE, http_terms, order_subscription, price, sealed_config, sealed_envelope,
+    seed_trigger, signer, terms,
 };
 pub use keeper::{KeeperOptions, KeeperProcess};
 pub use scenario::eventually;

@@ -13,7 +13,7 @@ use alloy::{
 use herald_anvil_tests::{
     KeeperOptions, KeeperProcess, MAX_RUNNER_FEE, Network, OPERATOR_FEE, Receiver, anvil,
     create_trigger, depositor, herald_logs, http_terms, network, order_subscription, price,
-    provider_for, seed_trigger, settled_receipts, signer, terms,
+    provider_for, sealed_envelope, seed_trigger, settled_receipts, signer, terms,
 };
 use herald_api::signing::{self, Emission};
 use herald_chain::{
@@ -553,8 +553,6 @@ async fn byzantine_keepers_cannot_reach_a_quorum_and_an_equivocator_is_slashed()
 #[tokio::test(flavor = "multi_thread")]
 async fn a_fabricated_event_is_never_co_signed() {
     let s = scene(&[]).await;
-    s.mint(1).await;
-    s.all_settled_once(TRIGGERS as usize, 60).await;
     let chain_id = s.anvil.chain_id();
     let herald = s.net.deployment.herald.address;
     // The liar is a registered keeper ranked last for trigger 1; the one asked performs it.
@@ -562,6 +560,32 @@ async fn a_fabricated_event_is_never_co_signed() {
     let liar = &s.net.keepers[s.index_of(ranking[KEEPERS - 1])];
     let honest = s.index_of(ranking[0]);
     let honest_address = s.keepers[honest].address;
+    // The subscription's owner seals its secrets to every keeper but the liar, before the mint
+    // the keepers settle below, so they have read the envelope when they are asked.
+    let others: Vec<_> = s
+        .net
+        .keepers
+        .iter()
+        .filter(|k| k.address() != liar.address())
+        .cloned()
+        .collect();
+    let envelope = sealed_envelope(
+        (chain_id, herald, SUBSCRIPTION),
+        &signer(&s.anvil, 9),
+        &others,
+        &[("api_token", "sk-live-of-the-subscription")],
+    )
+    .expect("seal");
+    Herald::new(herald, &provider_for(&s.anvil, 9).await)
+        .setTriggerSecrets(SUBSCRIPTION, envelope.to_bytes().into())
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("setTriggerSecrets");
+    s.mint(1).await;
+    s.all_settled_once(TRIGGERS as usize, 60).await;
     // A real transaction (the mint), but an event it never emitted: log index 7 of its block.
     let real_tx = s
         .net
@@ -619,6 +643,35 @@ async fn a_fabricated_event_is_never_co_signed() {
         };
         item
     };
+    // A real API event from the subscription's emitter, but performed by a keeper the
+    // subscription's secrets are not sealed to: it could only have delivered without them.
+    let not_a_recipient = {
+        let mut item = invented_http.clone();
+        let payload = serde_json::json!({"order": "REAL", "amount": 500});
+        let emission = Emission::sign(
+            &emitter(),
+            &domain(chain_id, herald),
+            "order.created",
+            &payload,
+        )
+        .expect("sign");
+        let event = signing::signed_event(
+            chain_id,
+            emitter().address(),
+            emission.id,
+            "order.created",
+            emission.time_ms,
+            payload,
+            &emission.signature,
+        );
+        item.receipt.event_id = *event.id.as_bytes();
+        item.receipt.executed_at = emission.time_ms / 1_000;
+        item.source = EventSource::Http {
+            event: event.to_cloudevent(),
+            signature: emission.signature,
+        };
+        item
+    };
     // A real event, but the liar is not its performer and its takeover time (4 ranks × the
     // timeout after the block) is far off.
     s.mint(1).await;
@@ -650,6 +703,11 @@ async fn a_fabricated_event_is_never_co_signed() {
             "an API event a keeper invented, signed by a key the subscription does not name",
             "does not accept events signed by",
             invented_http,
+        ),
+        (
+            "an API event performed by a keeper the subscription is not sealed to",
+            "secrets are sealed to",
+            not_a_recipient,
         ),
         (
             "a real event assigned to another keeper, before its takeover time",

@@ -43,10 +43,10 @@ async fn seed_000_delivers_exactly_the_matching_transfers_and_settles_them() {
         "        foo: bar\n",
         "        foo: bar\n        authorization: 'Bearer {{ secrets.api_token }}'\n",
     );
+    // The network's first trigger.
     let config = sealed_config(
         &config,
-        anvil.chain_id(),
-        herald_address,
+        (anvil.chain_id(), herald_address, 1),
         &signer(&anvil, 9),
         &net.keepers[..1],
         &[("webhook", &webhook_secret), ("api_token", API_TOKEN)],

@@ -23,4 +23,4 @@ pub use network::{
     SERVICE_DEV_FEE, create_trigger, depositor, fund, http_terms, provider_for, signer, terms,
 };
 pub use receiver::{Received, Receiver};
-pub use scenario::{order_subscription, price, sealed_config, seed_trigger};
+pub use scenario::{order_subscription, price, sealed_config, sealed_envelope, seed_trigger};

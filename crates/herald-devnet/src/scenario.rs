@@ -70,16 +70,32 @@ pub fn price(runner_fee: u64, success: bool, protocol_fee_bps: u16) -> (u64, u64
 }
 
 /// `config` (a file of one trigger) with `secrets` sealed into it, as `herald trigger create`
-/// seals them: to each of `keepers` (by the encryption key a devnet keeper derives from its
-/// signing key) and to `owner`, for the deployment `herald` on `chain_id`.
+/// seals them: see [`sealed_envelope`].
 pub fn sealed_config(
     config: &str,
-    chain_id: u64,
-    herald: Address,
+    (chain_id, herald, trigger): (u64, Address, u64),
     owner: &PrivateKeySigner,
     keepers: &[PrivateKeySigner],
     secrets: &[(&str, &str)],
 ) -> eyre::Result<String> {
+    let envelope = sealed_envelope((chain_id, herald, trigger), owner, keepers, secrets)?;
+    Ok(herald_spec::with_secrets(
+        "trigger.yaml",
+        config,
+        &envelope.to_base64(),
+    )?)
+}
+
+/// `secrets` sealed as `herald trigger create` and `herald trigger secrets set` seal them: to
+/// each of `keepers` (by the encryption key a devnet keeper derives from its signing key) and to
+/// `owner`, for trigger `trigger` (for a creation, the id it will get) of the deployment `herald`
+/// on `chain_id`.
+pub fn sealed_envelope(
+    (chain_id, herald, trigger): (u64, Address, u64),
+    owner: &PrivateKeySigner,
+    keepers: &[PrivateKeySigner],
+    secrets: &[(&str, &str)],
+) -> eyre::Result<Envelope> {
     let mut sealed = Secrets::new();
     for (name, value) in secrets {
         sealed.insert(name, *value)?;
@@ -99,11 +115,7 @@ pub fn sealed_config(
         chain_id,
         herald,
         owner: owner.address(),
+        trigger,
     };
-    let envelope = Envelope::seal(&sealed, &context, &recipients)?;
-    Ok(herald_spec::with_secrets(
-        "trigger.yaml",
-        config,
-        &envelope.to_base64(),
-    )?)
+    Ok(Envelope::seal(&sealed, &context, &recipients)?)
 }

@@ -154,6 +154,7 @@ impl Unsealer {
             chain_id: self.chain_id,
             herald: self.herald,
             owner,
+            trigger: trigger_id,
         };
         let secrets = envelope
             .open(&context, self.me, &self.key)

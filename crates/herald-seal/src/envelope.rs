@@ -23,9 +23,9 @@ use crate::{
 type WrapAead = hpke::aead::ChaCha20Poly1305;
 type WrapKdf = hpke::kdf::HkdfSha256;
 
-/// Domain-separation labels; the `v1` matches [`VERSION`].
-const BODY_LABEL: &[u8] = b"herald/secrets/v1/body";
-const WRAP_LABEL: &[u8] = b"herald/secrets/v1/wrap";
+/// Domain-separation labels; the `v2` matches [`VERSION`].
+const BODY_LABEL: &[u8] = b"herald/secrets/v2/body";
+const WRAP_LABEL: &[u8] = b"herald/secrets/v2/wrap";
 
 const ADDRESS_LEN: usize = 20;
 const ENC_LEN: usize = 32;
@@ -48,7 +48,7 @@ pub struct Recipient {
 }
 
 /// What an envelope is bound to, so that a sealed envelope copied into another deployment's or
-/// another owner's trigger opens nowhere.
+/// another trigger — of another owner or of the same one — opens nowhere.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct Context {
     /// The chain the Herald contract is on.
@@ -57,14 +57,23 @@ pub struct Context {
     pub herald: Address,
     /// The trigger owner's address.
     pub owner: Address,
+    /// The trigger's id. An owner that is a contract (a factory, a multisig several users share)
+    /// owns triggers whose callers do not trust each other; without the id any of them could copy
+    /// another's envelope into a trigger of its own with an endpoint it reads.
+    pub trigger: u64,
 }
 
 impl Context {
-    /// chain id (8, big-endian) ‖ Herald (20) ‖ owner (20): fixed-length, so unambiguous.
+    /// Bytes of [`Self::encode_into`].
+    const ENCODED_LEN: usize = 8 + ADDRESS_LEN + ADDRESS_LEN + 8;
+
+    /// chain id (8, big-endian) ‖ Herald (20) ‖ owner (20) ‖ trigger id (8, big-endian):
+    /// fixed-length, so unambiguous.
     fn encode_into(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.chain_id.to_be_bytes());
         out.extend_from_slice(self.herald.as_slice());
         out.extend_from_slice(self.owner.as_slice());
+        out.extend_from_slice(&self.trigger.to_be_bytes());
     }
 }
 
@@ -377,7 +386,8 @@ fn body_nonce() -> Nonce {
 
 /// The body's associated data: label ‖ context ‖ count ‖ per recipient: address ‖ enc.
 fn body_aad(context: &Context, wraps: &[Wrap]) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(BODY_LABEL.len() + 48 + 2 + wraps.len() * 52);
+    let mut aad =
+        Vec::with_capacity(BODY_LABEL.len() + Context::ENCODED_LEN + 2 + wraps.len() * 52);
     aad.extend_from_slice(BODY_LABEL);
     context.encode_into(&mut aad);
     aad.extend_from_slice(&(wraps.len() as u16).to_be_bytes());
@@ -390,7 +400,7 @@ fn body_aad(context: &Context, wraps: &[Wrap]) -> Vec<u8> {
 
 /// A wrap's HPKE `info`: label ‖ context ‖ recipient address.
 fn wrap_info(context: &Context, address: Address) -> Vec<u8> {
-    let mut info = Vec::with_capacity(WRAP_LABEL.len() + 48 + ADDRESS_LEN);
+    let mut info = Vec::with_capacity(WRAP_LABEL.len() + Context::ENCODED_LEN + ADDRESS_LEN);
     info.extend_from_slice(WRAP_LABEL);
     context.encode_into(&mut info);
     info.extend_from_slice(address.as_slice());

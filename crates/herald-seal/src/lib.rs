@@ -13,24 +13,24 @@
 //!
 //! - One random 32-byte *content key* per envelope encrypts the encoded [`Secrets`] once, with
 //!   ChaCha20Poly1305 (the *body*). Its associated data binds the version tag, the [`Context`]
-//!   (chain id, Herald contract, trigger owner) and the ordered list of recipient addresses and
+//!   (chain id, Herald contract, trigger owner, trigger id) and the ordered list of recipient addresses and
 //!   HPKE encapsulated keys, so no recipient can be added, removed, reordered or re-keyed without
 //!   every recipient's open failing.
 //! - The content key is sealed to each recipient with HPKE (RFC 9180) in base mode, suite
 //!   DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20Poly1305 (the *wrap*). The HPKE `info`
 //!   binds the version tag, the [`Context`] and the recipient's address; the wrap's associated
 //!   data is the SHA-256 of the body ciphertext, so a wrap cannot be moved to another body, another
-//!   recipient's slot, another deployment or another owner's trigger.
+//!   recipient's slot, another deployment or another trigger.
 //! - Recipient addresses are in the clear: keepers must know who is eligible to perform without
 //!   opening anything.
 //!
-//! # Binary format (version 1)
+//! # Binary format (version 2)
 //!
 //! All integers are big-endian.
 //!
 //! | field              | size        | notes                                              |
 //! |--------------------|-------------|----------------------------------------------------|
-//! | version            | 1           | `0x01`                                             |
+//! | version            | 1           | `0x02`                                             |
 //! | recipient count    | 2           | `1..=256`                                          |
 //! | per recipient:     | 100 each    | addresses unique                                   |
 //! | · address          | 20          |                                                    |
@@ -46,11 +46,11 @@
 //! strictly ascending name order: name length (1 byte) ‖ name ‖ value length (2 bytes) ‖ value.
 //!
 //! Associated data and HPKE `info` (`‖` is concatenation; `context` is chain id (8) ‖ Herald
-//! address (20) ‖ owner address (20)):
+//! address (20) ‖ owner address (20) ‖ trigger id (8)):
 //!
-//! - body AAD: `"herald/secrets/v1/body"` ‖ context ‖ recipient count (2) ‖ per recipient:
+//! - body AAD: `"herald/secrets/v2/body"` ‖ context ‖ recipient count (2) ‖ per recipient:
 //!   address ‖ encapsulated key;
-//! - wrap `info`: `"herald/secrets/v1/wrap"` ‖ context ‖ recipient address;
+//! - wrap `info`: `"herald/secrets/v2/wrap"` ‖ context ‖ recipient address;
 //! - wrap AAD: SHA-256(body).
 
 mod envelope;
@@ -64,8 +64,8 @@ pub use envelope::{Context, Envelope, FormatError, OpenError, Recipient, SealErr
 pub use key::{EncryptionKey, KeyError, PublicKey};
 pub use secrets::{MalformedSecrets, Secrets, SecretsError};
 
-/// The envelope format version this crate writes and reads.
-pub const VERSION: u8 = 1;
+/// The envelope format version this crate writes and reads. Version 1 bound no trigger id.
+pub const VERSION: u8 = 2;
 /// The most recipients one envelope may name.
 pub const MAX_RECIPIENTS: usize = 256;
 /// The largest body ciphertext (including its 16-byte tag) an envelope may carry.

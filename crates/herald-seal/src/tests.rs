@@ -42,6 +42,7 @@ fn context() -> Context {
         chain_id: 8453,
         herald: address(9_000),
         owner: address(9_001),
+        trigger: 7,
     }
 }
 
@@ -194,6 +195,8 @@ fn other_context_opens_nowhere() {
             herald: address(9_003),
             ..base
         },
+        // Another trigger of the same owner: an owner contract several users share.
+        Context { trigger: 8, ..base },
     ] {
         assert_eq!(
             envelope.open(&other, *me, key).err(),
@@ -362,10 +365,10 @@ fn format_errors_name_what_and_where() {
     let body_len_at = 3 + 200;
 
     let mut versioned = bytes.clone();
-    versioned[0] = 2;
+    versioned[0] = 1;
     assert_eq!(
         Envelope::from_bytes(&versioned),
-        Err(FormatError::UnknownVersion { version: 2 })
+        Err(FormatError::UnknownVersion { version: 1 })
     );
 
     let mut trailing = bytes.clone();
@@ -397,11 +400,11 @@ fn format_errors_name_what_and_where() {
     ));
 
     assert_eq!(
-        Envelope::from_bytes(&[1, 0, 0]),
+        Envelope::from_bytes(&[crate::VERSION, 0, 0]),
         Err(FormatError::NoRecipients)
     );
     assert_eq!(
-        Envelope::from_bytes(&[1, 1, 1]),
+        Envelope::from_bytes(&[crate::VERSION, 1, 1]),
         Err(FormatError::TooManyRecipients {
             count: 257,
             offset: 1

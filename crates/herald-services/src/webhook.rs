@@ -12,6 +12,7 @@
 
 use std::{
     collections::BTreeMap,
+    fmt,
     net::SocketAddr,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -60,8 +61,9 @@ impl Default for WebhookConfig {
     }
 }
 
-/// One webhook to deliver.
-#[derive(Clone, Debug)]
+/// One webhook to deliver. Its `Debug` names the headers but never shows their values: by the
+/// time a request is built, headers the trigger sealed carry the opened secrets.
+#[derive(Clone)]
 pub struct WebhookRequest<'a> {
     /// The trigger's endpoint.
     pub endpoint: &'a str,
@@ -74,6 +76,18 @@ pub struct WebhookRequest<'a> {
     /// The trigger's signing secret; without one the delivery carries no `webhook-signature`
     /// (a trigger whose owner sealed no secret).
     pub secret: Option<&'a WebhookSecret>,
+}
+
+impl fmt::Debug for WebhookRequest<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WebhookRequest")
+            .field("endpoint", &self.endpoint)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body", &self.body)
+            .field("id", &self.id)
+            .field("secret", &self.secret)
+            .finish()
+    }
 }
 
 /// How a delivery ended.
@@ -260,6 +274,30 @@ fn utf8_prefix(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_requests_debug_names_its_headers_but_never_shows_their_values() {
+        let headers = BTreeMap::from([("authorization".to_string(), "Bearer s3cr3t-t0ken".into())]);
+        let secret: WebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+            .parse()
+            .expect("secret");
+        let body = serde_json::json!({"amount": 11});
+        let request = WebhookRequest {
+            endpoint: "https://hooks.example/in",
+            headers: &headers,
+            body: &body,
+            id: "1:0xab",
+            secret: Some(&secret),
+        };
+        let shown = format!("{request:?}");
+        assert!(shown.contains("authorization"), "{shown}");
+        assert!(shown.contains("hooks.example"), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "a header value leaked: {shown}");
+        assert!(
+            !shown.contains("MfKQ9r8"),
+            "the signing secret leaked: {shown}"
+        );
+    }
 
     #[test]
     fn backoff_doubles_with_jitter_and_respects_caps() {

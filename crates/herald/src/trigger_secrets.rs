@@ -198,23 +198,25 @@ fn owner_key() -> Result<EncryptionKey, String> {
     Ok(owner)
 }
 
-async fn context(s: &Session, owner: Address) -> Result<Context, String> {
+async fn context(s: &Session, owner: Address, trigger: u64) -> Result<Context, String> {
     Ok(Context {
         chain_id: s.provider.get_chain_id().await.map_err(|e| e.to_string())?,
         herald: s.herald,
         owner,
+        trigger,
     })
 }
 
-/// `secrets` sealed to the keepers active now (only those in `chosen`, when it is not empty) and
-/// to the caller, the trigger's owner.
+/// `secrets` sealed for `trigger` to the keepers active now (only those in `chosen`, when it is
+/// not empty) and to the caller, the trigger's owner.
 pub(crate) async fn seal(
     s: &Session,
+    trigger: u64,
     secrets: &Secrets,
     chosen: &[Address],
 ) -> Result<Envelope, String> {
     let owner = s.account();
-    let context = context(s, owner).await?;
+    let context = context(s, owner, trigger).await?;
     let mut recipients = keeper_recipients(s, &context).await?;
     if let Some(missing) = chosen
         .iter()
@@ -311,7 +313,7 @@ async fn update(
     }
     let mut secrets = match current(&s, args.id).await? {
         Some(envelope) => {
-            let context = context(&s, owner).await?;
+            let context = context(&s, owner, args.id).await?;
             let keys = owner_keys()?;
             let mut opened = Err(String::new());
             for key in &keys {
@@ -327,7 +329,7 @@ async fn update(
         None => Secrets::new(),
     };
     let rotated = change(&mut secrets)?;
-    let envelope = seal(&s, &secrets, &keepers).await?;
+    let envelope = seal(&s, args.id, &secrets, &keepers).await?;
     let receipt = s
         .send(
             "setTriggerSecrets",

@@ -80,14 +80,19 @@ impl Attestor {
                 }
             }
         };
-        if let EventSource::Chain { .. } = item.source
-            && let Some(reason) = self.assignment(
+        let refused = match item.source {
+            EventSource::Chain { .. } => self.assignment(
                 from,
                 key.trigger_id,
                 event_time,
                 key.event_id.log_position().map(|p| p.block_number),
-            )
-        {
+            ),
+            // No ranking orders an API event (it is performed by the keeper it was posted to),
+            // but a sealed trigger is performed by its envelope's recipients only: anyone else
+            // could deliver it without the owner's credentials and signature and be paid.
+            EventSource::Http { .. } => self.recipient(from, key.trigger_id),
+        };
+        if let Some(reason) = refused {
             return Verdict::Invalid(reason);
         }
         // Settlement remembers only the trigger's latest pause; every earlier one is judged here.
@@ -321,6 +326,21 @@ impl Attestor {
             })?;
         let time = event.time.as_second().max(0) as u64;
         Ok((event, matched, time))
+    }
+
+    /// Why `performer` may not run `trigger_id`'s execution of an API event, if so: the trigger's
+    /// latest envelope (no block orders an API event) is sealed to others.
+    fn recipient(&self, performer: Address, trigger_id: u64) -> Option<String> {
+        let sealed_to = self
+            .triggers
+            .read()
+            .expect("triggers")
+            .sealed_to(trigger_id, None)?;
+        (!sealed_to.contains(&performer)).then(|| {
+            format!(
+                "{performer} is not one of the keepers trigger {trigger_id}'s secrets are sealed to"
+            )
+        })
     }
 
     /// Why `performer` may not run `trigger_id`'s execution of an event at `event_time`, if so.
