@@ -1,6 +1,6 @@
 //! The keeper under faults, each against a real anvil, the real contracts, the real keeper process
-//! and a real receiver: SIGKILLs mid-stream, a reorg, a receiver that is down or always failing,
-//! and a trigger that cannot pay.
+//! and a real receiver: SIGKILLs mid-stream, a reorg, a trigger created mid-read, a receiver that
+//! is down or always failing, and a trigger that cannot pay.
 
 use std::{
     collections::{BTreeMap, HashSet},
@@ -244,6 +244,39 @@ async fn an_event_in_a_reorged_block_is_retracted_and_never_settled() {
         "the settled event is the surviving one"
     );
     assert_ne!(first, second);
+}
+
+/// A trigger created while the keeper runs, on a contract no trigger watched before, fires from
+/// the next block. The keeper reads logs filtered by the contracts its triggers watch, so when
+/// the creation and a matching event became safe in one read, the event had been read without
+/// that contract and was lost. Here three confirmations make both blocks safe at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_read_with_its_triggers_creation_is_not_lost() {
+    let s = scene(TOKEN).await;
+    let keeper = s.keeper(KeeperOptions {
+        start_block: s.head().await + 1,
+        confirmations: 3,
+        ..fast()
+    });
+    eventually(30, &keeper, "the keeper following the chain", async || {
+        keeper.logs().contains("following the chain")
+    })
+    .await;
+    s.trigger(TOKEN / 2).await; // block N: watches a contract nothing watched
+    s.mint(11).await; // block N + 1
+    s.net
+        .admin
+        .anvil_mine(Some(3), None)
+        .await
+        .expect("mine: N and N + 1 become safe together");
+    eventually(30, &keeper, "the event delivered", async || {
+        s.receiver.delivered().len() == 1
+    })
+    .await;
+    eventually(30, &keeper, "the event settled", async || {
+        s.executions(1).await == 1
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

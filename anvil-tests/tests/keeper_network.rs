@@ -305,6 +305,60 @@ impl Scene {
         settled
     }
 
+    /// Defines `order.created` at keeper `at`'s API (signed by the subscription's emitter) and
+    /// posts one event of it with `payload`, as its emitter signs it.
+    async fn emit_order(&self, at: usize, payload: &Value) {
+        let store = self.keepers[at].store().await;
+        let issued = herald_api::auth::issue("test", herald_store::KeyScope::Write, 6_000);
+        store
+            .insert_api_key(&issued.key, &issued.hash)
+            .await
+            .expect("an API key");
+        let api = self.api(at);
+        let http = reqwest::Client::new();
+        let chain_id = self.net.admin.get_chain_id().await.expect("chain id");
+        let eip712 = domain(chain_id, self.net.herald());
+        let emitter = emitter();
+        let definition = serde_json::json!({"name": "order.created"});
+        let definition_bytes = serde_json::to_vec(&definition).expect("json");
+        let emission = Emission::sign(&emitter, &eip712, "order.created", payload).expect("sign");
+        for (path, body, headers) in [
+            (
+                "/v1/event-types",
+                definition_bytes.clone(),
+                signing::change_headers(
+                    &emitter,
+                    &eip712,
+                    "order.created",
+                    signing::DEFINE,
+                    &definition_bytes,
+                )
+                .expect("sign")
+                .to_vec(),
+            ),
+            (
+                "/v1/events/order.created",
+                serde_json::to_vec(payload).expect("json"),
+                emission.headers().to_vec(),
+            ),
+        ] {
+            let mut request = http
+                .post(format!("{api}{path}"))
+                .bearer_auth(&issued.secret)
+                .header("content-type", "application/json")
+                .body(body);
+            for (name, value) in headers {
+                request = request.header(name, value);
+            }
+            let response = request.send().await.expect("the keeper's API");
+            assert!(
+                response.status().is_success(),
+                "{path}: {}",
+                response.status()
+            );
+        }
+    }
+
     /// Distinct executions delivered, by webhook-id.
     fn delivered_ids(&self) -> BTreeMap<String, usize> {
         let mut ids = BTreeMap::new();
@@ -548,6 +602,55 @@ async fn byzantine_keepers_cannot_reach_a_quorum_and_an_equivocator_is_slashed()
             s.logs()
         );
     }
+}
+
+/// Security finding 7, the takeover side: a performer that holds chosen events back (here, those
+/// in odd blocks) while settling the rest cannot settle past them — co-signers hold back every
+/// receipt above an unpaid execution of the trigger — so it stops settling that trigger, counts
+/// as not at work on it, and the next keeper takes the held-back events over. Every event settles
+/// exactly once, and the censor is paid for none it held back.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_performer_holding_events_back_is_taken_over_and_every_event_settles_once() {
+    const EVENTS: u64 = 4;
+    let s = scene(&["censor"]).await;
+    let censor = s
+        .keepers
+        .iter()
+        .position(|k| k.byzantine == Some("censor"))
+        .expect("the censor");
+    let censor_address = s.keepers[censor].address;
+    s.mint(EVENTS).await;
+    let settled = s.all_settled_once((EVENTS * TRIGGERS) as usize, 120).await;
+    assert_eq!(s.delivered_ids().len(), (EVENTS * TRIGGERS) as usize);
+    // What the censor was paid for: only events in even blocks of the triggers it performs.
+    let censored_triggers = s
+        .performers()
+        .values()
+        .filter(|p| **p == censor_address)
+        .count() as u64;
+    assert!(censored_triggers > 0);
+    let odd_events = settled
+        .keys()
+        .filter(|(t, _)| *t == 1)
+        .filter(|(_, id)| {
+            herald_core::EventId::from_bytes(*id)
+                .log_position()
+                .is_some_and(|at| at.block_number % 2 == 1)
+        })
+        .count() as u64;
+    assert!(odd_events > 0, "some events were in odd blocks");
+    let paid = s.claimable(censor_address).await;
+    assert!(
+        paid <= U256::from((EVENTS - odd_events) * censored_triggers * keeper_share()),
+        "the censor was paid for an event it held back: {paid}"
+    );
+    let taken_over = s
+        .keepers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != censor)
+        .any(|(_, k)| k.logs().contains("taking over from a silent peer"));
+    assert!(taken_over, "another keeper took the held-back events over");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -824,56 +927,8 @@ async fn receipts_wait_while_the_quorum_is_out_of_reach_and_settle_when_keepers_
 #[tokio::test(flavor = "multi_thread")]
 async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_once() {
     let s = scene(&[]).await;
-    let store = s.keepers[0].store().await;
-    let issued = herald_api::auth::issue("test", herald_store::KeyScope::Write, 6_000);
-    store
-        .insert_api_key(&issued.key, &issued.hash)
-        .await
-        .expect("an API key");
-    let api = s.api(0);
-    let http = reqwest::Client::new();
-    let chain_id = s.net.admin.get_chain_id().await.expect("chain id");
-    let eip712 = domain(chain_id, s.net.herald());
-    let emitter = emitter();
-    let definition = serde_json::json!({"name": "order.created"});
-    let definition_bytes = serde_json::to_vec(&definition).expect("json");
-    let payload = serde_json::json!({"order": "A-1", "amount": 500});
-    let emission = Emission::sign(&emitter, &eip712, "order.created", &payload).expect("sign");
-    for (path, body, headers) in [
-        (
-            "/v1/event-types",
-            definition_bytes.clone(),
-            signing::change_headers(
-                &emitter,
-                &eip712,
-                "order.created",
-                signing::DEFINE,
-                &definition_bytes,
-            )
-            .expect("sign")
-            .to_vec(),
-        ),
-        (
-            "/v1/events/order.created",
-            serde_json::to_vec(&payload).expect("json"),
-            emission.headers().to_vec(),
-        ),
-    ] {
-        let mut request = http
-            .post(format!("{api}{path}"))
-            .bearer_auth(&issued.secret)
-            .header("content-type", "application/json")
-            .body(body);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let response = request.send().await.expect("the keeper's API");
-        assert!(
-            response.status().is_success(),
-            "{path}: {}",
-            response.status()
-        );
-    }
+    s.emit_order(0, &serde_json::json!({"order": "A-1", "amount": 500}))
+        .await;
 
     // Only keeper 0 saw the event: its peers checked its emitter's signature on it, that the
     // subscription names that emitter, matched it in their own trigger sets, and co-signed.
@@ -900,6 +955,157 @@ async fn an_event_posted_to_one_keeper_is_co_signed_by_its_peers_and_settled_onc
     );
     let attested = co_signatures(&s.keepers[1..]).await;
     assert!(attested >= u64::from(QUORUM) - 1, "co-signed by {attested}");
+}
+
+/// Only the keepers a sealed subscription's envelope names can perform it, and an emitter may post
+/// to any keeper. Keeper 0, which the subscription is not sealed to, used to skip the event, and
+/// it was lost; now it relays the emitter-signed event to the recipient, which checks it as a
+/// co-signer would, performs it with the credentials only it can open, and settles it once.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_posted_to_a_keeper_the_subscription_is_not_sealed_to_is_relayed_and_settled() {
+    let s = scene(&[]).await;
+    let (chain_id, herald) = (s.anvil.chain_id(), s.net.herald());
+    let recipient = 1;
+    let envelope = sealed_envelope(
+        (chain_id, herald, SUBSCRIPTION),
+        &signer(&s.anvil, 9),
+        &[s.net.keepers[recipient].clone()],
+        &[("api_token", "sk-live-of-the-subscription")],
+    )
+    .expect("seal");
+    let sealed_at = Herald::new(herald, &provider_for(&s.anvil, 9).await)
+        .setTriggerSecrets(SUBSCRIPTION, envelope.to_bytes().into())
+        .send()
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("setTriggerSecrets")
+        .block_number
+        .expect("mined");
+    // Both have read the envelope before the event is posted.
+    let stream = format!("eip155:{chain_id}");
+    let stores = [
+        s.keepers[0].store().await,
+        s.keepers[recipient].store().await,
+    ];
+    s.eventually(30, "both keepers read the envelope", async || {
+        for store in &stores {
+            let cursor = store.cursor(&stream).await.expect("cursor");
+            if cursor.is_none_or(|c| c.block < sealed_at) {
+                return false;
+            }
+        }
+        true
+    })
+    .await;
+
+    s.emit_order(0, &serde_json::json!({"order": "A-2", "amount": 700}))
+        .await;
+    s.eventually(60, "the relayed event settled", async || {
+        s.settled().await.keys().any(|(t, _)| *t == SUBSCRIPTION)
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let settled = s.settled().await;
+    assert_eq!(
+        settled
+            .iter()
+            .filter(|((t, _), _)| *t == SUBSCRIPTION)
+            .count(),
+        1,
+        "settled once: {settled:?}"
+    );
+    let delivered = s.receiver.delivered();
+    assert_eq!(delivered.len(), 1, "delivered once");
+    assert_eq!(delivered[0].json()["data"]["arguments"]["order"], "A-2");
+    assert_eq!(
+        s.claimable(s.keepers[recipient].address).await,
+        U256::from(keeper_share()),
+        "the recipient ran it"
+    );
+    assert_eq!(s.claimable(s.keepers[0].address).await, U256::ZERO);
+    let relayed = stores[0]
+        .executions(&herald_store::ExecutionFilter {
+            trigger_id: Some(SUBSCRIPTION),
+            limit: 10,
+            ..herald_store::ExecutionFilter::default()
+        })
+        .await
+        .expect("executions");
+    let detail = relayed.items[0]
+        .execution
+        .detail
+        .clone()
+        .unwrap_or_default();
+    assert!(
+        detail.contains(&format!("relayed to {}", s.keepers[recipient].address)),
+        "keeper 0 says where the event went: {detail}"
+    );
+
+    // The relay route, as an attacker would try it.
+    use herald_keeper::network::protocol::{PeerHeaders, RELAY, RelayBody};
+    let (event, _) = stores[0]
+        .event(&relayed.items[0].execution.key.event_id)
+        .await
+        .expect("store")
+        .expect("keeper 0 keeps the event");
+    let peer_domain = Domain { chain_id, herald };
+    let to = s.keepers[recipient].address;
+    let relay = async |from: &alloy::signers::local::PrivateKeySigner,
+                       kind: &str,
+                       body: &RelayBody| {
+        let body = serde_json::to_vec(body).expect("json");
+        let now = jiff::Timestamp::now().as_millisecond() as u64;
+        let headers = PeerHeaders::signed(from, peer_domain, kind, to, now, &body).expect("sign");
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/peer/event", s.api(recipient)))
+            .headers(headers.to_header_map())
+            .body(body)
+            .send()
+            .await
+            .expect("the recipient's peer route");
+        (
+            response.status().as_u16(),
+            response.text().await.expect("text"),
+        )
+    };
+    let genuine = RelayBody {
+        event: event.to_cloudevent(),
+        signature: signing::signature_of(&event).expect("the emitter's signature"),
+        triggers: vec![SUBSCRIPTION],
+    };
+    let stranger = alloy::signers::local::PrivateKeySigner::random();
+    let (status, text) = relay(&stranger, RELAY, &genuine).await;
+    assert_eq!(status, 401, "a stranger is refused: {text}");
+    assert!(text.contains("not a registered keeper"), "{text}");
+    let keeper_2 = &s.net.keepers[2];
+    let (status, text) = relay(keeper_2, herald_keeper::network::protocol::ATTEST, &genuine).await;
+    assert_eq!(
+        status, 401,
+        "a signature for another kind of request: {text}"
+    );
+    // An event its emitter never signed: the payload changed under the signature.
+    let mut forged = genuine.clone();
+    forged.event["data"]["order"] = "A-FORGED".into();
+    let (status, text) = relay(keeper_2, RELAY, &forged).await;
+    assert_eq!(status, 422, "a forged event is refused for good: {text}");
+    // Trigger 1 is a chain trigger: no relay makes it run on an API event.
+    let other = RelayBody {
+        triggers: vec![1],
+        ..genuine.clone()
+    };
+    let (status, text) = relay(keeper_2, RELAY, &other).await;
+    assert_eq!(status, 422, "{text}");
+    // The genuine relay again, from another keeper: answered, recorded once, performed once.
+    let (status, text) = relay(keeper_2, RELAY, &genuine).await;
+    assert_eq!(status, 200, "{text}");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert_eq!(
+        s.receiver.delivered().len(),
+        1,
+        "a relay sent twice runs once"
+    );
 }
 
 /// Fraud challenges slash every signer of a receipt whose log cannot be proven, and a reorg deeper

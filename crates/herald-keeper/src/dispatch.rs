@@ -1,7 +1,9 @@
 //! The dispatcher: from a range of chain logs to stored executions.
 //!
 //! Logs are handled in chain order. Herald's own logs update the trigger set (so a trigger created
-//! in block N fires from block N + 1, even within one range), invalidate cached budgets, and record
+//! in block N fires from block N + 1, even within one range: when it watches a contract the range
+//! was read without, the range ends at block N and the follower reads on with the new filter),
+//! invalidate cached budgets, and record
 //! settlement outcomes. Every other log is matched; each match is priced and checked against the
 //! trigger's budget, and recorded as a pending execution (with the exact request it will send) or
 //! as skipped (with the reason). All of it — events, executions and the cursor — is written in one
@@ -13,7 +15,7 @@ use std::{
 };
 
 use alloy::{
-    primitives::{Address, U256},
+    primitives::{Address, B256, U256},
     rpc::types::Log,
     sol_types::SolEvent,
 };
@@ -33,8 +35,23 @@ use crate::{
     triggers::{LoadReport, Match, TriggerSet},
 };
 
+/// Whether a log filter for `now` reads a contract the one for `before` did not (`None` reads
+/// every contract).
+fn widens(before: &Option<Vec<Address>>, now: &Option<Vec<Address>>) -> bool {
+    match (before, now) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(before), Some(now)) => now.iter().any(|a| !before.contains(a)),
+    }
+}
+
 /// The store stream of events emitted through the API.
 pub const HTTP_STREAM: &str = "http";
+
+/// The store stream of API events other keepers relayed to this one. Apart from the API's own, so
+/// a restart's redispatch of the API's events (which performs every subscription that matches)
+/// never takes in a relayed event: it was relayed for some subscriptions only.
+pub const RELAYED_STREAM: &str = "http/relayed";
 
 /// Turns logs, and events emitted through the API, into executions.
 pub struct Dispatcher {
@@ -57,6 +74,10 @@ pub struct Ingested {
     pub skipped: Vec<(ExecutionKey, String)>,
     /// Whether the trigger set changed (the follower's address filter may need updating).
     pub triggers_changed: bool,
+    /// The block (number, hash) the range was cut after, when a trigger created there watches a
+    /// contract the range was read without: the follower reads on from the next block with the
+    /// new address filter, or that contract's events up to the range's end would be lost.
+    pub cut_after: Option<(u64, B256)>,
     /// Logs read (the connector's events in).
     pub logs: u64,
 }
@@ -106,11 +127,14 @@ impl Dispatcher {
         let mut settlements = Vec::new();
         let mut out = Ingested::default();
         let now = jiff::Timestamp::now().as_second().max(0) as u64;
+        let mut cursor = cursor;
+        let read_for = self.addresses();
         for block in blocks {
             out.logs += block.logs.len() as u64;
+            let mut changed = false;
             for (log, context) in &block.logs {
                 if log.address() == self.herald {
-                    out.triggers_changed |= self.herald_log(log, context.from, &mut settlements);
+                    changed |= self.herald_log(log, context.from, &mut settlements);
                     continue;
                 }
                 let matches = self.set.read().expect("triggers").matches(log, context);
@@ -132,6 +156,15 @@ impl Dispatcher {
                     event,
                     (context.block_number, context.block_hash.to_string()),
                 ));
+            }
+            out.triggers_changed |= changed;
+            if changed && block.number < cursor.block && widens(&read_for, &self.addresses()) {
+                cursor = Cursor {
+                    block: block.number,
+                    block_hash: block.hash.to_string(),
+                };
+                out.cut_after = Some((block.number, block.hash));
+                break;
             }
         }
         let ingest: Vec<IngestEvent<'_>> = events
@@ -163,8 +196,15 @@ impl Dispatcher {
                 continue;
             }
             for m in &matches {
-                // An event posted here is seen by no other keeper: this one performs it.
-                executions.push(self.decide(event, m, 0, now, Role::Perform).await?);
+                // An event posted here is seen by no other keeper: this one performs it, unless
+                // the subscription is sealed to others, when it relays it to one of them.
+                let role = match &self.assignment {
+                    Some(a) if a.sealed_elsewhere(m.trigger.id) => {
+                        Role::Standby(Some(crate::network::attest::now_ms()))
+                    }
+                    _ => Role::Perform,
+                };
+                executions.push(self.decide(event, m, 0, now, role).await?);
             }
             matched.push(IngestEvent { event, block: None });
         }
@@ -182,6 +222,68 @@ impl Dispatcher {
         };
         self.record(HTTP_STREAM, &matched, executions, cursor.as_ref(), out)
             .await
+    }
+
+    /// Matches, prices and records an API event another keeper relayed for `triggers` (checked by
+    /// the peer route: sealed to this keeper, and matching); returns what to run and the triggers
+    /// recorded (pending or standby, now or before). The relaying keeper offers it to every
+    /// recipient, so each takes the role its rank among them gives ([`Assignment::relayed_role`]):
+    /// the first performs, the others take over if it does not settle. An execution already
+    /// stored is not priced again (a relay sent again holds no second reservation of the budget).
+    /// No cursor moves: a relayed event is not part of this keeper's API stream.
+    pub async fn ingest_relayed(
+        &mut self,
+        event: &Event,
+        triggers: &[u64],
+    ) -> eyre::Result<(Ingested, Vec<u64>)> {
+        let now = jiff::Timestamp::now().as_second().max(0) as u64;
+        let event_time = event.time.as_second().max(0) as u64;
+        let matches: Vec<Match> = self
+            .set
+            .read()
+            .expect("triggers")
+            .matches_event(event)
+            .into_iter()
+            .filter(|m| triggers.contains(&m.trigger.id))
+            .collect();
+        let mut executions = Vec::new();
+        let mut recorded = Vec::new();
+        for m in &matches {
+            let key = ExecutionKey {
+                trigger_id: m.trigger.id,
+                event_id: event.id,
+            };
+            if let Some(stored) = self.store.execution(key).await? {
+                if stored.status != ExecutionStatus::Skipped {
+                    recorded.push(key.trigger_id);
+                }
+                continue;
+            }
+            let role = self.assignment.as_ref().map_or(Role::Perform, |a| {
+                a.relayed_role(key.trigger_id, event_time)
+            });
+            let execution = self.decide(event, m, 0, now, role).await?;
+            if execution.status != ExecutionStatus::Skipped {
+                recorded.push(key.trigger_id);
+            }
+            executions.push(execution);
+        }
+        let events = if executions.is_empty() {
+            Vec::new()
+        } else {
+            vec![IngestEvent { event, block: None }]
+        };
+        // Not counted as an event in: the keeper it was posted to counted it.
+        let out = self
+            .record(
+                RELAYED_STREAM,
+                &events,
+                executions,
+                None,
+                Ingested::default(),
+            )
+            .await?;
+        Ok((out, recorded))
     }
 
     /// Writes events, executions and the cursor in one transaction; fills in what to run now and

@@ -51,6 +51,7 @@ use crate::{
         client::NetworkCosigner,
         health::{self, Health, HealthConfig},
         protocol::Domain,
+        relay::{Relayed, Relayer},
         routes::{PeerState, router as peer_router},
         takeover,
     },
@@ -230,6 +231,8 @@ pub async fn run_as(
             GAS_CHECK_INTERVAL,
         )),
     ];
+    // Relayed API events, checked by the peer route, wait here for the main loop to record them.
+    let (relays, mut relayed) = mpsc::channel::<Relayed>(64);
     let network = match config.network_endpoint() {
         Some(endpoint) => {
             let joined = join_network(
@@ -241,6 +244,7 @@ pub async fn run_as(
                 &triggers,
                 Domain { chain_id, herald },
                 next_block.saturating_sub(1),
+                relays,
             )
             .await?;
             tasks.extend(joined.spawn(
@@ -345,8 +349,11 @@ pub async fn run_as(
     };
     // Events the API stored but a previous run did not dispatch.
     redispatch_api_events(&mut dispatcher, &wiring).await?;
-    let api_feed = api.is_some().then_some(&mut api_feed);
-    let follow = follow(&mut follower, &mut dispatcher, api_feed, &wiring);
+    let feeds = Feeds {
+        api: api.is_some().then_some(&mut api_feed),
+        relayed: network.is_some().then_some(&mut relayed),
+    };
+    let follow = follow(&mut follower, &mut dispatcher, feeds, &wiring);
     let outcome = tokio::select! {
         outcome = follow => outcome,
         () = shutdown => Ok(()),
@@ -405,12 +412,20 @@ async fn redispatch_api_events(dispatcher: &mut Dispatcher, w: &Wiring<'_>) -> e
     }
 }
 
-/// The main loop: read the chain and the API's events, dispatch, hand pending executions to the
-/// runners.
+/// What the main loop reads besides the chain.
+struct Feeds<'a> {
+    /// Events posted to this keeper's API (when it serves one).
+    api: Option<&'a mut mpsc::UnboundedReceiver<Event>>,
+    /// Events other keepers relayed to this one (in a network).
+    relayed: Option<&'a mut mpsc::Receiver<Relayed>>,
+}
+
+/// The main loop: read the chain, the API's events and relayed ones, dispatch, hand pending
+/// executions to the runners.
 async fn follow(
     follower: &mut LogFollower,
     dispatcher: &mut Dispatcher,
-    mut api_feed: Option<&mut mpsc::UnboundedReceiver<Event>>,
+    mut feeds: Feeds<'_>,
     w: &Wiring<'_>,
 ) -> eyre::Result<()> {
     let (store, reorg_depth, metrics) = (w.store, w.reorg_depth, w.metrics);
@@ -419,8 +434,14 @@ async fn follow(
     let mut api_events = Vec::new();
     loop {
         let api_batch = async {
-            match api_feed.as_deref_mut() {
+            match feeds.api.as_deref_mut() {
                 Some(feed) => feed.recv_many(&mut api_events, 1_024).await,
+                None => std::future::pending().await,
+            }
+        };
+        let relay = async {
+            match feeds.relayed.as_deref_mut() {
+                Some(feed) => feed.recv().await,
                 None => std::future::pending().await,
             }
         };
@@ -430,11 +451,32 @@ async fn follow(
             next = follower.next() => next,
             received = api_batch => {
                 if received == 0 {
-                    api_feed = None; // the API stopped
+                    feeds.api = None; // the API stopped
                 } else {
                     let ingested = dispatcher.ingest_events(&api_events).await?;
                     w.started(HTTP_CONNECTOR, ingested)?;
                     api_events.clear();
+                }
+                continue;
+            }
+            relayed = relay => {
+                match relayed {
+                    None => feeds.relayed = None, // the peer routes stopped
+                    Some(relayed) => {
+                        // Answered either way: the relaying keeper keeps the event until this
+                        // keeper has recorded it, and asks again after an error.
+                        let recorded = dispatcher
+                            .ingest_relayed(&relayed.event, &relayed.triggers)
+                            .await;
+                        let answer = match recorded {
+                            Ok((ingested, recorded)) => {
+                                w.started(HTTP_CONNECTOR, ingested)?;
+                                Ok(recorded)
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                        let _ = relayed.done.send(answer);
+                    }
                 }
                 continue;
             }
@@ -466,11 +508,22 @@ async fn follow(
                     block_hash: to_hash.to_string(),
                 };
                 let ingested = dispatcher.ingest(&blocks, cursor).await?;
-                let triggers_changed = ingested.triggers_changed;
+                let (triggers_changed, cut_after) = (ingested.triggers_changed, ingested.cut_after);
                 w.started(CONNECTOR, ingested)?;
                 if triggers_changed {
                     follower.set_addresses(dispatcher.addresses());
                 }
+                let to = match cut_after {
+                    Some((number, hash)) => {
+                        tracing::debug!(
+                            after = number,
+                            "a new trigger watches another contract: reading on with it"
+                        );
+                        follower.resume_after(number, hash);
+                        number
+                    }
+                    None => to,
+                };
                 if let Some(bar) = &progress {
                     bar.inc(to - from + 1);
                     if to >= head {

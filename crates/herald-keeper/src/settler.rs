@@ -197,6 +197,18 @@ impl<C: Cosigner> Settler<C> {
     /// Co-signs and submits one batch, records the transaction before waiting for it, and applies
     /// what it did to each receipt once mined.
     pub async fn submit(&self, ready: &[Settleable]) -> eyre::Result<()> {
+        #[cfg(feature = "byzantine")]
+        let censored: Vec<Settleable> = ready
+            .iter()
+            .filter(|s| self.fault.settles(&s.key))
+            .cloned()
+            .collect();
+        #[cfg(feature = "byzantine")]
+        let ready = if censored.is_empty() {
+            return Ok(());
+        } else {
+            censored.as_slice()
+        };
         // A receipt may not claim a time after the block that settles it; the node's latest block
         // time is the best bound known before sending.
         let latest_time = self

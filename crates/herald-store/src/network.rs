@@ -141,6 +141,24 @@ impl Store {
         Ok(())
     }
 
+    /// Skips a standby execution this keeper will never perform nor take over (an API event for
+    /// a subscription sealed to other keepers, relayed to them or not relayable), with `detail`:
+    /// it then neither holds back the trigger's later receipts nor is ever due. Returns whether
+    /// it was still standby.
+    pub async fn skip_standby(&self, key: &ExecutionKey, detail: &str) -> Result<bool, StoreError> {
+        let updated = sqlx::query(
+            "UPDATE executions SET status = 'skipped', detail = $3, takeover_at = NULL, \
+             updated_at = $4 WHERE trigger_id = $1 AND event_id = $2 AND status = 'standby'",
+        )
+        .bind(key.trigger_id as i64)
+        .bind(hex_id(&key.event_id))
+        .bind(detail)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
     /// Moves standby executions to pending (this keeper performs them now) unless they were settled
     /// meanwhile; returns those moved, with their requests.
     pub async fn take_over(

@@ -4,7 +4,7 @@
 //! delivery with the secret the CLI printed for it; then the receiver refuses a delivery with a
 //! 401 that echoes the headers it got. The credential reaches the receiver, and no secret — raw,
 //! hex or base64 — is in Herald's logs on chain, the keeper's store (the SQLite files, or a
-//! `pg_dump` of its PostgreSQL database, not run yet), its trace-level log, or what
+//! `pg_dump` of its PostgreSQL database), its trace-level log, what the REST API answers or what
 //! `herald executions` shows of the store.
 
 use std::{
@@ -24,11 +24,11 @@ use assert_cmd::Command;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use herald_chain::bindings::{Herald, HeraldTestToken};
 use herald_devnet::{
-    InProcessKeeper, KeeperSettings, Network, Receiver, depositor, provider_for, seed_trigger,
-    spawn_anvil,
+    InProcessKeeper, KeeperSettings, Network, Receiver, depositor, free_addr, provider_for,
+    seed_trigger, spawn_anvil,
 };
 use herald_keeper::node::Identity;
-use herald_store::{ExecutionFilter, ExecutionStatus, Store};
+use herald_store::{ExecutionFilter, ExecutionStatus, KeyScope, Store};
 use serde_json::Value;
 use standardwebhooks::Webhook;
 
@@ -108,7 +108,6 @@ fn captured_log() -> &'static Captured {
 
 /// Where the keeper stores.
 #[derive(Clone, Copy, Debug)]
-#[allow(dead_code)]
 enum Backend {
     Sqlite,
     Postgres,
@@ -176,8 +175,10 @@ async fn an_owners_sealed_secrets_reach_its_receiver_only_and_rotate() {
     sealed_secrets_stay_sealed(Backend::Sqlite).await;
 }
 
-// `Backend::Postgres` is not run yet: there the in-process keeper dispatched nothing within the
-// test's 30 s (the same run on SQLite delivers in under a second); see docs/security.md, 17.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_owners_sealed_secrets_stay_out_of_a_postgres_store() {
+    sealed_secrets_stay_sealed(Backend::Postgres).await;
+}
 
 async fn sealed_secrets_stay_sealed(backend: Backend) {
     let logged = captured_log();
@@ -205,8 +206,10 @@ async fn sealed_secrets_stay_sealed(backend: Backend) {
     let token = net.deployment.token.address;
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("keeper.db");
+    let api = free_addr(0).expect("a free port");
     let mut config = KeeperSettings {
         start_block: net.admin.get_block_number().await.expect("head") + 1,
+        api_listen: Some(api),
         ..KeeperSettings::default()
     }
     .keeper_config(&anvil, net.herald(), &db)
@@ -220,6 +223,14 @@ async fn sealed_secrets_stay_sealed(backend: Backend) {
         }
     };
     let store_url = config.store.url.clone();
+    // A read key for the REST API, in the store the keeper opens.
+    let read_key = herald_api::auth::issue("reader", KeyScope::Read, 6_000);
+    let store = Store::connect(&store_url).await.expect("the store");
+    store
+        .insert_api_key(&read_key.key, &read_key.hash)
+        .await
+        .expect("insert key");
+    store.close().await;
     let keeper = InProcessKeeper::start(config, Identity::derived(net.keepers[0].clone()));
 
     let file = dir.path().join("hook.yaml");
@@ -346,6 +357,32 @@ async fn sealed_secrets_stay_sealed(backend: Backend) {
         ],
     );
 
+    // What the REST API answers of the executions and the trigger.
+    let http = reqwest::Client::new();
+    let mut answered = Vec::new();
+    for path in [
+        "/v1/executions".to_string(),
+        format!("/v1/executions/{}", failed.key),
+        "/v1/triggers/1".to_string(),
+    ] {
+        let response = http
+            .get(format!("http://{api}{path}"))
+            .bearer_auth(&read_key.secret)
+            .send()
+            .await
+            .expect("the API answers");
+        assert!(
+            response.status().is_success(),
+            "GET {path}: {}",
+            response.status()
+        );
+        answered.extend(response.bytes().await.expect("body"));
+    }
+    assert!(
+        answered.windows(15).any(|w| w == b"Bearer [secret]"),
+        "the API shows the refusal, the credential cut out"
+    );
+
     // What anyone can read on chain, and what the keeper keeps, hold no secret in any form.
     let logs = net
         .admin
@@ -358,6 +395,7 @@ async fn sealed_secrets_stay_sealed(backend: Backend) {
         .expect("logs");
     keeper.stop().await.expect("the keeper stops");
     let mut kept: Vec<u8> = logs.iter().flat_map(|l| l.data().data.to_vec()).collect();
+    kept.extend(answered);
     kept.extend(listed.to_string().into_bytes());
     kept.extend(shown.to_string().into_bytes());
     kept.extend(

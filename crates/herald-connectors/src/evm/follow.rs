@@ -170,6 +170,13 @@ impl LogFollower {
         self.addresses = addresses;
     }
 
+    /// Reads on after block `number` (with `hash`), handed out earlier but only partly used: the
+    /// caller cut a range short, e.g. to read the rest with a wider address filter.
+    pub fn resume_after(&mut self, number: u64, hash: B256) {
+        self.next_block = number + 1;
+        self.last = Some((number, hash));
+    }
+
     /// After a reorg: read again from `next_block` (the caller picks a height below the fork).
     pub fn rewind(&mut self, next_block: u64) {
         self.next_block = next_block;

@@ -31,6 +31,7 @@
 
 mod evidence;
 mod order;
+mod relayed;
 
 use std::{
     collections::HashMap,

@@ -215,7 +215,9 @@ impl Cosigner for NetworkCosigner {
 }
 
 /// A peer's JSON answer, read up to [`ANSWER_LIMIT`] bytes.
-async fn read_json<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, String> {
+pub(super) async fn read_json<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, String> {
     let body = read_capped(response, ANSWER_LIMIT)
         .await
         .map_err(|e| e.to_string())?;

@@ -22,19 +22,33 @@ pub enum Fault {
     Equivocate,
     /// Delivers every webhook to an endpoint other than its trigger's, and reports what it sent.
     DeliverElsewhere,
+    /// Runs every execution but never settles those of chain logs in odd blocks: it holds chosen
+    /// events back while settling the rest.
+    Censor,
 }
 
 impl Fault {
     /// The mode `HERALD_BYZANTINE` names (`wrong-fee`, `wrong-result`, `equivocate`,
-    /// `deliver-elsewhere`).
+    /// `deliver-elsewhere`, `censor`).
     pub fn from_env() -> Self {
         match std::env::var("HERALD_BYZANTINE").as_deref() {
             Ok("wrong-fee") => Self::WrongFee,
             Ok("wrong-result") => Self::WrongResult,
             Ok("equivocate") => Self::Equivocate,
             Ok("deliver-elsewhere") => Self::DeliverElsewhere,
+            Ok("censor") => Self::Censor,
             _ => Self::None,
         }
+    }
+
+    /// The executions a keeper puts up for settlement: a censor leaves out those of logs in odd
+    /// blocks.
+    pub fn settles(self, key: &herald_store::ExecutionKey) -> bool {
+        self != Self::Censor
+            || key
+                .event_id
+                .log_position()
+                .is_none_or(|at| at.block_number % 2 == 0)
     }
 
     /// Tampers with a receipt and its result before the batch is signed.
@@ -47,7 +61,7 @@ impl Fault {
                 receipt.resultHash = keccak256(result);
                 receipt.success = true;
             }
-            Self::None | Self::Equivocate | Self::DeliverElsewhere => {}
+            Self::None | Self::Equivocate | Self::DeliverElsewhere | Self::Censor => {}
         }
     }
 

@@ -6,6 +6,8 @@
 //! - [`attest`]: the co-signer's checks;
 //! - [`client`]: the performer asking for a quorum of co-signatures;
 //! - [`takeover`]: running what a silent peer left;
+//! - [`relay`]: handing an API event to a keeper a sealed subscription names, when it was posted
+//!   to one it does not;
 //! - [`health`]: heartbeats, peer status and the offline alert;
 //! - [`routes`]: the HTTP side of all that.
 //!
@@ -18,6 +20,7 @@ pub mod fault;
 pub mod health;
 pub mod peers;
 pub mod protocol;
+pub mod relay;
 pub mod routes;
 pub mod takeover;
 
@@ -108,6 +111,40 @@ impl Assignment {
         self.takeover_timeout * rank as u32
     }
 
+    /// Whether `trigger_id`'s latest envelope is sealed to keepers other than this one: an API
+    /// event posted here for it is relayed to one of them (see [`relay`]).
+    pub fn sealed_elsewhere(&self, trigger_id: u64) -> bool {
+        self.triggers
+            .read()
+            .expect("triggers")
+            .sealed_to(trigger_id, None)
+            .is_some_and(|recipients| !recipients.contains(&self.me))
+    }
+
+    /// The active keepers other than this one that `trigger_id`'s latest envelope is sealed to,
+    /// best first, with the endpoints they registered.
+    pub fn recipients(&self, trigger_id: u64) -> Vec<(Address, String)> {
+        let now = attest::now_ms() / 1_000;
+        let (ranking, _) = self.ranking(trigger_id, now, None);
+        let peers = self.peers.read().expect("peers");
+        ranking
+            .into_iter()
+            .filter(|k| *k != self.me)
+            .filter_map(|k| {
+                let endpoint = peers.get(&k)?.endpoint.clone();
+                (!endpoint.is_empty()).then_some((k, endpoint))
+            })
+            .collect()
+    }
+
+    /// This keeper's role in `trigger_id`'s execution of an API event at `event_time` (unix
+    /// seconds) another keeper relayed to every recipient of the trigger's latest envelope: its
+    /// rank among them, as for a chain event (a recipient that is not active never takes over).
+    pub fn relayed_role(&self, trigger_id: u64, event_time: u64) -> Role {
+        let (ranking, _) = self.ranking(trigger_id, event_time, None);
+        self.ranked_role(&ranking, event_time)
+    }
+
     /// This keeper's role in `trigger_id`'s execution of an event at `event_time` (unix seconds)
     /// in `block`.
     pub fn role(&self, trigger_id: u64, event_time: u64, block: u64) -> Role {
@@ -121,6 +158,13 @@ impl Assignment {
                 Role::Perform
             };
         }
+        self.ranked_role(&ranking, event_time)
+    }
+
+    /// This keeper's role at its place in `ranking` for an event at `event_time`: the first
+    /// performs, the one at rank r takes over r takeover timeouts after the event, and one not
+    /// ranked (not active) never does.
+    fn ranked_role(&self, ranking: &[Address], event_time: u64) -> Role {
         match ranking.iter().position(|k| *k == self.me) {
             Some(0) => Role::Perform,
             Some(rank) => Role::Standby(Some(attest::takeover_due(

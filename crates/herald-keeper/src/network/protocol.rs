@@ -221,13 +221,37 @@ impl PeerHeaders {
         map
     }
 
-    /// Whether the signature is the sender's over `body` as addressed and dated.
+    /// Whether the signature is the sender's over the co-signing request `body` as addressed and
+    /// dated.
     pub fn signs(&self, domain: Domain, body: &[u8]) -> bool {
+        self.signs_as(domain, ATTEST, body)
+    }
+
+    /// Whether the signature is the sender's over a request of `kind` with `body`, as addressed
+    /// and dated.
+    pub fn signs_as(&self, domain: Domain, kind: &str, body: &[u8]) -> bool {
         signed_by(
-            &attest_digest(domain, self.to, self.issued_at, body),
+            &body_digest(domain, kind, self.to, self.issued_at, body),
             &self.signature,
             self.from,
         )
+    }
+
+    /// The headers of a request of `kind` with `body`, from `signer` to `to` at `issued_at`.
+    pub fn signed(
+        signer: &PrivateKeySigner,
+        domain: Domain,
+        kind: &str,
+        to: Address,
+        issued_at: u64,
+        body: &[u8],
+    ) -> Result<Self, alloy::signers::Error> {
+        Ok(Self {
+            from: signer.address(),
+            to,
+            issued_at,
+            signature: sign(signer, &body_digest(domain, kind, to, issued_at, body))?,
+        })
     }
 }
 
@@ -274,14 +298,8 @@ impl AttestRequest {
         body: &AttestBody,
     ) -> Result<Self, alloy::signers::Error> {
         let body = serde_json::to_vec(body).map_err(alloy::signers::Error::other)?;
-        let signature = sign(signer, &attest_digest(domain, to, issued_at, &body))?;
         Ok(Self {
-            headers: PeerHeaders {
-                from: signer.address(),
-                to,
-                issued_at,
-                signature,
-            },
+            headers: PeerHeaders::signed(signer, domain, ATTEST, to, issued_at, &body)?,
             body,
         })
     }
@@ -361,7 +379,48 @@ pub const ATTEST: &str = "attest/v2";
 
 /// The digest a performer signs to send the co-signing request `body` to `to` at `issued_at`.
 pub fn attest_digest(domain: Domain, to: Address, issued_at: u64, body: &[u8]) -> B256 {
-    message_digest(domain, ATTEST, to, issued_at, keccak256(body))
+    body_digest(domain, ATTEST, to, issued_at, body)
+}
+
+/// The digest a keeper signs to send a request of `kind` whose content is the hash of `body`.
+fn body_digest(domain: Domain, kind: &str, to: Address, issued_at: u64, body: &[u8]) -> B256 {
+    message_digest(domain, kind, to, issued_at, keccak256(body))
+}
+
+/// The kind of a relayed API event (`POST /v1/peer/event`): its content digest is the hash of its
+/// body.
+pub const RELAY: &str = "relay/v1";
+
+/// Most triggers one relayed event may name: a relay is for the sealed subscriptions the keeper
+/// the event was posted to cannot perform.
+pub const MAX_TRIGGERS_PER_RELAY: usize = 64;
+
+/// Largest relayed event body, bytes: an event's payload is at most the REST API's body limit
+/// ([`herald_api::MAX_BODY`]); the CloudEvent around it, its signature and the triggers' ids add
+/// a few kilobytes at most.
+pub const MAX_RELAY_BODY: usize = 2 * herald_api::MAX_BODY;
+
+/// The body of `POST /v1/peer/event`: "an emitter posted this event to me, but these sealed
+/// subscriptions are sealed to you, not to me: perform them". The relaying keeper vouches for
+/// nothing: the addressee checks the emitter's signature, the event's age, each subscription's
+/// match and emitters, and that it is a recipient of each envelope, as a co-signer would.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RelayBody {
+    /// The event, CloudEvents JSON, exactly as stored.
+    pub event: Value,
+    /// The emitter's EIP-712 signature over it (see [`EventSource::Http`]).
+    pub signature: Bytes,
+    /// The subscriptions the addressee is asked to perform.
+    pub triggers: Vec<u64>,
+}
+
+/// The addressee's answer to a relayed event: the subscriptions it recorded to perform.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RelayAnswer {
+    /// The addressee.
+    pub keeper: Address,
+    /// The subscriptions it will perform (recorded before it answered).
+    pub accepted: Vec<u64>,
 }
 /// The content digest of a heartbeat: keccak256(executed ‖ attested).
 pub const HEARTBEAT: &str = "heartbeat";
@@ -408,6 +467,11 @@ mod tests {
         assert!(!signed_by(&later, &signature, signer.address()));
         let heartbeat = message_digest(domain, HEARTBEAT, a, 1_000, content);
         assert!(!signed_by(&heartbeat, &signature, signer.address()));
+        let relay = message_digest(domain, RELAY, a, 1_000, content);
+        assert!(
+            !signed_by(&relay, &signature, signer.address()),
+            "a co-signing request is no relayed event"
+        );
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //!   over [`MAX_ATTEST_BODY`], 429 every slot taken. After reading: 413 over the cap or over
 //!   [`MAX_RECEIPTS_PER_REQUEST`](super::protocol::MAX_RECEIPTS_PER_REQUEST) receipts, 401 a
 //!   signature that is not the sender's or a replay, 408 a body not sent in time;
+//! - `POST /v1/peer/event`: an API event another keeper was posted, for sealed subscriptions
+//!   sealed to this keeper and not to it (200 with the subscriptions recorded; refused
+//!   before and after reading as the co-signing route is, 422 when it may perform none of them,
+//!   503 when it has not read one of them yet or could not record them);
 //! - `POST /v1/peer/heartbeat`: a peer's heartbeat (204; 401 when it does not verify);
 //! - `GET /v1/peers`: every registered keeper as this one sees it (online, last seen, counts).
 //!
@@ -24,11 +28,13 @@ use axum::{
 };
 use herald_store::Store;
 use serde_json::json;
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 
 use super::{
     attest::{Attestor, Rejection},
     health::Health,
-    protocol::{Heartbeat, MAX_ATTEST_BODY, Refusal},
+    protocol::{Heartbeat, MAX_ATTEST_BODY, MAX_RELAY_BODY, PeerHeaders, Refusal, RelayAnswer},
+    relay::Relayed,
 };
 
 /// Largest body of the routes that parse JSON directly (heartbeats): a few hundred bytes.
@@ -37,6 +43,11 @@ const MAX_SMALL_BODY: usize = 64 * 1024;
 /// Longest a co-signing request's body may take to arrive once admitted: a slow sender holds one
 /// of the few slots.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest a relayed event may wait for the main loop to record it: less than the relaying
+/// keeper waits for the answer, so an event recorded late is one it was told of. (An event
+/// recorded after the answer is still performed once, by rank among its recipients.)
+const RECORD_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// What the peer routes need.
 #[derive(Clone)]
@@ -47,12 +58,15 @@ pub struct PeerState {
     pub health: Arc<Health>,
     /// This keeper's store (its own counts).
     pub store: Store,
+    /// Where relayed events go to be recorded (the keeper's main loop).
+    pub relays: mpsc::Sender<Relayed>,
 }
 
 /// The peer routes.
 pub fn router(state: PeerState) -> Router {
     Router::new()
         .route("/v1/peer/attest", post(attest))
+        .route("/v1/peer/event", post(relayed_event))
         .route("/v1/peer/heartbeat", post(heartbeat))
         .route("/v1/peers", get(peers))
         // The attest route reads its body itself, capped; this limit is for the others.
@@ -63,49 +77,96 @@ pub fn router(state: PeerState) -> Router {
 /// Admits a request on its headers, then reads its body (capped, in a slot, in time) and only then
 /// hands it to the attestor.
 async fn attest(State(state): State<PeerState>, headers: HeaderMap, body: Body) -> Response {
-    let attestor = &state.attestor;
-    let peer = match attestor.admit(&headers) {
-        Ok(peer) => peer,
+    let (peer, body, _slot) = match admitted(&state.attestor, &headers, body, MAX_ATTEST_BODY).await
+    {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    match state.attestor.attest(&peer, &body).await {
+        Ok(signed) => Json(signed).into_response(),
+        Err(rejection) => rejected(rejection),
+    }
+}
+
+/// Checks a relayed event as the co-signing route checks a request, then has the main loop record
+/// the subscriptions this keeper may perform, and answers only once they are stored: until then
+/// the relaying keeper keeps the event and asks again.
+async fn relayed_event(State(state): State<PeerState>, headers: HeaderMap, body: Body) -> Response {
+    let (peer, body, _slot) = match admitted(&state.attestor, &headers, body, MAX_RELAY_BODY).await
+    {
+        Ok(admitted) => admitted,
+        Err(response) => return response,
+    };
+    let (event, accepted) = match state.attestor.read_relayed(&peer, &body) {
+        Ok(checked) => checked,
         Err(rejection) => return rejected(rejection),
     };
+    let busy = |error: String| {
+        answer(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Refusal {
+                error,
+                receipts: Vec::new(),
+                retry: true,
+            },
+        )
+    };
+    let (done, recorded) = oneshot::channel();
+    let relayed = Relayed {
+        event,
+        triggers: accepted,
+        done,
+    };
+    let recorded = tokio::time::timeout(RECORD_TIMEOUT, async {
+        state.relays.send(relayed).await.ok()?;
+        recorded.await.ok()
+    });
+    match recorded.await {
+        Ok(Some(Ok(recorded))) => Json(RelayAnswer {
+            keeper: state.attestor.address(),
+            accepted: recorded,
+        })
+        .into_response(),
+        Ok(Some(Err(error))) => busy(format!("recording the relayed event: {error}")),
+        Ok(None) => busy("this keeper is stopping".into()),
+        Err(_) => busy("the relayed event was not recorded in time".into()),
+    }
+}
+
+/// A request admitted on its headers (see [`Attestor::admit`]) and its body, read in a slot, at
+/// most `cap` bytes, within [`BODY_TIMEOUT`]; or the answer refusing it.
+async fn admitted(
+    attestor: &Attestor,
+    headers: &HeaderMap,
+    body: Body,
+    cap: usize,
+) -> Result<(PeerHeaders, axum::body::Bytes, OwnedSemaphorePermit), Response> {
+    let peer = attestor.admit(headers).map_err(rejected)?;
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if let Some(length) = declared
-        && length > MAX_ATTEST_BODY as u64
+        && length > cap as u64
     {
-        return rejected(Rejection::TooLarge(format!(
-            "content-length {length}: at most {MAX_ATTEST_BODY} bytes"
-        )));
+        return Err(rejected(Rejection::TooLarge(format!(
+            "content-length {length}: at most {cap} bytes"
+        ))));
     }
-    let _slot = match attestor.slot() {
-        Ok(slot) => slot,
-        Err(rejection) => return rejected(rejection),
-    };
-    let body = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, MAX_ATTEST_BODY))
-        .await
-    {
-        Ok(Ok(body)) => body,
-        Ok(Err(e)) => {
-            return rejected(Rejection::TooLarge(format!(
-                "the body is over {MAX_ATTEST_BODY} bytes or was cut off: {e}"
-            )));
-        }
-        Err(_) => {
-            return answer(
-                StatusCode::REQUEST_TIMEOUT,
-                Refusal {
-                    error: format!("the body did not arrive within {BODY_TIMEOUT:?}"),
-                    receipts: Vec::new(),
-                    retry: true,
-                },
-            );
-        }
-    };
-    match attestor.attest(&peer, &body).await {
-        Ok(signed) => Json(signed).into_response(),
-        Err(rejection) => rejected(rejection),
+    let slot = attestor.slot().map_err(rejected)?;
+    match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, cap)).await {
+        Ok(Ok(body)) => Ok((peer, body, slot)),
+        Ok(Err(e)) => Err(rejected(Rejection::TooLarge(format!(
+            "the body is over {cap} bytes or was cut off: {e}"
+        )))),
+        Err(_) => Err(answer(
+            StatusCode::REQUEST_TIMEOUT,
+            Refusal {
+                error: format!("the body did not arrive within {BODY_TIMEOUT:?}"),
+                receipts: Vec::new(),
+                retry: true,
+            },
+        )),
     }
 }
 

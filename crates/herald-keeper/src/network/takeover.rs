@@ -15,15 +15,18 @@ use herald_chain::bindings::Herald;
 use herald_store::{PendingExecution, Store};
 use tokio::sync::mpsc;
 
-use super::{Assignment, attest::now_ms};
+use super::{Assignment, attest::now_ms, relay::Relayer};
 use crate::{config::SignAt, finality};
 
-/// Looks for due takeovers every `every`, and hands each to the runners through `run`.
+/// Looks for due takeovers every `every`, and hands each to the runners through `run`; due
+/// standby executions of API events are relayed by `relayer` instead.
+#[allow(clippy::too_many_arguments)]
 pub async fn take_over(
     store: Store,
     provider: DynProvider,
     herald: Address,
     assignment: Assignment,
+    relayer: Relayer,
     run: mpsc::UnboundedSender<PendingExecution>,
     every: Duration,
     sign_at: SignAt,
@@ -42,6 +45,17 @@ pub async fn take_over(
                 continue;
             }
         };
+        // An API event whose subscription is sealed to other keepers is theirs to perform: this
+        // keeper relays it to them. (A recipient's standby API event, relayed to it, is taken
+        // over like a chain event.)
+        let (relays, due): (Vec<_>, Vec<_>) = due.into_iter().partition(|key| {
+            key.event_id.log_position().is_none() && assignment.sealed_elsewhere(key.trigger_id)
+        });
+        if !relays.is_empty()
+            && let Err(e) = relayer.relay(&relays).await
+        {
+            tracing::warn!(error = %e, "relaying API events");
+        }
         if due.is_empty() {
             continue;
         }

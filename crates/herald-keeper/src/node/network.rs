@@ -10,6 +10,7 @@ pub(super) struct Joined {
     pub(super) routes: axum::Router,
     /// When receipts may be signed, which is when a takeover clock may start.
     sign_at: crate::config::SignAt,
+    domain: Domain,
 }
 
 /// Joins the network: reads the registry's keepers up to `to_block` (the dispatcher applies the
@@ -25,6 +26,7 @@ pub(super) async fn join_network(
     triggers: &Arc<RwLock<crate::triggers::TriggerSet>>,
     domain: Domain,
     to_block: u64,
+    relays: mpsc::Sender<Relayed>,
 ) -> eyre::Result<Joined> {
     let herald = domain.herald;
     let me = signer.address();
@@ -80,6 +82,7 @@ pub(super) async fn join_network(
         attestor,
         health: health.clone(),
         store: store.clone(),
+        relays,
     });
     Ok(Joined {
         assignment: Assignment {
@@ -92,6 +95,7 @@ pub(super) async fn join_network(
         health,
         routes,
         sign_at: config.chain.sign_at,
+        domain,
     })
 }
 
@@ -122,12 +126,19 @@ impl Joined {
                 store.clone(),
                 http.clone(),
             )),
-            tokio::spawn(health::watch_offline(self.health.clone(), http)),
+            tokio::spawn(health::watch_offline(self.health.clone(), http.clone())),
             tokio::spawn(takeover::take_over(
                 store.clone(),
                 provider.clone(),
                 herald,
                 self.assignment.clone(),
+                Relayer::new(
+                    signer.clone(),
+                    self.domain,
+                    store.clone(),
+                    self.assignment.clone(),
+                    http,
+                ),
                 takeovers,
                 Duration::from_millis(250),
                 self.sign_at,

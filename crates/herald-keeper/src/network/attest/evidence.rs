@@ -283,7 +283,7 @@ impl Attestor {
     /// name in its `emitters` (the keeper it was posted to vouches for nothing: it could invent
     /// any event it likes). The id must be a UUIDv7 within 60 s of the event's time, and the event
     /// no more than 60 s ahead of this keeper's clock nor older than it still signs for.
-    fn http_event(
+    pub(super) fn http_event(
         &self,
         key: ExecutionKey,
         event: &serde_json::Value,
@@ -330,7 +330,7 @@ impl Attestor {
 
     /// Why `performer` may not run `trigger_id`'s execution of an API event, if so: the trigger's
     /// latest envelope (no block orders an API event) is sealed to others.
-    fn recipient(&self, performer: Address, trigger_id: u64) -> Option<String> {
+    pub(super) fn recipient(&self, performer: Address, trigger_id: u64) -> Option<String> {
         let sealed_to = self
             .triggers
             .read()
