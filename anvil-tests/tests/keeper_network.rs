@@ -306,8 +306,17 @@ impl Scene {
     }
 
     /// Defines `order.created` at keeper `at`'s API (signed by the subscription's emitter) and
-    /// posts one event of it with `payload`, as its emitter signs it.
-    async fn emit_order(&self, at: usize, payload: &Value) {
+    /// posts one event of it with `payload`, as its emitter signs it now; returns the emission.
+    async fn emit_order(&self, at: usize, payload: &Value) -> Emission {
+        let chain_id = self.net.admin.get_chain_id().await.expect("chain id");
+        let eip712 = domain(chain_id, self.net.herald());
+        let emission = Emission::sign(&emitter(), &eip712, "order.created", payload).expect("sign");
+        self.post_order(at, payload, &emission).await;
+        emission
+    }
+
+    /// Defines `order.created` at keeper `at`'s API and posts the event `emission` signed.
+    async fn post_order(&self, at: usize, payload: &Value, emission: &Emission) {
         let store = self.keepers[at].store().await;
         let issued = herald_api::auth::issue("test", herald_store::KeyScope::Write, 6_000);
         store
@@ -321,7 +330,6 @@ impl Scene {
         let emitter = emitter();
         let definition = serde_json::json!({"name": "order.created"});
         let definition_bytes = serde_json::to_vec(&definition).expect("json");
-        let emission = Emission::sign(&emitter, &eip712, "order.created", payload).expect("sign");
         for (path, body, headers) in [
             (
                 "/v1/event-types",
@@ -1000,8 +1008,8 @@ async fn an_event_posted_to_a_keeper_the_subscription_is_not_sealed_to_is_relaye
     })
     .await;
 
-    s.emit_order(0, &serde_json::json!({"order": "A-2", "amount": 700}))
-        .await;
+    let payload = serde_json::json!({"order": "A-2", "amount": 700});
+    let emission = s.emit_order(0, &payload).await;
     s.eventually(60, "the relayed event settled", async || {
         s.settled().await.keys().any(|(t, _)| *t == SUBSCRIPTION)
     })
@@ -1100,11 +1108,13 @@ async fn an_event_posted_to_a_keeper_the_subscription_is_not_sealed_to_is_relaye
     // The genuine relay again, from another keeper: answered, recorded once, performed once.
     let (status, text) = relay(keeper_2, RELAY, &genuine).await;
     assert_eq!(status, 200, "{text}");
+    // The emitter posts the same event to the recipient too: not a duplicate of the relay.
+    s.post_order(recipient, &payload, &emission).await;
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(
         s.receiver.delivered().len(),
         1,
-        "a relay sent twice runs once"
+        "a relay sent twice, and the event posted to the recipient too, runs once"
     );
 }
 

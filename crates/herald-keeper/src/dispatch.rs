@@ -51,7 +51,7 @@ pub const HTTP_STREAM: &str = "http";
 /// The store stream of API events other keepers relayed to this one. Apart from the API's own, so
 /// a restart's redispatch of the API's events (which performs every subscription that matches)
 /// never takes in a relayed event: it was relayed for some subscriptions only.
-pub const RELAYED_STREAM: &str = "http/relayed";
+pub use herald_store::RELAYED_STREAM;
 
 /// Turns logs, and events emitted through the API, into executions.
 pub struct Dispatcher {

@@ -25,4 +25,6 @@ pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution, Settle
 pub use query::{ExecutionFilter, ExecutionPage, ExecutionRecord, PageCursor};
 pub use signed::{AlreadySigned, SignedReceipt};
 
-pub use store::{Cursor, Execution, ExecutionKey, ExecutionStatus, Store, StoreError};
+pub use store::{
+    Cursor, Execution, ExecutionKey, ExecutionStatus, RELAYED_STREAM, Store, StoreError,
+};

@@ -9,6 +9,9 @@ use sqlx::{
     any::{AnyConnectOptions, AnyPoolOptions},
 };
 
+/// The stream of API events other keepers relayed to this one for some of their subscriptions
+/// (a keeper's API stream holds only events posted to it).
+pub const RELAYED_STREAM: &str = "http/relayed";
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -197,17 +200,22 @@ impl Store {
         Ok(Self { pool })
     }
 
-    /// Stores an event once; returns whether it was new (a redelivered event returns false).
+    /// Stores an event once; returns whether it was new (a redelivered event returns false). An
+    /// event stored before only as relayed by another keeper (stream [`RELAYED_STREAM`], for
+    /// some subscriptions) counts as new and becomes `connector`'s: its emitter posting it here
+    /// too is not a redelivery, and the relay must not turn that post away.
     pub async fn record_event(&self, connector: &str, event: &Event) -> Result<bool, StoreError> {
         let result = sqlx::query(
             "INSERT INTO events (id, connector, position, cloudevent, received_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (id) DO NOTHING",
+             ON CONFLICT (id) DO UPDATE SET connector = excluded.connector, \
+             received_at = excluded.received_at WHERE events.connector = $6",
         )
         .bind(hex_id(&event.id))
         .bind(connector)
         .bind(event.id.position() as i64)
         .bind(event.to_cloudevent().to_string())
         .bind(now_ms())
+        .bind(RELAYED_STREAM)
         .execute(&self.pool)
         .await?;
         Ok(result.rows_affected() == 1)

@@ -50,6 +50,37 @@ async fn suite(store: Store, reopen: impl AsyncFn() -> Store) {
     assert_eq!(stored, a, "the event round-trips exactly");
     assert!(!retracted);
     assert_eq!(store.event(&event(99).id).await.expect("read"), None);
+    // An event another keeper relayed here, then posted here by its emitter: new, and then the
+    // connector's own (a relay must not turn its emitter's post away as a duplicate).
+    let relayed = event(3);
+    store
+        .ingest(
+            herald_store::RELAYED_STREAM,
+            &[IngestEvent {
+                event: &relayed,
+                block: None,
+            }],
+            &[],
+            None,
+        )
+        .await
+        .expect("a relayed event");
+    assert!(
+        store
+            .record_event("HTTP_EVENT", &relayed)
+            .await
+            .expect("posted")
+    );
+    assert!(
+        !store
+            .record_event("HTTP_EVENT", &relayed)
+            .await
+            .expect("again")
+    );
+    assert_eq!(
+        store.events_after("HTTP_EVENT", 0, 10).await.expect("read"),
+        vec![relayed.clone()]
+    );
 
     // An execution is written before its service runs, once per (trigger, event).
     let (first, inserted) = store.begin_execution(key(7, &a)).await.expect("begin");

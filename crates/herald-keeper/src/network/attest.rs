@@ -71,6 +71,10 @@ pub const MAX_CLOCK_SKEW_MS: u64 = 60_000;
 /// bytes and its look-ups.
 pub const MAX_CONCURRENT_ATTESTS: usize = 8;
 
+/// Most relayed events read, checked and recorded at once; more are answered 429 (the relaying
+/// keeper offers them again later).
+pub const MAX_CONCURRENT_RELAYS: usize = 4;
+
 /// Why a co-signing request was not signed, and the HTTP status that says so.
 #[derive(Debug, thiserror::Error)]
 pub enum Rejection {
@@ -156,6 +160,9 @@ pub struct Attestor {
     seen: Mutex<HashMap<Address, u64>>,
     /// One permit per request being read or checked.
     slots: Arc<Semaphore>,
+    /// One permit per relayed event being read, checked or recorded: apart from co-signing, so
+    /// relays (which wait on the main loop) never keep a co-signing request out.
+    relay_slots: Arc<Semaphore>,
 }
 
 impl Attestor {
@@ -182,6 +189,7 @@ impl Attestor {
             sign_at,
             seen: Mutex::default(),
             slots: Arc::new(Semaphore::new(MAX_CONCURRENT_ATTESTS)),
+            relay_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_RELAYS)),
         }
     }
 
@@ -229,6 +237,15 @@ impl Attestor {
         self.slots.clone().try_acquire_owned().map_err(|_| {
             Rejection::Busy(format!(
                 "{MAX_CONCURRENT_ATTESTS} co-signing requests are being checked; ask again later"
+            ))
+        })
+    }
+
+    /// A slot to read, check and record one relayed event in, if one is free.
+    pub fn relay_slot(&self) -> Result<OwnedSemaphorePermit, Rejection> {
+        self.relay_slots.clone().try_acquire_owned().map_err(|_| {
+            Rejection::Busy(format!(
+                "{MAX_CONCURRENT_RELAYS} relayed events are being recorded; ask again later"
             ))
         })
     }

@@ -77,7 +77,9 @@ pub fn router(state: PeerState) -> Router {
 /// Admits a request on its headers, then reads its body (capped, in a slot, in time) and only then
 /// hands it to the attestor.
 async fn attest(State(state): State<PeerState>, headers: HeaderMap, body: Body) -> Response {
-    let (peer, body, _slot) = match admitted(&state.attestor, &headers, body, MAX_ATTEST_BODY).await
+    let attestor = &state.attestor;
+    let slot = || attestor.slot();
+    let (peer, body, _slot) = match admitted(attestor, &headers, body, MAX_ATTEST_BODY, slot).await
     {
         Ok(admitted) => admitted,
         Err(response) => return response,
@@ -92,8 +94,9 @@ async fn attest(State(state): State<PeerState>, headers: HeaderMap, body: Body) 
 /// the subscriptions this keeper may perform, and answers only once they are stored: until then
 /// the relaying keeper keeps the event and asks again.
 async fn relayed_event(State(state): State<PeerState>, headers: HeaderMap, body: Body) -> Response {
-    let (peer, body, _slot) = match admitted(&state.attestor, &headers, body, MAX_RELAY_BODY).await
-    {
+    let attestor = &state.attestor;
+    let slot = || attestor.relay_slot();
+    let (peer, body, _slot) = match admitted(attestor, &headers, body, MAX_RELAY_BODY, slot).await {
         Ok(admitted) => admitted,
         Err(response) => return response,
     };
@@ -133,13 +136,14 @@ async fn relayed_event(State(state): State<PeerState>, headers: HeaderMap, body:
     }
 }
 
-/// A request admitted on its headers (see [`Attestor::admit`]) and its body, read in a slot, at
-/// most `cap` bytes, within [`BODY_TIMEOUT`]; or the answer refusing it.
+/// A request admitted on its headers (see [`Attestor::admit`]) and its body, read in a slot
+/// `slot` gives, at most `cap` bytes, within [`BODY_TIMEOUT`]; or the answer refusing it.
 async fn admitted(
     attestor: &Attestor,
     headers: &HeaderMap,
     body: Body,
     cap: usize,
+    slot: impl FnOnce() -> Result<OwnedSemaphorePermit, Rejection>,
 ) -> Result<(PeerHeaders, axum::body::Bytes, OwnedSemaphorePermit), Response> {
     let peer = attestor.admit(headers).map_err(rejected)?;
     let declared = headers
@@ -153,7 +157,7 @@ async fn admitted(
             "content-length {length}: at most {cap} bytes"
         ))));
     }
-    let slot = attestor.slot().map_err(rejected)?;
+    let slot = slot().map_err(rejected)?;
     match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, cap)).await {
         Ok(Ok(body)) => Ok((peer, body, slot)),
         Ok(Err(e)) => Err(rejected(Rejection::TooLarge(format!(
