@@ -197,13 +197,11 @@ impl Dispatcher {
             }
             for m in &matches {
                 // An event posted here is seen by no other keeper: this one performs it, unless
-                // the subscription is sealed to others, when it relays it to one of them.
-                let role = match &self.assignment {
-                    Some(a) if a.sealed_elsewhere(m.trigger.id) => {
-                        Role::Standby(Some(crate::network::attest::now_ms()))
-                    }
-                    _ => Role::Perform,
-                };
+                // the subscription is sealed to others, when it relays it to them.
+                let role = self
+                    .assignment
+                    .as_ref()
+                    .map_or(Role::Perform, |a| a.posted_role(m.trigger.id));
                 executions.push(self.decide(event, m, 0, now, role).await?);
             }
             matched.push(IngestEvent { event, block: None });

@@ -281,6 +281,13 @@ impl TriggerSet {
         self.sealed.get(&id)?.at(block).map(SealState::sealed_to)
     }
 
+    /// Whether trigger `id`'s latest envelope (the one an API event, which no block orders, is
+    /// judged by) is sealed to keepers `keeper` is not among.
+    pub fn sealed_without(&self, id: u64, keeper: Address) -> bool {
+        self.sealed_to(id, None)
+            .is_some_and(|recipients| !recipients.contains(&keeper))
+    }
+
     /// Whether trigger `id` is paused now.
     pub fn is_paused(&self, id: u64) -> bool {
         self.pauses.get(&id).is_some_and(PauseHistory::is_paused)

@@ -197,22 +197,22 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
     };
     let budget96: U96 = narrow("--budget", budget)?;
     // An envelope is bound to its trigger's id, which the contract assigns in order: seal for
-    // the next one, and reseal below if another creation took it first.
-    let predicted = s
-        .contract()
-        .triggerCount()
-        .call()
-        .await
-        .map_err(|e| e.to_string())?
-        + 1;
-    let (text, webhook_secret) = if args.unsigned {
+    // the next one (`predicted`), and reseal below if another creation took it first.
+    let (text, sealed) = if args.unsigned {
         (text, None)
     } else {
+        let predicted = s
+            .contract()
+            .triggerCount()
+            .call()
+            .await
+            .map_err(|e| e.to_string())?
+            + 1;
         let webhook = crate::trigger_secrets::with_new_webhook_secret(&mut secrets)?;
         let envelope = crate::trigger_secrets::seal(&s, predicted, &secrets, &args.keepers).await?;
-        let sealed = herald_spec::with_secrets(&file, &text, &envelope.to_base64())
+        let text = herald_spec::with_secrets(&file, &text, &envelope.to_base64())
             .map_err(|e| e.to_string())?;
-        (sealed, Some(webhook))
+        (text, Some((webhook, predicted)))
     };
     let receipt = s
         .send(
@@ -225,7 +225,9 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
         .decoded_log::<Herald::TriggerCreated>()
         .map(|l| l.data.id)
         .ok_or("createTrigger mined without a TriggerCreated event")?;
-    if webhook_secret.is_some() && id != predicted {
+    if let Some((_, predicted)) = &sealed
+        && id != *predicted
+    {
         // The file's envelope names another trigger and opens for no keeper: events from the
         // next block on get one that does.
         let envelope = crate::trigger_secrets::seal(&s, id, &secrets, &args.keepers).await?;
@@ -240,6 +242,7 @@ pub(crate) async fn create(args: CreateArgs, json_output: bool) -> Result<Outcom
              resealed for #{id}, so events before that transaction are skipped unperformed"
         );
     }
+    let webhook_secret = sealed.map(|(webhook, _)| webhook);
     report(
         json_output,
         json!({"id": id, "name": spec.name.value, "budget": budget.to_string(),

@@ -148,6 +148,39 @@ fn throwaway_postgres() -> (String, String) {
     (format!("{base}/{name}"), name)
 }
 
+/// `herald trigger create` as the user, of the seed trigger delivering to `receiver` with an
+/// `authorization: Bearer {{ secrets.api_token }}` header, sealing `api_token`; written to `file`.
+fn create_bearer_trigger(
+    anvil: &AnvilInstance,
+    net: &Network,
+    file: &std::path::Path,
+    receiver: &Receiver,
+    api_token: &str,
+) -> Value {
+    std::fs::write(
+        file,
+        seed_trigger(net.deployment.token.address, &receiver.url()).replace(
+            "        foo: bar\n",
+            "        foo: bar\n        authorization: 'Bearer {{ secrets.api_token }}'\n",
+        ),
+    )
+    .expect("write");
+    herald(
+        anvil,
+        net,
+        &[("HERALD_SECRET_API_TOKEN", api_token)],
+        &[
+            "trigger",
+            "create",
+            file.to_str().expect("utf-8"),
+            "--budget",
+            "1",
+            "--secret",
+            "api_token",
+        ],
+    )
+}
+
 /// The first execution with `status` the keeper records within 30 s.
 async fn first_execution(
     store: &Store,
@@ -233,28 +266,12 @@ async fn sealed_secrets_stay_sealed(backend: Backend) {
     store.close().await;
     let keeper = InProcessKeeper::start(config, Identity::derived(net.keepers[0].clone()));
 
-    let file = dir.path().join("hook.yaml");
-    std::fs::write(
-        &file,
-        seed_trigger(token, &receiver.url()).replace(
-            "        foo: bar\n",
-            "        foo: bar\n        authorization: 'Bearer {{ secrets.api_token }}'\n",
-        ),
-    )
-    .expect("write");
-    let created = herald(
+    let created = create_bearer_trigger(
         &anvil,
         &net,
-        &[("HERALD_SECRET_API_TOKEN", API_TOKEN)],
-        &[
-            "trigger",
-            "create",
-            file.to_str().expect("utf-8"),
-            "--budget",
-            "1",
-            "--secret",
-            "api_token",
-        ],
+        &dir.path().join("hook.yaml"),
+        &receiver,
+        API_TOKEN,
     );
     let first = created["webhook_secret"]
         .as_str()
@@ -483,29 +500,7 @@ async fn an_envelope_copied_into_another_trigger_opens_nowhere() {
         ("one.yaml", &sealed_for, API_TOKEN),
         ("two.yaml", &copied_to, "sk-live-of-trigger-two"),
     ] {
-        let file = dir.path().join(name);
-        std::fs::write(
-            &file,
-            seed_trigger(token, &receiver.url()).replace(
-                "        foo: bar\n",
-                "        foo: bar\n        authorization: 'Bearer {{ secrets.api_token }}'\n",
-            ),
-        )
-        .expect("write");
-        herald(
-            &anvil,
-            &net,
-            &[("HERALD_SECRET_API_TOKEN", api_token)],
-            &[
-                "trigger",
-                "create",
-                file.to_str().expect("utf-8"),
-                "--budget",
-                "1",
-                "--secret",
-                "api_token",
-            ],
-        );
+        create_bearer_trigger(&anvil, &net, &dir.path().join(name), receiver, api_token);
     }
     // Trigger 1's envelope, as anyone reads it from its creation.
     let created = net

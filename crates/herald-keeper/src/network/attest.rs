@@ -57,8 +57,8 @@ use self::evidence::{Lookups, Verdict};
 use super::{
     peers::Peers,
     protocol::{
-        AttestBody, AttestResponse, Domain, HeaderError, MAX_RECEIPTS_PER_REQUEST, PeerHeaders,
-        Refusal, WireReceipt, signed_by,
+        ATTEST, AttestBody, AttestResponse, Domain, HeaderError, MAX_RECEIPTS_PER_REQUEST,
+        PeerHeaders, Refusal, WireReceipt, signed_by,
     },
 };
 use crate::{config::SignAt, triggers::TriggerSet};
@@ -257,7 +257,7 @@ impl Attestor {
         peer: &PeerHeaders,
         body: &[u8],
     ) -> Result<AttestResponse, Rejection> {
-        if !peer.signs(self.domain, body) {
+        if !peer.signs_as(self.domain, ATTEST, body) {
             return Err(Rejection::Unauthenticated(format!(
                 "the request is not signed by {}",
                 peer.from

@@ -117,8 +117,7 @@ impl Assignment {
         self.triggers
             .read()
             .expect("triggers")
-            .sealed_to(trigger_id, None)
-            .is_some_and(|recipients| !recipients.contains(&self.me))
+            .sealed_without(trigger_id, self.me)
     }
 
     /// The active keepers other than this one that `trigger_id`'s latest envelope is sealed to,
@@ -135,6 +134,17 @@ impl Assignment {
                 (!endpoint.is_empty()).then_some((k, endpoint))
             })
             .collect()
+    }
+
+    /// This keeper's role in `trigger_id`'s execution of an API event posted to it: it performs
+    /// it, unless the trigger is sealed to other keepers, when it stands by with the execution
+    /// due now, which the takeover task relays to them (see [`relay`]).
+    pub fn posted_role(&self, trigger_id: u64) -> Role {
+        if self.sealed_elsewhere(trigger_id) {
+            Role::Standby(Some(attest::now_ms()))
+        } else {
+            Role::Perform
+        }
     }
 
     /// This keeper's role in `trigger_id`'s execution of an API event at `event_time` (unix

@@ -126,7 +126,7 @@ pub const FROM_HEADER: &str = "herald-peer-from";
 pub const TO_HEADER: &str = "herald-peer-to";
 /// When the request was made, unix milliseconds.
 pub const ISSUED_AT_HEADER: &str = "herald-peer-issued-at";
-/// The sender's signature over [`attest_digest`], 0x hex.
+/// The sender's signature over [`request_digest`], 0x hex.
 pub const SIGNATURE_HEADER: &str = "herald-peer-signature";
 
 /// Most receipts one co-signing request may carry: what one request can make a co-signer look up.
@@ -147,7 +147,7 @@ pub struct PeerHeaders {
     pub to: Address,
     /// When the request was made, unix milliseconds.
     pub issued_at: u64,
-    /// The performer's signature over [`attest_digest`] of the body.
+    /// The performer's signature over [`request_digest`] of the body.
     pub signature: Bytes,
 }
 
@@ -221,17 +221,11 @@ impl PeerHeaders {
         map
     }
 
-    /// Whether the signature is the sender's over the co-signing request `body` as addressed and
-    /// dated.
-    pub fn signs(&self, domain: Domain, body: &[u8]) -> bool {
-        self.signs_as(domain, ATTEST, body)
-    }
-
     /// Whether the signature is the sender's over a request of `kind` with `body`, as addressed
     /// and dated.
     pub fn signs_as(&self, domain: Domain, kind: &str, body: &[u8]) -> bool {
         signed_by(
-            &body_digest(domain, kind, self.to, self.issued_at, body),
+            &request_digest(domain, kind, self.to, self.issued_at, body),
             &self.signature,
             self.from,
         )
@@ -250,7 +244,7 @@ impl PeerHeaders {
             from: signer.address(),
             to,
             issued_at,
-            signature: sign(signer, &body_digest(domain, kind, to, issued_at, body))?,
+            signature: sign(signer, &request_digest(domain, kind, to, issued_at, body))?,
         })
     }
 }
@@ -377,13 +371,15 @@ pub fn message_digest(
 /// The kind of a co-signing request: its content digest is the hash of its body.
 pub const ATTEST: &str = "attest/v2";
 
-/// The digest a performer signs to send the co-signing request `body` to `to` at `issued_at`.
-pub fn attest_digest(domain: Domain, to: Address, issued_at: u64, body: &[u8]) -> B256 {
-    body_digest(domain, ATTEST, to, issued_at, body)
-}
-
-/// The digest a keeper signs to send a request of `kind` whose content is the hash of `body`.
-fn body_digest(domain: Domain, kind: &str, to: Address, issued_at: u64, body: &[u8]) -> B256 {
+/// The digest a keeper signs to send the request `body` of `kind` ([`ATTEST`], [`RELAY`]) to `to`
+/// at `issued_at`: its content digest is the hash of the exact body bytes.
+pub fn request_digest(
+    domain: Domain,
+    kind: &str,
+    to: Address,
+    issued_at: u64,
+    body: &[u8],
+) -> B256 {
     message_digest(domain, kind, to, issued_at, keccak256(body))
 }
 
@@ -495,11 +491,11 @@ mod tests {
         let parsed = PeerHeaders::parse(&map).expect("parse");
         assert_eq!(parsed, request.headers);
         assert_eq!(parsed.from, signer.address());
-        assert!(parsed.signs(domain, &request.body));
+        assert!(parsed.signs_as(domain, ATTEST, &request.body));
         let mut tampered = request.body.clone();
         tampered.push(b' ');
         assert!(
-            !parsed.signs(domain, &tampered),
+            !parsed.signs_as(domain, ATTEST, &tampered),
             "the signature covers every byte"
         );
 

@@ -114,37 +114,35 @@ impl Relayer {
                 self.end(key, &detail).await?;
                 continue;
             }
-            match self.relay_one(key, &event, &mut unreachable).await {
+            let detail = match self.relay_one(key, &event, &mut unreachable).await {
                 Outcome::Taken(to) => {
                     let to: Vec<String> = to.iter().map(ToString::to_string).collect();
                     tracing::info!(execution = %key, to = %to.join(", "), "API event relayed");
-                    let detail = format!(
+                    self.end(key, &format!(
                         "relayed to {}, which the subscription is sealed to: not performed here",
                         to.join(", ")
-                    );
-                    self.end(key, &detail).await?;
+                    ))
+                    .await?;
+                    continue;
                 }
                 Outcome::Refused(reasons) => {
-                    let detail = format!("not relayed: refused by {}", reasons.join("; "));
-                    tracing::warn!(execution = %key, %detail, "API event not relayed");
-                    self.end(key, &detail).await?;
+                    format!("not relayed: refused by {}", reasons.join("; "))
                 }
-                Outcome::Later(reasons) if expired() => {
-                    let detail = format!(
-                        "not relayed within {} s: {}",
-                        COSIGN_MAX_AGE_MS / 1_000,
-                        reasons.join("; ")
-                    );
-                    tracing::warn!(execution = %key, %detail, "API event not relayed");
-                    self.end(key, &detail).await?;
-                }
+                Outcome::Later(reasons) if expired() => format!(
+                    "not relayed within {} s: {}",
+                    COSIGN_MAX_AGE_MS / 1_000,
+                    reasons.join("; ")
+                ),
                 Outcome::Later(reasons) => {
                     tracing::warn!(execution = %key, reasons = %reasons.join("; "),
                         "relaying an API event: trying again later");
                     let again = now_ms() + self.assignment.takeover_timeout.as_millis() as u64;
                     self.store.postpone_takeovers(&[(*key, again)]).await?;
+                    continue;
                 }
-            }
+            };
+            tracing::warn!(execution = %key, %detail, "API event not relayed");
+            self.end(key, &detail).await?;
         }
         Ok(())
     }

@@ -283,13 +283,12 @@ impl Attestor {
     /// name in its `emitters` (the keeper it was posted to vouches for nothing: it could invent
     /// any event it likes). The id must be a UUIDv7 within 60 s of the event's time, and the event
     /// no more than 60 s ahead of this keeper's clock nor older than it still signs for.
-    pub(super) fn http_event(
+    fn http_event(
         &self,
         key: ExecutionKey,
         event: &serde_json::Value,
         signature: &Bytes,
     ) -> Result<(Event, Match, u64), Verdict> {
-        use herald_api::signing::{COSIGN_MAX_AGE_MS, check_id, time_ms, verify_event};
         let event = Event::from_cloudevent(event)
             .map_err(|e| Verdict::Invalid(format!("the event is not a CloudEvent: {e}")))?;
         if event.id != key.event_id {
@@ -297,46 +296,60 @@ impl Attestor {
                 "the event id is not the signed event's".into(),
             ));
         }
-        let domain = herald_chain::receipt::domain(self.domain.chain_id, self.domain.herald);
-        let emitter = verify_event(&domain, &event, signature)
-            .map_err(|e| Verdict::Invalid(format!("API event {}: {e}", event.id)))?;
-        let id = event
-            .id
-            .as_uuid()
-            .expect("verify_event checked it is a UUID");
-        check_id(id, time_ms(&event), now_ms(), COSIGN_MAX_AGE_MS)
-            .map_err(|e| Verdict::Invalid(format!("API event {}: {e}", event.id)))?;
-        let triggers = self.triggers.read().expect("triggers");
-        let matched = triggers
-            .matches_event_in_any_state(&event)
-            .into_iter()
-            .find(|m| m.trigger.id == key.trigger_id)
-            .ok_or_else(|| match triggers.get(key.trigger_id) {
-                None => {
-                    Verdict::NotYet(format!("trigger {} is not known here yet", key.trigger_id))
-                }
-                Some(t) if !t.emitters.contains(&emitter) => Verdict::Invalid(format!(
-                    "trigger {} does not accept events signed by {emitter} (its emitters: {:?})",
-                    key.trigger_id, t.emitters
-                )),
-                Some(_) => Verdict::Invalid(format!(
-                    "trigger {} does not match that event",
-                    key.trigger_id
-                )),
-            })?;
+        let emitter = self
+            .emitter_of(&event, signature)
+            .map_err(Verdict::Invalid)?;
+        let matched = self.http_match(key.trigger_id, &event, emitter)?;
         let time = event.time.as_second().max(0) as u64;
         Ok((event, matched, time))
     }
 
+    /// The emitter whose `signature` `event` carries, if it verifies under this deployment and
+    /// the event's id and age are within what this keeper signs for; otherwise why not.
+    pub(super) fn emitter_of(&self, event: &Event, signature: &Bytes) -> Result<Address, String> {
+        use herald_api::signing::{COSIGN_MAX_AGE_MS, check_id, time_ms, verify_event};
+        let domain = herald_chain::receipt::domain(self.domain.chain_id, self.domain.herald);
+        let emitter = verify_event(&domain, event, signature)
+            .map_err(|e| format!("API event {}: {e}", event.id))?;
+        let id = event
+            .id
+            .as_uuid()
+            .expect("verify_event checked it is a UUID");
+        check_id(id, time_ms(event), now_ms(), COSIGN_MAX_AGE_MS)
+            .map_err(|e| format!("API event {}: {e}", event.id))?;
+        Ok(emitter)
+    }
+
+    /// `trigger_id`'s match of the API event `event` signed by `emitter`, paused or not.
+    pub(super) fn http_match(
+        &self,
+        trigger_id: u64,
+        event: &Event,
+        emitter: Address,
+    ) -> Result<Match, Verdict> {
+        let triggers = self.triggers.read().expect("triggers");
+        triggers
+            .matches_event_in_any_state(event)
+            .into_iter()
+            .find(|m| m.trigger.id == trigger_id)
+            .ok_or_else(|| match triggers.get(trigger_id) {
+                None => Verdict::NotYet(format!("trigger {trigger_id} is not known here yet")),
+                Some(t) if !t.emitters.contains(&emitter) => Verdict::Invalid(format!(
+                    "trigger {trigger_id} does not accept events signed by {emitter} (its \
+                     emitters: {:?})",
+                    t.emitters
+                )),
+                Some(_) => {
+                    Verdict::Invalid(format!("trigger {trigger_id} does not match that event"))
+                }
+            })
+    }
+
     /// Why `performer` may not run `trigger_id`'s execution of an API event, if so: the trigger's
     /// latest envelope (no block orders an API event) is sealed to others.
-    pub(super) fn recipient(&self, performer: Address, trigger_id: u64) -> Option<String> {
-        let sealed_to = self
-            .triggers
-            .read()
-            .expect("triggers")
-            .sealed_to(trigger_id, None)?;
-        (!sealed_to.contains(&performer)).then(|| {
+    fn recipient(&self, performer: Address, trigger_id: u64) -> Option<String> {
+        let triggers = self.triggers.read().expect("triggers");
+        triggers.sealed_without(trigger_id, performer).then(|| {
             format!(
                 "{performer} is not one of the keepers trigger {trigger_id}'s secrets are sealed to"
             )

@@ -5,7 +5,6 @@
 
 use alloy::primitives::Address;
 use herald_core::Event;
-use herald_store::ExecutionKey;
 
 use super::{Attestor, Rejection, evidence::Verdict};
 use crate::network::protocol::{MAX_TRIGGERS_PER_RELAY, PeerHeaders, RELAY, Refusal, RelayBody};
@@ -45,6 +44,15 @@ impl Attestor {
         }
         let event = Event::from_cloudevent(&body.event)
             .map_err(|e| Rejection::BadRequest(format!("the event is not a CloudEvent: {e}")))?;
+        // One signature check for the event, then a match per trigger.
+        let emitter = self.emitter_of(&event, &body.signature).map_err(|reason| {
+            Rejection::Refused(Refusal {
+                error: format!("{from} relayed an event this keeper does not sign for: {reason}"),
+                receipts: Vec::new(),
+                retry: false,
+            })
+        })?;
+        let me = self.address();
         let mut accepted = Vec::new();
         let mut refused = Vec::new();
         let mut retry = false;
@@ -52,21 +60,8 @@ impl Attestor {
             if accepted.contains(&trigger_id) {
                 continue;
             }
-            let key = ExecutionKey {
-                trigger_id,
-                event_id: event.id,
-            };
-            // The two keepers disagree on the envelope when one of them has not read the latest
-            // yet: "not yet", and the relaying keeper asks again until the event is too old.
-            let verdict = match self.http_event(key, &body.event, &body.signature) {
-                Ok(_) => match self.recipient(self.address(), trigger_id) {
-                    None if self.is_sealed(trigger_id) => Verdict::Valid,
-                    None => Verdict::NotYet(format!(
-                        "trigger {trigger_id} is not sealed here: the keeper it was posted to \
-                         performs it"
-                    )),
-                    Some(not_mine) => Verdict::NotYet(not_mine),
-                },
+            let verdict = match self.http_match(trigger_id, &event, emitter) {
+                Ok(_) => self.relayed_to_me(trigger_id, me),
                 Err(verdict) => verdict,
             };
             match verdict {
@@ -95,12 +90,23 @@ impl Attestor {
         Ok((event, accepted))
     }
 
-    /// Whether `trigger_id` has sealed secrets (its latest envelope names its recipients).
-    fn is_sealed(&self, trigger_id: u64) -> bool {
-        self.triggers
+    /// Whether `me` may perform `trigger_id`'s relayed event: its latest envelope names it. When
+    /// the two keepers disagree on the envelope, one of them has not read the latest yet: "not
+    /// yet", and the relaying keeper asks again until the event is too old.
+    fn relayed_to_me(&self, trigger_id: u64, me: Address) -> Verdict {
+        match self
+            .triggers
             .read()
             .expect("triggers")
             .sealed_to(trigger_id, None)
-            .is_some()
+        {
+            Some(recipients) if recipients.contains(&me) => Verdict::Valid,
+            Some(_) => Verdict::NotYet(format!(
+                "{me} is not one of the keepers trigger {trigger_id}'s secrets are sealed to"
+            )),
+            None => Verdict::NotYet(format!(
+                "trigger {trigger_id} is not sealed here: the keeper it was posted to performs it"
+            )),
+        }
     }
 }
