@@ -24,11 +24,43 @@ pub struct KeeperProcess {
     pub byzantine: Option<&'static str>,
     /// Where it serves its API (and the peer routes), if anywhere.
     pub api_listen: Option<std::net::SocketAddr>,
+    /// More environment for the process (a gas wallet's key, say).
+    env: Vec<(String, String)>,
 }
 
 impl KeeperProcess {
     /// Writes the keeper's configuration and starts it.
     pub fn start(
+        anvil: &AnvilInstance,
+        herald: Address,
+        signer: &PrivateKeySigner,
+        options: &KeeperOptions,
+    ) -> Self {
+        let mut keeper = Self::prepare(anvil, herald, signer, options);
+        keeper.restart();
+        keeper
+    }
+
+    /// Like [`start`](Self::start), with `gas` paying for the keeper's transactions
+    /// (`keeper.gas_key_env`) instead of its signing key.
+    pub fn start_paying_gas_from(
+        anvil: &AnvilInstance,
+        herald: Address,
+        signer: &PrivateKeySigner,
+        gas: &PrivateKeySigner,
+        options: &KeeperOptions,
+    ) -> Self {
+        let mut keeper = Self::prepare(anvil, herald, signer, options);
+        keeper.env = vec![
+            ("HERALD_KEEPER__GAS_KEY_ENV".into(), "HERALD_GAS_KEY".into()),
+            ("HERALD_GAS_KEY".into(), alloy::hex::encode(gas.to_bytes())),
+        ];
+        keeper.restart();
+        keeper
+    }
+
+    /// Writes the configuration; the process is not started.
+    fn prepare(
         anvil: &AnvilInstance,
         herald: Address,
         signer: &PrivateKeySigner,
@@ -41,7 +73,7 @@ impl KeeperProcess {
             options.keeper_toml(anvil, herald, &dir.path().join("keeper.db")),
         )
         .expect("write keeper.toml");
-        let mut keeper = Self {
+        Self {
             child: None,
             config,
             key: alloy::hex::encode(signer.to_bytes()),
@@ -50,9 +82,8 @@ impl KeeperProcess {
             starts: 0,
             byzantine: None,
             api_listen: options.api_listen,
-        };
-        keeper.restart();
-        keeper
+            env: Vec::new(),
+        }
     }
 
     /// Like [`start`](Self::start), misbehaving as `mode` (see `herald_keeper::network::fault`).
@@ -63,8 +94,7 @@ impl KeeperProcess {
         options: &KeeperOptions,
         mode: &'static str,
     ) -> Self {
-        let mut keeper = Self::start(anvil, herald, signer, options);
-        keeper.kill();
+        let mut keeper = Self::prepare(anvil, herald, signer, options);
         keeper.byzantine = Some(mode);
         keeper.restart();
         keeper
@@ -81,6 +111,7 @@ impl KeeperProcess {
             command.env("HERALD_BYZANTINE", mode);
         }
         let child = command
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg(&self.config)
             .env("HERALD_PRIVATE_KEY", &self.key)
             .env("RUST_LOG", "warn,herald_keeper=debug")

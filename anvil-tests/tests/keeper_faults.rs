@@ -454,21 +454,61 @@ async fn a_budget_being_withdrawn_pays_for_nothing_new() {
 
 /// A keeper whose gas wallet holds less than `network.low_gas_balance` warns and posts one
 /// `low_gas_balance` alert (settlement and fraud-challenge answers stop when the wallet is empty).
+/// Finding 16b: a keeper's transactions are paid by its own gas wallet (`keeper.gas_key_env`),
+/// not by its signing key, and that wallet is the one watched: below the threshold it warns and
+/// posts one alert per drop naming both.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_gas_wallet_running_low_raises_one_alert() {
+async fn a_separate_gas_wallet_pays_for_settlement_and_raises_one_alert_when_low() {
     let s = scene(TOKEN).await;
+    s.trigger(TOKEN).await;
     let alerts = Receiver::start().await.expect("alert receiver");
+    let gas = signer(&s.anvil, 7);
     // Anvil's accounts hold 10,000 ether: a threshold above it is "low".
-    let keeper = s.keeper(KeeperOptions {
-        // The `[network]` section is written with the API's.
-        api_listen: Some(herald_devnet::free_addr(0).expect("a free port")),
-        network: herald_devnet::NetworkSettings {
-            alert_webhook: Some(alerts.url()),
-            low_gas_balance: Some("20000".into()),
-            ..herald_devnet::NetworkSettings::default()
+    let keeper = KeeperProcess::start_paying_gas_from(
+        &s.anvil,
+        s.net.deployment.herald.address,
+        &s.net.keepers[0],
+        &gas,
+        &KeeperOptions {
+            start_block: s.head().await + 1,
+            // The `[network]` section is written with the API's.
+            api_listen: Some(herald_devnet::free_addr(0).expect("a free port")),
+            network: herald_devnet::NetworkSettings {
+                alert_webhook: Some(alerts.url()),
+                low_gas_balance: Some("20000".into()),
+                ..herald_devnet::NetworkSettings::default()
+            },
+            ..fast()
         },
-        ..fast()
-    });
+    );
+    s.mint(11).await;
+    eventually(30, &keeper, "the event settled", async || {
+        s.executions(1).await == 1
+    })
+    .await;
+    let batches = s
+        .herald()
+        .BatchSettled_filter()
+        .from_block(0)
+        .query()
+        .await
+        .expect("BatchSettled logs");
+    assert!(!batches.is_empty());
+    for (_, log) in batches {
+        let tx = s
+            .net
+            .admin
+            .get_transaction_by_hash(log.transaction_hash.expect("a mined log"))
+            .await
+            .expect("transaction")
+            .expect("known");
+        assert_eq!(
+            tx.inner.signer(),
+            gas.address(),
+            "settle is paid by the gas wallet, not the signing key"
+        );
+    }
+
     let low = || {
         alerts
             .received()
@@ -479,12 +519,19 @@ async fn a_gas_wallet_running_low_raises_one_alert() {
     eventually(30, &keeper, "the low gas alert", async || !low().is_empty()).await;
     assert!(keeper.logs().contains("the gas wallet is running low"));
     let alert = low()[0].json();
-    let wallet = keeper.address;
-    let balance = s.net.admin.get_balance(wallet).await.expect("balance");
+    let address = |field: &str| alert[field].as_str().and_then(|a| a.parse().ok());
+    assert_eq!(address("keeper"), Some(keeper.address));
     assert_eq!(
-        alert["keeper"].as_str().and_then(|a| a.parse().ok()),
-        Some(wallet)
+        address("wallet"),
+        Some(gas.address()),
+        "the gas wallet is watched"
     );
+    let balance = s
+        .net
+        .admin
+        .get_balance(gas.address())
+        .await
+        .expect("balance");
     assert_eq!(alert["threshold_wei"], "20000000000000000000000");
     let reported: U256 = alert["balance_wei"]
         .as_str()

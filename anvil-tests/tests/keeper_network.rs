@@ -1611,7 +1611,7 @@ async fn the_peer_api_refuses_what_it_cannot_authenticate_before_reading_it() {
         peer_domain.herald,
         provider_for(&s.anvil, 3 + s.index_of(retiring.address())).await,
     )
-    .requestUnbond()
+    .requestUnbond(retiring.address())
     .send()
     .await
     .expect("requestUnbond")

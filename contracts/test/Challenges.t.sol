@@ -211,7 +211,7 @@ contract FraudTest is ChallengeFixture {
         // They leave (and stay slashable until they withdraw).
         for (uint256 i; i < 3; ++i) {
             vm.prank(bought[i]);
-            herald.requestUnbond();
+            herald.requestUnbond(bought[i]);
         }
         assertEq(herald.totalBond(), 5 * BOND);
         // A genuine event the fabrications jumped over is stale now.
@@ -255,7 +255,7 @@ contract FraudTest is ChallengeFixture {
         vm.warp(block.timestamp + 7 days);
         for (uint256 i; i < 3; ++i) {
             vm.prank(bought[i]);
-            herald.withdrawBond(bought[i]);
+            herald.withdrawBond(bought[i], bought[i]);
             assertEq(token.balanceOf(bought[i]), 0);
         }
 

@@ -62,6 +62,6 @@ contract FeeOnTransferTest is Test {
         // 100 sent, 99 received: below the minimum even though the argument met it.
         vm.prank(user);
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 99e18, 100e18));
-        herald.registerKeeper(100e18, "");
+        herald.registerKeeper(100e18, "", address(0));
     }
 }

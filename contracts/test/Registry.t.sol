@@ -85,9 +85,9 @@ contract KeepersTest is HeraldFixture {
         changeParams(p);
         uint40 activeFrom = uint40(vm.getBlockTimestamp() + 1 hours);
         vm.expectEmit(address(herald));
-        emit HeraldRegistry.KeeperRegistered(newcomer, 50e18, activeFrom, "http://k");
+        emit HeraldRegistry.KeeperRegistered(newcomer, newcomer, 50e18, activeFrom, "http://k");
         vm.prank(newcomer);
-        herald.registerKeeper(50e18, "http://k");
+        herald.registerKeeper(50e18, "http://k", address(0));
         assertFalse(herald.isActiveKeeper(newcomer));
         vm.warp(activeFrom);
         assertTrue(herald.isActiveKeeper(newcomer));
@@ -100,28 +100,28 @@ contract KeepersTest is HeraldFixture {
         address other = makeAddr("other");
         vm.prank(other);
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 0, 1));
-        herald.registerKeeper(0, "");
+        herald.registerKeeper(0, "", address(0));
         HeraldConfig.Params memory p = initialParams();
         p.minBond = 100e18;
         changeParams(p);
         vm.startPrank(newcomer);
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.BondBelowMinimum.selector, 99e18, 100e18));
-        herald.registerKeeper(99e18, "");
-        herald.registerKeeper(100e18, "");
+        herald.registerKeeper(99e18, "", address(0));
+        herald.registerKeeper(100e18, "", address(0));
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperAlreadyRegistered.selector, newcomer));
-        herald.registerKeeper(100e18, "");
+        herald.registerKeeper(100e18, "", address(0));
         vm.stopPrank();
     }
 
     function test_addBond() public {
         vm.startPrank(newcomer);
-        herald.registerKeeper(10e18, "");
+        herald.registerKeeper(10e18, "", address(0));
         vm.expectEmit(address(herald));
         emit HeraldRegistry.KeeperBondAdded(newcomer, 5e18, 15e18, uint40(vm.getBlockTimestamp()));
         herald.addBond(5e18);
         vm.expectRevert(HeraldEscrow.ZeroAmount.selector);
         herald.addBond(0);
-        herald.requestUnbond();
+        herald.requestUnbond(newcomer);
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperIsUnbonding.selector, newcomer));
         herald.addBond(1);
         vm.stopPrank();
@@ -138,7 +138,7 @@ contract KeepersTest is HeraldFixture {
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperNotRegistered.selector, newcomer));
         herald.setKeeperEndpoint("http://x");
         vm.startPrank(newcomer);
-        herald.registerKeeper(1e18, "http://a");
+        herald.registerKeeper(1e18, "http://a", address(0));
         vm.expectEmit(address(herald));
         emit HeraldRegistry.KeeperEndpointSet(newcomer, "http://b");
         herald.setKeeperEndpoint("http://b");
@@ -181,25 +181,25 @@ contract KeepersTest is HeraldFixture {
 
     function test_unbondThenWithdraw() public {
         vm.startPrank(newcomer);
-        herald.registerKeeper(10e18, "");
+        herald.registerKeeper(10e18, "", address(0));
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.UnbondNotRequested.selector, newcomer));
-        herald.withdrawBond(newcomer);
+        herald.withdrawBond(newcomer, newcomer);
         uint40 unbondsAt = uint40(block.timestamp + 7 days);
         vm.expectEmit(address(herald));
         emit HeraldRegistry.KeeperUnbondRequested(newcomer, unbondsAt);
-        herald.requestUnbond();
+        herald.requestUnbond(newcomer);
         assertFalse(herald.isActiveKeeper(newcomer), "unbonding keepers are inactive at once");
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperIsUnbonding.selector, newcomer));
-        herald.requestUnbond();
+        herald.requestUnbond(newcomer);
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.StillLocked.selector, unbondsAt));
-        herald.withdrawBond(newcomer);
+        herald.withdrawBond(newcomer, newcomer);
         vm.warp(unbondsAt);
         vm.expectRevert(HeraldConfig.ZeroAddress.selector);
-        herald.withdrawBond(address(0));
+        herald.withdrawBond(newcomer, address(0));
         uint256 before = token.balanceOf(newcomer);
         vm.expectEmit(address(herald));
         emit HeraldRegistry.KeeperBondWithdrawn(newcomer, newcomer, 10e18);
-        herald.withdrawBond(newcomer);
+        herald.withdrawBond(newcomer, newcomer);
         vm.stopPrank();
         assertEq(token.balanceOf(newcomer), before + 10e18);
         assertEq(herald.keeper(newcomer).activeFrom, 0, "deregistered");
@@ -208,7 +208,7 @@ contract KeepersTest is HeraldFixture {
     function test_requestUnbond_requiresRegistration() public {
         vm.prank(newcomer);
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.KeeperNotRegistered.selector, newcomer));
-        herald.requestUnbond();
+        herald.requestUnbond(newcomer);
     }
 
     function test_isActiveKeeper_needsMinBond() public {
@@ -224,14 +224,14 @@ contract KeepersTest is HeraldFixture {
     function test_totalBond_followsRegisterAddUnbondWithdraw() public {
         assertEq(herald.totalBond(), 5 * BOND, "the fixture's keepers");
         vm.startPrank(newcomer);
-        herald.registerKeeper(10e18, "");
+        herald.registerKeeper(10e18, "", address(0));
         assertEq(herald.totalBond(), 5 * BOND + 10e18, "register");
         herald.addBond(5e18);
         assertEq(herald.totalBond(), 5 * BOND + 15e18, "addBond");
-        herald.requestUnbond();
+        herald.requestUnbond(newcomer);
         assertEq(herald.totalBond(), 5 * BOND, "requestUnbond takes the whole bond out");
         vm.warp(vm.getBlockTimestamp() + 7 days);
-        herald.withdrawBond(newcomer);
+        herald.withdrawBond(newcomer, newcomer);
         assertEq(herald.totalBond(), 5 * BOND, "withdrawBond: already out");
         vm.stopPrank();
     }
@@ -308,7 +308,7 @@ contract ReactivationTest is HeraldFixture {
         _slash(0, 1);
         assertEq(herald.totalBond(), 5 * BOND - 500e18);
         vm.prank(keepers[3]);
-        herald.requestUnbond();
+        herald.requestUnbond(keepers[3]);
         assertEq(herald.totalBond(), 4 * BOND - 500e18);
         _slash(3, 1);
         assertEq(herald.totalBond(), 4 * BOND - 500e18);
@@ -551,5 +551,99 @@ contract TriggersTest is HeraldFixture {
         vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotTriggerOwner.selector, id, stranger));
         herald.completeWithdrawal(id);
         vm.stopPrank();
+    }
+}
+
+/// Finding 16b: a keeper's bond and rewards belong to the cold key it names at registration; its hot
+/// signing key, which lives on the keeper's node, can neither withdraw the bond nor claim the rewards.
+contract KeeperKeysTest is HeraldFixture {
+    address internal hot = makeAddr("hot");
+    address internal cold = makeAddr("cold");
+    address internal thief = makeAddr("thief");
+
+    function setUp() public override {
+        super.setUp();
+        token.mint(hot, 10e18);
+        vm.startPrank(hot);
+        token.approve(address(herald), 10e18);
+        vm.expectEmit(address(herald));
+        emit HeraldRegistry.KeeperRegistered(hot, cold, 10e18, uint40(block.timestamp), "http://k");
+        herald.registerKeeper(10e18, "http://k", cold);
+        vm.stopPrank();
+    }
+
+    function test_registerKeeper_namesTheBondOwner() public view {
+        assertEq(herald.keeper(hot).owner, cold);
+        assertTrue(herald.isActiveKeeper(hot));
+        assertEq(herald.keeper(keepers[0]).owner, keepers[0], "no owner named: the keeper's own key");
+    }
+
+    function test_aStolenSigningKeyCannotWithdrawTheBond() public {
+        vm.startPrank(hot);
+        herald.requestUnbond(hot);
+        vm.warp(block.timestamp + 7 days);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotBondOwner.selector, hot, hot));
+        herald.withdrawBond(hot, thief);
+        vm.stopPrank();
+        vm.prank(thief);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotBondOwner.selector, hot, thief));
+        herald.withdrawBond(hot, thief);
+
+        vm.prank(cold);
+        herald.withdrawBond(hot, cold);
+        assertEq(token.balanceOf(cold), 10e18);
+        assertEq(token.balanceOf(thief), 0);
+    }
+
+    function test_theOwnerUnbondsAKeeperWhoseKeyIsLost() public {
+        vm.prank(thief);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotBondOwner.selector, hot, thief));
+        herald.requestUnbond(hot);
+        uint256 total = herald.totalBond();
+        vm.prank(cold);
+        herald.requestUnbond(hot);
+        assertFalse(herald.isActiveKeeper(hot), "out of the quorum at once");
+        assertEq(herald.totalBond(), total - 10e18);
+        vm.warp(block.timestamp + 7 days);
+        vm.prank(cold);
+        herald.withdrawBond(hot, cold);
+        assertEq(token.balanceOf(cold), 10e18);
+    }
+
+    function test_aKeepersRewardsGoToItsOwnerOnly() public {
+        uint256 earned = _runOneReceipt();
+        vm.prank(hot);
+        vm.expectRevert(abi.encodeWithSelector(HeraldRegistry.NotBondOwner.selector, hot, hot));
+        herald.claim(thief);
+        vm.prank(hot);
+        herald.claim(cold);
+        assertEq(token.balanceOf(cold), earned);
+    }
+
+    function test_withdrawBond_givesTheUnclaimedRewardsToTheOwner() public {
+        uint256 earned = _runOneReceipt();
+        vm.prank(cold);
+        herald.requestUnbond(hot);
+        vm.warp(block.timestamp + 7 days);
+        vm.prank(cold);
+        herald.withdrawBond(hot, cold);
+        assertEq(herald.claimable(hot), 0);
+        assertEq(herald.claimable(cold), earned);
+        // Deregistered, the hot key has nothing left to claim anywhere.
+        vm.prank(hot);
+        vm.expectRevert(HeraldEscrow.NothingToClaim.selector);
+        herald.claim(thief);
+    }
+
+    /// The hot keeper runs one settled receipt and earns the runner's fee.
+    function _runOneReceipt() private returns (uint256 earned) {
+        uint64 id = createTrigger(user, 1e18);
+        ExecutionReceipt memory r = receipt(id, 1);
+        r.runner = hot;
+        ExecutionReceipt[] memory rs = single(r);
+        // The hot keeper's bond joined the total: four of the five fixture keepers carry the stake quorum.
+        assertEq(herald.settle(rs, quorumSignatures(rs, 4)), 1);
+        earned = herald.claimable(hot);
+        assertEq(earned, 1e15);
     }
 }

@@ -189,7 +189,7 @@ contract SettlementTest is HeraldFixture {
 
     function test_reject_unbondingRunner() public {
         vm.prank(keepers[4]);
-        herald.requestUnbond();
+        herald.requestUnbond(keepers[4]);
         ExecutionReceipt memory r = receipt(id, 1);
         r.runner = keepers[4];
         _expectRejected(r, RejectReason.UnknownRunner);
@@ -294,9 +294,9 @@ contract SettlementTest is HeraldFixture {
         assertEq(herald.settle(rs, quorumSignatures(rs, 4)), 1);
 
         vm.prank(keepers[3]);
-        herald.requestUnbond();
+        herald.requestUnbond(keepers[3]);
         vm.prank(keepers[4]);
-        herald.requestUnbond();
+        herald.requestUnbond(keepers[4]);
         assertEq(herald.totalBond(), 3 * BOND);
         rs = single(receipt(id, 2));
         assertEq(herald.settle(rs, quorumSignatures(rs, 2)), 1, "2 of 3 equal bonds");
@@ -312,7 +312,7 @@ contract SettlementTest is HeraldFixture {
         ExecutionReceipt[] memory rs = single(receipt(id, 1));
         bytes[] memory sigs = quorumSignatures(rs, 4);
         vm.prank(keepers[2]);
-        herald.requestUnbond();
+        herald.requestUnbond(keepers[2]);
         assertEq(herald.settle(rs, sigs), 1);
     }
 
@@ -321,7 +321,7 @@ contract SettlementTest is HeraldFixture {
         ExecutionReceipt[] memory rs = single(receipt(id, 1));
         bytes[] memory sigs = quorumSignatures(rs, 3);
         vm.prank(keepers[2]);
-        herald.requestUnbond();
+        herald.requestUnbond(keepers[2]);
         vm.expectRevert(
             abi.encodeWithSelector(HeraldSettlement.QuorumNotReached.selector, 2, 2 * BOND, 4 * BOND)
         );
@@ -609,7 +609,7 @@ contract EquivocationTest is HeraldFixture {
 
     function test_equivocation_stillSlashableWhileUnbonding() public {
         vm.prank(keepers[3]);
-        herald.requestUnbond();
+        herald.requestUnbond(keepers[3]);
         (ExecutionReceipt[] memory a, ExecutionReceipt[] memory b) = _conflict();
         herald.reportEquivocation(
             keepers[3],

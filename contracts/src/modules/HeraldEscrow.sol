@@ -74,12 +74,16 @@ abstract contract HeraldEscrow is HeraldConfig, ReentrancyGuardTransient {
     /// @notice Pays out everything the caller has earned.
     function claim(address to) external nonReentrant returns (uint256 amount) {
         if (to == address(0)) revert ZeroAddress();
+        _checkClaim(to);
         amount = claimable[msg.sender];
         if (amount == 0) revert NothingToClaim();
         claimable[msg.sender] = 0;
         emit Claimed(msg.sender, to, amount);
         _push(to, amount);
     }
+
+    /// @dev Refuses a claim the caller may not send to `to`.
+    function _checkClaim(address to) internal view virtual;
 
     function _deposit(address user, uint256 amount) private {
         if (amount == 0) revert ZeroAmount();

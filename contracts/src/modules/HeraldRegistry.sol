@@ -25,13 +25,18 @@ abstract contract HeraldRegistry is HeraldEscrow {
         bytes32 manifestHash;
     }
 
-    /// @notice A keeper: a bonded operator whose address signs receipts and receives its rewards.
+    /// @notice A keeper: a bonded operator whose address (its hot signing key) signs receipts and earns
+    /// rewards, and whose bond belongs to `owner` (a cold key), as a validator's stake belongs to its
+    /// withdrawal address: whoever steals the signing key can neither withdraw the bond nor claim the
+    /// rewards.
     struct Keeper {
         uint96 bond;
         /// @dev 0 when not registered; the keeper counts as active from this time on.
         uint40 activeFrom;
         /// @dev 0 while bonded; otherwise when the bond can be withdrawn. Unbonding keepers are inactive.
         uint40 unbondsAt;
+        /// @dev Alone withdraws the bond and receives the rewards; may also unbond the keeper.
+        address owner;
         string endpoint;
     }
 
@@ -114,7 +119,9 @@ abstract contract HeraldRegistry is HeraldEscrow {
         bytes32 manifestHash,
         string manifestURI
     );
-    event KeeperRegistered(address indexed keeper, uint96 bond, uint40 activeFrom, string endpoint);
+    event KeeperRegistered(
+        address indexed keeper, address indexed owner, uint96 bond, uint40 activeFrom, string endpoint
+    );
     event KeeperBondAdded(address indexed keeper, uint96 amount, uint96 bond, uint40 activeFrom);
     event KeeperEndpointSet(address indexed keeper, string endpoint);
     event KeeperEncryptionKeySet(address indexed keeper, bytes32 key);
@@ -150,6 +157,7 @@ abstract contract HeraldRegistry is HeraldEscrow {
     error BondBelowMinimum(uint96 bond, uint96 minBond);
     error KeeperIsUnbonding(address keeper);
     error UnbondNotRequested(address keeper);
+    error NotBondOwner(address keeper, address caller);
     error StillLocked(uint40 until);
     error UnknownTrigger(uint64 id);
     error NotTriggerOwner(uint64 id, address caller);
@@ -246,8 +254,12 @@ abstract contract HeraldRegistry is HeraldEscrow {
 
     // ---------------------------------------------------------------- keepers
 
-    /// @notice Registers the caller as a keeper with a bond; it becomes active after the activation delay.
-    function registerKeeper(uint96 bond, string calldata endpoint) external nonReentrant {
+    /// @notice Registers the caller as a keeper with a bond from its own balance; it becomes active after
+    /// the activation delay. The caller's key is the keeper's hot key: it signs receipts and, from the
+    /// keeper's node, stays online.
+    /// @param owner The cold key the bond and rewards belong to; 0 for the caller itself (one key for
+    /// all, as on a devnet).
+    function registerKeeper(uint96 bond, string calldata endpoint, address owner) external nonReentrant {
         Keeper storage k = _keepers[msg.sender];
         if (k.activeFrom != 0) revert KeeperAlreadyRegistered(msg.sender);
         uint96 minBond = _params.minBond;
@@ -255,11 +267,13 @@ abstract contract HeraldRegistry is HeraldEscrow {
         uint96 received = _pull(msg.sender, bond).toUint96();
         if (received < minBond) revert BondBelowMinimum(received, minBond);
         uint40 activeFrom = uint40(block.timestamp) + uint40(_params.activationDelay);
+        if (owner == address(0)) owner = msg.sender;
         k.bond = received;
         k.activeFrom = activeFrom;
+        k.owner = owner;
         k.endpoint = endpoint;
         totalBond += received;
-        emit KeeperRegistered(msg.sender, received, activeFrom, endpoint);
+        emit KeeperRegistered(msg.sender, owner, received, activeFrom, endpoint);
     }
 
     /// @notice Adds to the caller's bond.
@@ -301,28 +315,47 @@ abstract contract HeraldRegistry is HeraldEscrow {
         emit KeeperEncryptionKeySet(msg.sender, key);
     }
 
-    /// @notice Stops the caller counting as active and starts the unbonding delay, during which the bond
-    /// can still be slashed for equivocation. The bond leaves `totalBond` now.
-    function requestUnbond() external {
-        Keeper storage k = _bondedKeeper(msg.sender);
+    /// @notice Stops `account` counting as active and starts the unbonding delay, during which the bond
+    /// can still be slashed. The bond leaves `totalBond` now. The keeper or its owner may ask: an owner
+    /// whose keeper's signing key was lost or stolen takes it out of the quorum without it.
+    function requestUnbond(address account) external {
+        Keeper storage k = _bondedKeeper(account);
+        if (msg.sender != account && msg.sender != k.owner) revert NotBondOwner(account, msg.sender);
         uint40 unbondsAt = uint40(block.timestamp) + uint40(_params.unbondingDelay);
         k.unbondsAt = unbondsAt;
         totalBond -= k.bond;
-        emit KeeperUnbondRequested(msg.sender, unbondsAt);
+        emit KeeperUnbondRequested(account, unbondsAt);
     }
 
-    /// @notice Withdraws the bond after the unbonding delay and deregisters the caller.
+    /// @notice Withdraws `account`'s bond after the unbonding delay and deregisters it. Only the bond's
+    /// owner may: the keeper's own (hot) key cannot. The keeper's unclaimed rewards become the owner's.
     /// @dev `totalBond` is unchanged: the bond left it at `requestUnbond`.
-    function withdrawBond(address to) external nonReentrant {
+    function withdrawBond(address account, address to) external nonReentrant {
         if (to == address(0)) revert ZeroAddress();
-        Keeper storage k = _keepers[msg.sender];
+        Keeper storage k = _keepers[account];
+        if (msg.sender != k.owner) revert NotBondOwner(account, msg.sender);
         uint40 unbondsAt = k.unbondsAt;
-        if (unbondsAt == 0) revert UnbondNotRequested(msg.sender);
+        if (unbondsAt == 0) revert UnbondNotRequested(account);
         if (block.timestamp < unbondsAt) revert StillLocked(unbondsAt);
         uint96 amount = k.bond;
-        delete _keepers[msg.sender];
-        emit KeeperBondWithdrawn(msg.sender, to, amount);
+        // Rewards not yet claimed go to the owner with the bond: once deregistered, the hot key could
+        // otherwise claim them anywhere.
+        uint256 rewards = claimable[account];
+        if (rewards != 0 && msg.sender != account) {
+            claimable[account] = 0;
+            claimable[msg.sender] += rewards;
+        }
+        delete _keepers[account];
+        emit KeeperBondWithdrawn(account, to, amount);
         if (amount != 0) _push(to, amount);
+    }
+
+    /// @dev A keeper's rewards go to its bond's owner only, so a stolen signing key cannot take them.
+    function _checkClaim(address to) internal view override {
+        address owner = _keepers[msg.sender].owner;
+        if (owner != address(0) && owner != msg.sender && to != owner) {
+            revert NotBondOwner(msg.sender, msg.sender);
+        }
     }
 
     /// @notice A keeper's record.

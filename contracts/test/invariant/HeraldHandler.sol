@@ -201,10 +201,10 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
         if (k.unbondsAt == 0) {
             // Keep a quorum plus one active, or the campaign would mostly watch settle() bail out; a
             // keeper slashed below the minimum bond leaves in any case, to come back fresh.
-            if (_activeKeepers() > 4 || !herald.isActiveKeeper(keepers[i])) herald.requestUnbond();
+            if (_activeKeepers() > 4 || !herald.isActiveKeeper(keepers[i])) herald.requestUnbond(keepers[i]);
         } else {
             if (block.timestamp < k.unbondsAt) vm.warp(k.unbondsAt);
-            herald.withdrawBond(keepers[i]);
+            herald.withdrawBond(keepers[i], keepers[i]);
         }
         vm.stopPrank();
     }
@@ -494,7 +494,7 @@ contract HeraldHandler is CommonBase, StdCheats, StdUtils {
         token.mint(keepers[i], bond);
         vm.startPrank(keepers[i]);
         token.approve(address(herald), bond);
-        herald.registerKeeper(bond, "http://127.0.0.1");
+        herald.registerKeeper(bond, "http://127.0.0.1", address(0));
         vm.stopPrank();
     }
 

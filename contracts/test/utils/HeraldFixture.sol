@@ -96,7 +96,7 @@ abstract contract HeraldFixture is Test {
         token.mint(k, bond);
         vm.startPrank(k);
         token.approve(address(herald), bond);
-        herald.registerKeeper(bond, "http://127.0.0.1:7000");
+        herald.registerKeeper(bond, "http://127.0.0.1:7000", address(0));
         vm.stopPrank();
     }
 

@@ -122,7 +122,7 @@ impl Network {
             )
             .await?;
             Herald::new(herald, &keeper)
-                .registerKeeper(U96::from(BOND), "http://127.0.0.1:0".into())
+                .registerKeeper(U96::from(BOND), "http://127.0.0.1:0".into(), Address::ZERO)
                 .send()
                 .await?
                 .get_receipt()

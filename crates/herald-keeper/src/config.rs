@@ -188,6 +188,12 @@ pub struct IdentityConfig {
     /// reseal their triggers to it). Off: the keeper refuses to start instead.
     #[serde(default)]
     pub replace_encryption_key: bool,
+    /// The environment variable holding the hex private key of the wallet that pays this
+    /// keeper's gas (`settle`, answers to fraud challenges). Unset: the signing key pays. A
+    /// separate gas wallet keeps the signing key's address free of ether a thief could drain,
+    /// and lets one funded wallet be refilled without touching the keeper's identity.
+    #[serde(default)]
+    pub gas_key_env: Option<String>,
 }
 
 impl Default for IdentityConfig {
@@ -198,6 +204,7 @@ impl Default for IdentityConfig {
             keystore_password_env: defaults::password_env(),
             encryption_key_env: defaults::encryption_key_env(),
             replace_encryption_key: false,
+            gas_key_env: None,
         }
     }
 }

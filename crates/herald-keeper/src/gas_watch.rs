@@ -12,9 +12,11 @@ use alloy::{
 use herald_services::Outbound;
 use serde_json::json;
 
-/// Checks `wallet`'s balance every `every` and alerts below `threshold` (wei).
+/// Checks the balance of `wallet`, which pays `keeper`'s gas, every `every` and alerts below
+/// `threshold` (wei).
 pub async fn watch_gas(
     provider: DynProvider,
+    keeper: Address,
     wallet: Address,
     threshold: U256,
     alert_webhook: Option<String>,
@@ -44,7 +46,8 @@ pub async fn watch_gas(
         };
         let alert = json!({
             "alert": "low_gas_balance",
-            "keeper": wallet,
+            "keeper": keeper,
+            "wallet": wallet,
             "balance_wei": balance.to_string(),
             "threshold_wei": threshold.to_string(),
         });

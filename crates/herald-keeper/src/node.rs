@@ -123,8 +123,17 @@ pub async fn run_as(
     identity: Identity,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> eyre::Result<()> {
-    let Identity { signer, encryption } = identity;
+    let gas_wallet = identity.gas_wallet();
+    let Identity {
+        signer,
+        encryption,
+        gas,
+    } = identity;
     let keeper = signer.address();
+    // Transactions are paid by the gas wallet; the few the registry wants from the keeper itself
+    // (its endpoint and encryption key) name the signing key as `from`.
+    let mut wallet = EthereumWallet::from(gas.unwrap_or_else(|| signer.clone()));
+    wallet.register_signer(signer.clone());
     let store = Store::connect(&config.store.url).await?;
     // Nonces are asked of the node for every transaction rather than cached: after a dropped
     // transaction or a reorg, a cached nonce would stall every later settlement.
@@ -133,7 +142,7 @@ pub async fn run_as(
         .with_gas_estimation()
         .with_simple_nonce_management()
         .fetch_chain_id()
-        .wallet(EthereumWallet::from(signer.clone()))
+        .wallet(wallet)
         .connect(&config.chain.rpc_url)
         .await
         .wrap_err_with(|| format!("connecting to chain.rpc_url {}", config.chain.rpc_url))?
@@ -141,7 +150,7 @@ pub async fn run_as(
     let herald = config.chain.herald;
     let chain_id = provider.get_chain_id().await?;
     let stream = format!("eip155:{chain_id}");
-    tracing::info!(%keeper, %herald, chain_id, "keeper starting");
+    tracing::info!(%keeper, %gas_wallet, %herald, chain_id, "keeper starting");
 
     let mut set = TriggerSet::new(Manifests::builtin()).with_fee_floor(config.fee_floor());
     let report = load_triggers(&provider, herald, config.chain.deployed_at, &mut set).await?;
@@ -220,7 +229,8 @@ pub async fn run_as(
         )),
         tokio::spawn(crate::gas_watch::watch_gas(
             provider.clone(),
-            signer.address(),
+            keeper,
+            gas_wallet,
             config.low_gas_balance(),
             config.network.alert_webhook.clone(),
             herald_services::Outbound::new(&herald_services::OutboundConfig {

@@ -211,6 +211,7 @@ pub async fn publish_encryption_key(
     }
     registry
         .setEncryptionKey(key.as_bytes().into())
+        .from(me)
         .send()
         .await?
         .get_receipt()

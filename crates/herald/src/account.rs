@@ -242,7 +242,25 @@ pub(crate) async fn claim(args: ClaimArgs, json_output: bool) -> Result<Outcome,
             s.account()
         ));
     }
-    let to = args.to.unwrap_or(s.account());
+    // A keeper's rewards go to its bond's owner only (a stolen node key cannot take them).
+    let bond_owner = s
+        .contract()
+        .keeper(s.account())
+        .call()
+        .await
+        .map_err(|e| e.to_string())?
+        .owner;
+    let to = match (args.to, bond_owner) {
+        (Some(to), owner) if !owner.is_zero() && owner != s.account() && to != owner => {
+            return Err(format!(
+                "--to {to:#x}: {:#x} is a keeper whose rewards go to its bond owner {owner:#x} only",
+                s.account()
+            ));
+        }
+        (Some(to), _) => to,
+        (None, owner) if !owner.is_zero() => owner,
+        (None, _) => s.account(),
+    };
     let receipt = s.send("claim", s.contract().claim(to)).await?;
     report(
         json_output,

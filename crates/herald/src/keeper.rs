@@ -21,6 +21,11 @@ pub(crate) enum KeeperCommand {
         /// Where other keepers reach this one for attestation (http:// or https://).
         #[arg(long)]
         endpoint: String,
+        /// The cold key the bond and rewards belong to: alone it withdraws the bond, and the
+        /// keeper's rewards can be claimed only to it. Default: this (hot) key itself, which a
+        /// thief of the node's key could then empty.
+        #[arg(long, value_name = "ADDRESS")]
+        bond_owner: Option<alloy::primitives::Address>,
     },
     /// Add to your bond.
     Bond {
@@ -37,6 +42,10 @@ pub(crate) enum KeeperCommand {
         /// Withdraw the bond (after the delay) instead of starting to unbond.
         #[arg(long)]
         withdraw: bool,
+        /// The keeper to unbond, when HERALD_PRIVATE_KEY is its bond owner's cold key (default:
+        /// the account of HERALD_PRIVATE_KEY).
+        #[arg(long, value_name = "ADDRESS")]
+        keeper: Option<alloy::primitives::Address>,
     },
     /// A keeper's bond, state, endpoint and rewards.
     Status {
@@ -62,13 +71,22 @@ pub(crate) fn run(command: KeeperCommand, json_output: bool) -> Result<Outcome, 
             chain,
             bond,
             endpoint,
-        } => on_runtime(keeper_chain::register(chain, bond, endpoint, json_output)),
+            bond_owner,
+        } => on_runtime(keeper_chain::register(
+            chain,
+            bond,
+            endpoint,
+            bond_owner,
+            json_output,
+        )),
         KeeperCommand::Bond { chain, amount } => {
             on_runtime(keeper_chain::bond(chain, amount, json_output))
         }
-        KeeperCommand::Unbond { chain, withdraw } => {
-            on_runtime(keeper_chain::unbond(chain, withdraw, json_output))
-        }
+        KeeperCommand::Unbond {
+            chain,
+            withdraw,
+            keeper,
+        } => on_runtime(keeper_chain::unbond(chain, withdraw, keeper, json_output)),
         KeeperCommand::Status { chain, address } => {
             on_runtime(keeper_chain::status(chain, address, json_output))
         }

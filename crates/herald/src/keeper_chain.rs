@@ -13,6 +13,7 @@ pub(crate) async fn register(
     chain: ChainArgs,
     bond: String,
     endpoint: String,
+    bond_owner: Option<Address>,
     json_output: bool,
 ) -> Result<Outcome, String> {
     if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
@@ -37,10 +38,11 @@ pub(crate) async fn register(
     }
     s.allow_herald(amount).await?;
     let bond96: U96 = narrow("--bond", amount)?;
+    let owner = bond_owner.unwrap_or(s.account());
     let receipt = s
         .send(
             "registerKeeper",
-            s.contract().registerKeeper(bond96, endpoint.clone()),
+            s.contract().registerKeeper(bond96, endpoint.clone(), owner),
         )
         .await?;
     // Owners seal triggers' secrets to this key; the keeper publishes it again at start if its
@@ -60,12 +62,19 @@ pub(crate) async fn register(
     .await?;
     report(
         json_output,
-        json!({"keeper": s.account(), "bond": amount.to_string(), "endpoint": endpoint,
-               "encryption_key": encryption.to_string(), "tx": receipt.transaction_hash}),
+        json!({"keeper": s.account(), "bond_owner": owner, "bond": amount.to_string(),
+               "endpoint": endpoint, "encryption_key": encryption.to_string(),
+               "tx": receipt.transaction_hash}),
         format!(
-            "registered {:#x} with a bond of {} at {endpoint}, encryption key {encryption}  tx {}",
+            "registered {:#x} with a bond of {} owned by {}, at {endpoint}, encryption key \
+             {encryption}  tx {}",
             s.account(),
             s.format(amount),
+            if owner == s.account() {
+                "its own key (no --bond-owner)".to_string()
+            } else {
+                format!("{owner:#x}")
+            },
             receipt.transaction_hash
         ),
     )
@@ -103,30 +112,52 @@ pub(crate) async fn bond(
 pub(crate) async fn unbond(
     chain: ChainArgs,
     withdraw: bool,
+    keeper: Option<Address>,
     json_output: bool,
 ) -> Result<Outcome, String> {
     let s = chain.write().await?;
     let me = s.account();
+    let keeper = keeper.unwrap_or(me);
+    let before = s
+        .contract()
+        .keeper(keeper)
+        .call()
+        .await
+        .map_err(|e| e.to_string())?;
+    if before.activeFrom.to::<u64>() == 0 {
+        return Err(format!("{keeper:#x} is not a registered keeper"));
+    }
+    // Said here rather than as a revert: only the owner's cold key withdraws.
+    if withdraw && before.owner != me {
+        return Err(format!(
+            "the bond of {keeper:#x} belongs to {:#x}: run this with that key in \
+             HERALD_PRIVATE_KEY (and --keeper {keeper:#x})",
+            before.owner
+        ));
+    }
     let receipt = if withdraw {
-        s.send("withdrawBond", s.contract().withdrawBond(me))
+        s.send("withdrawBond", s.contract().withdrawBond(keeper, me))
             .await?
     } else {
-        s.send("requestUnbond", s.contract().requestUnbond())
+        s.send("requestUnbond", s.contract().requestUnbond(keeper))
             .await?
     };
     let k = s
         .contract()
-        .keeper(me)
+        .keeper(keeper)
         .call()
         .await
         .map_err(|e| e.to_string())?;
     let unbonds_at = k.unbondsAt.to::<u64>();
     report(
         json_output,
-        json!({"keeper": me, "withdrawn": withdraw, "unbonds_at": unbonds_at,
+        json!({"keeper": keeper, "withdrawn": withdraw, "unbonds_at": unbonds_at,
                "tx": receipt.transaction_hash}),
         if withdraw {
-            format!("bond withdrawn to {me:#x}  tx {}", receipt.transaction_hash)
+            format!(
+                "bond of {keeper:#x} withdrawn to {me:#x}  tx {}",
+                receipt.transaction_hash
+            )
         } else {
             format!(
                 "unbonding: inactive now, bond withdrawable after {unbonds_at} (unix time)  tx {}",
@@ -180,12 +211,12 @@ pub(crate) async fn status(
             "{}",
             json!({"keeper": who, "state": state, "bond": bond.to_string(),
                    "active_from": k.activeFrom.to::<u64>(), "unbonds_at": k.unbondsAt.to::<u64>(),
-                   "endpoint": k.endpoint, "claimable": claimable.to_string(),
+                   "endpoint": k.endpoint, "bond_owner": k.owner, "claimable": claimable.to_string(),
                    "peers": peers, "peers_error": peers_error})
         );
     } else {
         println!("keeper     {who:#x} ({state})");
-        println!("bond       {}", s.format(bond));
+        println!("bond       {} (owned by {:#x})", s.format(bond), k.owner);
         println!("endpoint   {}", k.endpoint);
         println!("claimable  {}", s.format(claimable));
         match peers {

@@ -98,7 +98,7 @@ impl World {
     async fn sybil(&self, bond: u128) -> (PrivateKeySigner, DynProvider) {
         let (signer, provider) = self.account(U256::from(bond)).await;
         Herald::new(self.net.herald(), &provider)
-            .registerKeeper(U96::from(bond), "http://127.0.0.1:0".into())
+            .registerKeeper(U96::from(bond), "http://127.0.0.1:0".into(), Address::ZERO)
             .send()
             .await
             .expect("send")
@@ -304,9 +304,9 @@ async fn sybils_who_bought_the_quorum_lose_their_bonds_and_the_trigger_settles_a
         EventId::from_bytes(receipts[199].eventId).position()
     );
     // Genuine events before the fabricated position are now stale: the trigger is stuck.
-    for (_, provider) in &sybils {
+    for (signer, provider) in &sybils {
         Herald::new(w.net.herald(), provider)
-            .requestUnbond()
+            .requestUnbond(signer.address())
             .send()
             .await
             .expect("send")

@@ -43,6 +43,7 @@ pub(super) async fn join_network(
     } else if record.endpoint != endpoint {
         registry
             .setKeeperEndpoint(endpoint.to_string())
+            .from(me)
             .send()
             .await?
             .get_receipt()
