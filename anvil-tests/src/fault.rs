@@ -1,19 +1,18 @@
-//! Deliberately faulty keepers, for the network's tests only: this module exists only with the
-//! `byzantine` feature, which only the integration tests' keeper binary turns on, and a mode is
-//! chosen by `HERALD_BYZANTINE`.
+//! Deliberately faulty keepers, for the network's tests: each [`Fault`] is a
+//! [`Conduct`](herald_keeper::conduct::Conduct) that the `test-keeper` binary runs the node with
+//! when `HERALD_TEST_FAULT` names it. The `herald` binary has no such variable and no such code.
 
-use alloy::primitives::{Address, B256, Bytes, aliases::U96, keccak256};
+use alloy::primitives::{B256, Bytes, aliases::U96, keccak256};
 use herald_chain::receipt::Receipt;
+use herald_keeper::{conduct::Conduct, network::protocol::Attestable, runner::ServiceRequest};
+use herald_store::ExecutionKey;
 
-use super::{client::NetworkCosigner, protocol::Attestable};
-use crate::runner::ServiceRequest;
+/// The variable that chooses a test keeper's fault.
+pub const FAULT_VAR: &str = "HERALD_TEST_FAULT";
 
-/// How a byzantine keeper misbehaves.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// How a faulty keeper misbehaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// It does not.
-    #[default]
-    None,
     /// Reports a runner fee far above the service type's cap.
     WrongFee,
     /// Reports a result other than the request the trigger sends.
@@ -28,48 +27,47 @@ pub enum Fault {
 }
 
 impl Fault {
-    /// The mode `HERALD_BYZANTINE` names (`wrong-fee`, `wrong-result`, `equivocate`,
-    /// `deliver-elsewhere`, `censor`).
-    pub fn from_env() -> Self {
-        match std::env::var("HERALD_BYZANTINE").as_deref() {
-            Ok("wrong-fee") => Self::WrongFee,
-            Ok("wrong-result") => Self::WrongResult,
-            Ok("equivocate") => Self::Equivocate,
-            Ok("deliver-elsewhere") => Self::DeliverElsewhere,
-            Ok("censor") => Self::Censor,
-            _ => Self::None,
-        }
+    /// The fault `name` names (`wrong-fee`, `wrong-result`, `equivocate`, `deliver-elsewhere`,
+    /// `censor`).
+    pub fn named(name: &str) -> Option<Self> {
+        Some(match name {
+            "wrong-fee" => Self::WrongFee,
+            "wrong-result" => Self::WrongResult,
+            "equivocate" => Self::Equivocate,
+            "deliver-elsewhere" => Self::DeliverElsewhere,
+            "censor" => Self::Censor,
+            _ => return None,
+        })
     }
+}
 
-    /// The executions a keeper puts up for settlement: a censor leaves out those of logs in odd
-    /// blocks.
-    pub fn settles(self, key: &herald_store::ExecutionKey) -> bool {
-        self != Self::Censor
+impl Conduct for Fault {
+    /// A censor leaves out the executions of logs in odd blocks.
+    fn settles(&self, key: &ExecutionKey) -> bool {
+        *self != Self::Censor
             || key
                 .event_id
                 .log_position()
                 .is_none_or(|at| at.block_number % 2 == 0)
     }
 
-    /// Tampers with a receipt and its result before the batch is signed.
-    pub fn tamper(self, receipt: &mut Receipt, result: &mut Bytes) {
+    fn signs(&self, receipt: &mut Receipt, result: &mut Bytes) {
         match self {
             Self::WrongFee => receipt.runnerFee = U96::from(10u128.pow(27)),
             Self::WrongResult => {
                 *result =
                     Bytes::from([b"{\"forged\":true}".as_slice(), &200u16.to_be_bytes()].concat());
-                receipt.resultHash = keccak256(result);
+                receipt.resultHash = keccak256(&*result);
                 receipt.success = true;
             }
-            Self::None | Self::Equivocate | Self::DeliverElsewhere | Self::Censor => {}
+            Self::Equivocate | Self::DeliverElsewhere | Self::Censor => {}
         }
     }
 
-    /// The request a runner sends instead of the stored one. A keeper delivering elsewhere adds
-    /// a query to the endpoint: another endpoint on the same receiver, which still answers 2xx,
-    /// as a performer's own server would.
-    pub fn redirect(self, mut request: ServiceRequest) -> ServiceRequest {
-        if self == Self::DeliverElsewhere {
+    /// A keeper delivering elsewhere adds a query to the endpoint: another endpoint on the same
+    /// receiver, which still answers 2xx, as a performer's own server would.
+    fn delivers(&self, mut request: ServiceRequest) -> ServiceRequest {
+        if *self == Self::DeliverElsewhere {
             let separator = if request.endpoint.contains('?') {
                 '&'
             } else {
@@ -80,20 +78,15 @@ impl Fault {
         request
     }
 
-    /// After asking for co-signatures on a batch: an equivocating keeper also sends a second batch
-    /// whose first receipt reports another result for the same execution.
-    pub(super) async fn after_asking(
-        self,
-        cosigner: &NetworkCosigner,
-        batch: &[Attestable],
-        peers: &[(Address, String)],
-    ) {
-        if self != Self::Equivocate || batch.is_empty() {
-            return;
+    /// An equivocator also asks for a batch whose first receipt reports another result for the
+    /// same execution.
+    fn also_asks(&self, batch: &[Attestable]) -> Option<Vec<Attestable>> {
+        if *self != Self::Equivocate || batch.is_empty() {
+            return None;
         }
         let mut forged = batch.to_vec();
         forged[0].receipt.result_hash = B256::repeat_byte(0xee);
-        tracing::warn!("byzantine test mode: equivocating");
-        cosigner.send_to_all(&forged, peers).await;
+        tracing::warn!("test fault: equivocating");
+        Some(forged)
     }
 }

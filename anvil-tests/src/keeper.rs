@@ -20,7 +20,7 @@ pub struct KeeperProcess {
     /// Its address.
     pub address: Address,
     starts: u32,
-    /// The byzantine test mode (`HERALD_BYZANTINE`) it runs in, if any.
+    /// The fault it runs with (`HERALD_TEST_FAULT`, see [`crate::fault`]), if any.
     pub byzantine: Option<&'static str>,
     /// Where it serves its API (and the peer routes), if anywhere.
     pub api_listen: Option<std::net::SocketAddr>,
@@ -86,7 +86,7 @@ impl KeeperProcess {
         }
     }
 
-    /// Like [`start`](Self::start), misbehaving as `mode` (see `herald_keeper::network::fault`).
+    /// Like [`start`](Self::start), misbehaving as `mode` (see [`crate::fault::Fault::named`]).
     pub fn start_byzantine(
         anvil: &AnvilInstance,
         herald: Address,
@@ -108,7 +108,7 @@ impl KeeperProcess {
                 .expect("log file");
         let mut command = Command::new(keeper_binary());
         if let Some(mode) = self.byzantine {
-            command.env("HERALD_BYZANTINE", mode);
+            command.env(crate::fault::FAULT_VAR, mode);
         }
         let child = command
             .envs(self.env.iter().map(|(k, v)| (k, v)))

@@ -2,6 +2,7 @@
 //! `herald-devnet`, so the tests exercise the set-up `herald devnet` and `herald bench` use), plus
 //! a keeper process the tests can kill and restart.
 
+pub mod fault;
 mod keeper;
 mod scenario;
 

@@ -4,6 +4,7 @@
 
 pub mod backoff;
 pub mod budget;
+pub mod conduct;
 pub mod config;
 pub mod cosign;
 pub mod defend;

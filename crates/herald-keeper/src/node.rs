@@ -32,19 +32,19 @@ use alloy::{
 };
 use eyre::WrapErr;
 use herald_api::{ApiState, Chain, Metrics};
-use herald_connectors::evm::{FollowConfig, HeadSource, LogFollower, Step};
+use herald_connectors::evm::{FollowConfig, HeadSource, LogFollower};
 use herald_core::Event;
 use herald_services::{WebhookClient, WebhookConfig};
 use herald_spec::Manifests;
-use herald_store::{Cursor, Finished, PendingExecution, Store};
-use tokio::sync::{Notify, Semaphore, mpsc};
+use herald_store::{Finished, Store};
+use tokio::sync::{Notify, mpsc};
 
 use crate::{
-    backoff::Backoff,
     budget::Budgets,
+    conduct::{Conduct, Honest},
     config::KeeperConfig,
     cosign::{Cosigner, LocalSigner},
-    dispatch::{Dispatcher, HTTP_STREAM, Ingested},
+    dispatch::Dispatcher,
     network::{
         Assignment, Peers,
         attest::Attestor,
@@ -58,12 +58,16 @@ use crate::{
     runner::Runner,
     secrets::{Unsealer, publish_encryption_key},
     settler::{Settler, SettlerConfig},
-    triggers::{HTTP_CONNECTOR, TriggerSet, load_triggers},
+    triggers::{TriggerSet, load_triggers},
 };
 
+mod execute;
+mod follow;
 mod identity;
 mod network;
 
+use execute::{Dispatched, finish_executions, run_executions};
+use follow::{Feeds, Wiring, follow, redispatch_api_events};
 pub use identity::{Identity, load_encryption_key, load_signer};
 use network::{Either, join_network};
 
@@ -121,6 +125,17 @@ pub async fn run(
 pub async fn run_as(
     config: KeeperConfig,
     identity: Identity,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> eyre::Result<()> {
+    run_with(config, identity, Arc::new(Honest), shutdown).await
+}
+
+/// Runs the keeper as `identity`, behaving as `conduct` decides, until `shutdown` resolves. Only
+/// code that embeds the node chooses a conduct other than [`Honest`] (see [`crate::conduct`]).
+pub async fn run_with(
+    config: KeeperConfig,
+    identity: Identity,
+    conduct: Arc<dyn Conduct>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> eyre::Result<()> {
     let gas_wallet = identity.gas_wallet();
@@ -215,7 +230,8 @@ pub async fn run_as(
         webhook,
         Unsealer::new(keeper, encryption, chain_id, herald, triggers.clone()),
         config.runner_fee(),
-    );
+    )
+    .with_conduct(conduct.clone());
     let metrics = Arc::new(Metrics::default());
     let (run_tx, run_rx) = mpsc::unbounded_channel::<Dispatched>();
     // Every keeper answers challenges of genuine receipts, whoever signed them: an unanswered
@@ -317,17 +333,21 @@ pub async fn run_as(
                 settled_wake.clone(),
             )
             .with_metrics(metrics.clone())
+            .with_conduct(conduct.clone())
             .run(),
         )
     };
     let settler = match &network {
-        Some(network) => settle(Either::Network(NetworkCosigner::new(
-            signer.clone(),
-            Domain { chain_id, herald },
-            network.assignment.peers.clone(),
-            Duration::from_millis(config.network.attest_timeout_ms),
-            config.webhook.allow_private_targets,
-        ))),
+        Some(network) => settle(Either::Network(
+            NetworkCosigner::new(
+                signer.clone(),
+                Domain { chain_id, herald },
+                network.assignment.peers.clone(),
+                Duration::from_millis(config.network.attest_timeout_ms),
+                config.webhook.allow_private_targets,
+            )
+            .with_conduct(conduct.clone()),
+        )),
         None => settle(Either::Local(LocalSigner::new(signer))),
     };
 
@@ -380,231 +400,4 @@ pub async fn run_as(
     store.close().await;
     tracing::info!("keeper stopped");
     outcome
-}
-
-/// What the main loop hands its results to.
-struct Wiring<'a> {
-    store: &'a Store,
-    run_tx: &'a mpsc::UnboundedSender<Dispatched>,
-    reorg_depth: u64,
-    metrics: &'a Metrics,
-}
-
-impl Wiring<'_> {
-    /// Counts what a dispatch produced and hands its executions to the runners.
-    fn started(&self, connector: &str, ingested: Ingested) -> eyre::Result<()> {
-        self.metrics.events_in(connector, ingested.logs);
-        self.metrics
-            .matched((ingested.started.len() + ingested.skipped.len()) as u64);
-        for (key, reason) in &ingested.skipped {
-            self.metrics.execution("skipped");
-            tracing::info!(execution = %key, %reason, "execution skipped");
-        }
-        let dispatched = Instant::now();
-        for pending in ingested.started {
-            self.run_tx.send((pending, dispatched))?;
-        }
-        Ok(())
-    }
-}
-
-/// Dispatches the API's events stored after the `http` stream's cursor.
-async fn redispatch_api_events(dispatcher: &mut Dispatcher, w: &Wiring<'_>) -> eyre::Result<()> {
-    loop {
-        let after = w.store.cursor(HTTP_STREAM).await?.map_or(0, |c| c.block);
-        let events = w.store.events_after(HTTP_CONNECTOR, after, 1_024).await?;
-        if events.is_empty() {
-            return Ok(());
-        }
-        tracing::info!(events = events.len(), "dispatching stored API events");
-        let ingested = dispatcher.ingest_events(&events).await?;
-        w.started(HTTP_CONNECTOR, ingested)?;
-    }
-}
-
-/// What the main loop reads besides the chain.
-struct Feeds<'a> {
-    /// Events posted to this keeper's API (when it serves one).
-    api: Option<&'a mut mpsc::UnboundedReceiver<Event>>,
-    /// Events other keepers relayed to this one (in a network).
-    relayed: Option<&'a mut mpsc::Receiver<Relayed>>,
-}
-
-/// The main loop: read the chain, the API's events and relayed ones, dispatch, hand pending
-/// executions to the runners.
-async fn follow(
-    follower: &mut LogFollower,
-    dispatcher: &mut Dispatcher,
-    mut feeds: Feeds<'_>,
-    w: &Wiring<'_>,
-) -> eyre::Result<()> {
-    let (store, reorg_depth, metrics) = (w.store, w.reorg_depth, w.metrics);
-    let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
-    let mut progress: Option<indicatif::ProgressBar> = None;
-    let mut api_events = Vec::new();
-    loop {
-        let api_batch = async {
-            match feeds.api.as_deref_mut() {
-                Some(feed) => feed.recv_many(&mut api_events, 1_024).await,
-                None => std::future::pending().await,
-            }
-        };
-        let relay = async {
-            match feeds.relayed.as_deref_mut() {
-                Some(feed) => feed.recv().await,
-                None => std::future::pending().await,
-            }
-        };
-        // `LogFollower::next` changes nothing before it returns, so dropping it for an API event
-        // loses nothing.
-        let next = tokio::select! {
-            next = follower.next() => next,
-            received = api_batch => {
-                if received == 0 {
-                    feeds.api = None; // the API stopped
-                } else {
-                    let ingested = dispatcher.ingest_events(&api_events).await?;
-                    w.started(HTTP_CONNECTOR, ingested)?;
-                    api_events.clear();
-                }
-                continue;
-            }
-            relayed = relay => {
-                match relayed {
-                    None => feeds.relayed = None, // the peer routes stopped
-                    Some(relayed) => {
-                        // Answered either way: the relaying keeper keeps the event until this
-                        // keeper has recorded it, and asks again after an error.
-                        let recorded = dispatcher
-                            .ingest_relayed(&relayed.event, &relayed.triggers)
-                            .await;
-                        let answer = match recorded {
-                            Ok((ingested, recorded)) => {
-                                w.started(HTTP_CONNECTOR, ingested)?;
-                                Ok(recorded)
-                            }
-                            Err(e) => Err(e.to_string()),
-                        };
-                        let _ = relayed.done.send(answer);
-                    }
-                }
-                continue;
-            }
-        };
-        let step = match next {
-            Ok(step) => step,
-            Err(e) => {
-                metrics.rpc_error();
-                backoff.failed("reading the chain", &e).await;
-                continue;
-            }
-        };
-        backoff.succeeded();
-        match step {
-            Step::Blocks {
-                from,
-                to,
-                to_hash,
-                head,
-                blocks,
-            } => {
-                if head.saturating_sub(to) > 0 && progress.is_none() && head - from > 1_000 {
-                    let bar = indicatif::ProgressBar::new(head - from);
-                    bar.set_message("backfilling");
-                    progress = Some(bar);
-                }
-                let cursor = Cursor {
-                    block: to,
-                    block_hash: to_hash.to_string(),
-                };
-                let ingested = dispatcher.ingest(&blocks, cursor).await?;
-                let (triggers_changed, cut_after) = (ingested.triggers_changed, ingested.cut_after);
-                w.started(CONNECTOR, ingested)?;
-                if triggers_changed {
-                    follower.set_addresses(dispatcher.addresses());
-                }
-                let to = match cut_after {
-                    Some((number, hash)) => {
-                        tracing::debug!(
-                            after = number,
-                            "a new trigger watches another contract: reading on with it"
-                        );
-                        follower.resume_after(number, hash);
-                        number
-                    }
-                    None => to,
-                };
-                if let Some(bar) = &progress {
-                    bar.inc(to - from + 1);
-                    if to >= head {
-                        bar.finish_and_clear();
-                        progress = None;
-                    }
-                }
-            }
-            Step::Reorg { at } => {
-                let from = at.saturating_sub(reorg_depth);
-                let mut retracted = 0;
-                for (number, hash) in store.event_blocks(&dispatcher.stream, from).await? {
-                    let canonical = follower.canonical_hash(number).await?;
-                    if canonical.map(|h| h.to_string()) != Some(hash.clone()) {
-                        for key in store.retract_block(&dispatcher.stream, &hash).await? {
-                            dispatcher.budgets_mut().release(key);
-                            retracted += 1;
-                        }
-                    }
-                }
-                tracing::warn!(at, rescan_from = from, retracted, "reorg: block replaced");
-                follower.rewind(from);
-            }
-        }
-    }
-}
-
-/// A pending execution and when it was handed to the runners.
-type Dispatched = (PendingExecution, Instant);
-
-/// Runs pending executions with bounded concurrency.
-async fn run_executions(
-    runner: Runner,
-    mut pending: mpsc::UnboundedReceiver<Dispatched>,
-    done: mpsc::UnboundedSender<Finished>,
-    concurrency: usize,
-    metrics: Arc<Metrics>,
-) {
-    let slots = Arc::new(Semaphore::new(concurrency));
-    while let Some((execution, dispatched)) = pending.recv().await {
-        let Ok(permit) = slots.clone().acquire_owned().await else {
-            return;
-        };
-        let (runner, done, metrics) = (runner.clone(), done.clone(), metrics.clone());
-        tokio::spawn(async move {
-            let finished = runner.run(execution.key, &execution.request).await;
-            metrics.latency(dispatched.elapsed());
-            let _ = done.send(finished);
-            drop(permit);
-        });
-    }
-}
-
-/// Writes results in batches: whatever has arrived since the last write, in one transaction.
-async fn finish_executions(
-    store: Store,
-    mut done: mpsc::UnboundedReceiver<Finished>,
-    settle: Arc<Notify>,
-    metrics: Arc<Metrics>,
-) {
-    let mut batch = Vec::new();
-    while done.recv_many(&mut batch, 1_024).await > 0 {
-        let mut backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(5));
-        while let Err(e) = store.finish(&batch).await {
-            backoff.failed("recording results", &e).await;
-        }
-        for f in &batch {
-            metrics.execution(f.status.as_str());
-            tracing::debug!(execution = %f.key, status = f.status.as_str(), "execution finished");
-        }
-        batch.clear();
-        settle.notify_one();
-    }
 }

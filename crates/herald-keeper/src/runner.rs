@@ -8,7 +8,10 @@
 //! the operator, the runner and the protocol's share of those — the event was observed and the
 //! delivery attempted — but not the service's developer.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+};
 
 use alloy::primitives::{B256, U256, keccak256};
 use herald_services::{Delivery, WebhookClient, WebhookRequest};
@@ -16,7 +19,10 @@ use herald_store::{ExecutionKey, ExecutionStatus, Finished};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::secrets::Unsealer;
+use crate::{
+    conduct::{Conduct, Honest},
+    secrets::Unsealer,
+};
 
 /// A service call as stored with its execution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -151,8 +157,7 @@ pub struct Runner {
     client: WebhookClient,
     secrets: Unsealer,
     runner_fee: U256,
-    #[cfg(feature = "byzantine")]
-    fault: crate::network::fault::Fault,
+    conduct: Arc<dyn Conduct>,
 }
 
 impl Runner {
@@ -163,9 +168,14 @@ impl Runner {
             client,
             secrets,
             runner_fee,
-            #[cfg(feature = "byzantine")]
-            fault: crate::network::fault::Fault::from_env(),
+            conduct: Arc::new(Honest),
         }
+    }
+
+    /// Delivers as `conduct` decides (see [`Conduct`]).
+    pub fn with_conduct(mut self, conduct: Arc<dyn Conduct>) -> Self {
+        self.conduct = conduct;
+        self
     }
 
     /// Runs one execution's stored request.
@@ -202,8 +212,7 @@ impl Runner {
                 )),
             );
         }
-        #[cfg(feature = "byzantine")]
-        let request = self.fault.redirect(request);
+        let request = self.conduct.delivers(request);
         let id = key.to_string();
         // Opened for this delivery only; results commit to the references, never the values.
         let refused = |reason: String| {

@@ -37,6 +37,7 @@ use tokio::sync::Notify;
 
 use crate::{
     backoff::Backoff,
+    conduct::{Conduct, Honest},
     config::SignAt,
     cosign::Cosigner,
     finality::finalized_block,
@@ -71,8 +72,7 @@ pub struct Settler<C> {
     config: SettlerConfig,
     wake: Arc<Notify>,
     metrics: Arc<herald_api::Metrics>,
-    #[cfg(feature = "byzantine")]
-    fault: crate::network::fault::Fault,
+    conduct: Arc<dyn Conduct>,
 }
 
 impl<C: Cosigner> Settler<C> {
@@ -107,9 +107,14 @@ impl<C: Cosigner> Settler<C> {
             config,
             wake,
             metrics: Arc::default(),
-            #[cfg(feature = "byzantine")]
-            fault: crate::network::fault::Fault::from_env(),
+            conduct: Arc::new(Honest),
         }
+    }
+
+    /// Settles as `conduct` decides (see [`Conduct`]).
+    pub fn with_conduct(mut self, conduct: Arc<dyn Conduct>) -> Self {
+        self.conduct = conduct;
+        self
     }
 
     /// Records settlement gas, receipts and node errors in `metrics`.
@@ -197,17 +202,19 @@ impl<C: Cosigner> Settler<C> {
     /// Co-signs and submits one batch, records the transaction before waiting for it, and applies
     /// what it did to each receipt once mined.
     pub async fn submit(&self, ready: &[Settleable]) -> eyre::Result<()> {
-        #[cfg(feature = "byzantine")]
-        let censored: Vec<Settleable> = ready
-            .iter()
-            .filter(|s| self.fault.settles(&s.key))
-            .cloned()
-            .collect();
-        #[cfg(feature = "byzantine")]
-        let ready = if censored.is_empty() {
-            return Ok(());
+        let chosen: Vec<Settleable>;
+        let ready = if ready.iter().all(|s| self.conduct.settles(&s.key)) {
+            ready
         } else {
-            censored.as_slice()
+            chosen = ready
+                .iter()
+                .filter(|s| self.conduct.settles(&s.key))
+                .cloned()
+                .collect();
+            if chosen.is_empty() {
+                return Ok(());
+            }
+            chosen.as_slice()
         };
         // A receipt may not claim a time after the block that settles it; the node's latest block
         // time is the best bound known before sending.
@@ -238,12 +245,9 @@ impl<C: Cosigner> Settler<C> {
         // connector signatures the network cosigner adds to API events.
         let mut room = MAX_ATTEST_BODY.saturating_sub(4_096);
         for (s, receipt) in planned {
-            #[allow(unused_mut)]
             let mut receipt = receipt;
-            #[allow(unused_mut)]
             let mut result = s.result.parse::<Bytes>().unwrap_or_default();
-            #[cfg(feature = "byzantine")]
-            self.fault.tamper(&mut receipt, &mut result);
+            self.conduct.signs(&mut receipt, &mut result);
             let item = Attestable {
                 receipt: WireReceipt::from(&receipt),
                 result,

@@ -29,7 +29,10 @@ use super::{
         AttestBody, AttestRequest, AttestResponse, Attestable, Domain, EventSource, Refusal,
     },
 };
-use crate::cosign::{CosignError, Cosigner};
+use crate::{
+    conduct::{Conduct, Honest},
+    cosign::{CosignError, Cosigner},
+};
 
 /// The most of a peer's answer read: a signature, or a refusal with a reason per receipt.
 pub const ANSWER_LIMIT: usize = 1 << 20;
@@ -42,8 +45,7 @@ pub struct NetworkCosigner {
     http: Outbound,
     /// The last request time used: each request gets a later one, so none looks like a replay.
     last_issued: AtomicU64,
-    #[cfg(feature = "byzantine")]
-    fault: super::fault::Fault,
+    conduct: Arc<dyn Conduct>,
 }
 
 impl NetworkCosigner {
@@ -66,9 +68,14 @@ impl NetworkCosigner {
                 ..OutboundConfig::default()
             }),
             last_issued: AtomicU64::new(0),
-            #[cfg(feature = "byzantine")]
-            fault: super::fault::Fault::from_env(),
+            conduct: Arc::new(Honest),
         }
+    }
+
+    /// Asks as `conduct` decides (see [`Conduct`]).
+    pub fn with_conduct(mut self, conduct: Arc<dyn Conduct>) -> Self {
+        self.conduct = conduct;
+        self
     }
 
     /// The request asking `to` to co-sign `batch`.
@@ -183,8 +190,9 @@ impl Cosigner for NetworkCosigner {
                 request,
             ));
         }
-        #[cfg(feature = "byzantine")]
-        self.fault.after_asking(self, &batch, &peers).await;
+        if let Some(other) = self.conduct.also_asks(&batch) {
+            self.send_to_all(&other, &peers).await;
+        }
         let mut refusals = Vec::new();
         while !reached(&signed) {
             let Some(answer) = asking.join_next().await else {
@@ -227,10 +235,10 @@ pub(super) async fn read_json<T: DeserializeOwned>(
     serde_json::from_slice(&body.bytes).map_err(|e| e.to_string())
 }
 
-#[cfg(feature = "byzantine")]
 impl NetworkCosigner {
-    /// Sends `batch` to every peer as a signed request (for the byzantine test modes).
-    pub(super) async fn send_to_all(&self, batch: &[Attestable], peers: &[(Address, String)]) {
+    /// Asks every peer to co-sign `batch`, one after another, ignoring the answers: a second
+    /// batch a faulty [`Conduct`] sends.
+    async fn send_to_all(&self, batch: &[Attestable], peers: &[(Address, String)]) {
         let receipts: Vec<_> = batch
             .iter()
             .filter_map(|a| a.receipt.to_receipt())

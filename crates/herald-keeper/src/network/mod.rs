@@ -15,8 +15,6 @@
 
 pub mod attest;
 pub mod client;
-#[cfg(feature = "byzantine")]
-pub mod fault;
 pub mod health;
 pub mod peers;
 pub mod protocol;
