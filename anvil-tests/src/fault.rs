@@ -24,11 +24,13 @@ pub enum Fault {
     /// Runs every execution but never settles those of chain logs in odd blocks: it holds chosen
     /// events back while settling the rest.
     Censor,
+    /// Panics in the settler, the first time it has executions to settle: a bug, not a lie.
+    PanicSettling,
 }
 
 impl Fault {
     /// The fault `name` names (`wrong-fee`, `wrong-result`, `equivocate`, `deliver-elsewhere`,
-    /// `censor`).
+    /// `censor`, `panic-settling`).
     pub fn named(name: &str) -> Option<Self> {
         Some(match name {
             "wrong-fee" => Self::WrongFee,
@@ -36,6 +38,7 @@ impl Fault {
             "equivocate" => Self::Equivocate,
             "deliver-elsewhere" => Self::DeliverElsewhere,
             "censor" => Self::Censor,
+            "panic-settling" => Self::PanicSettling,
             _ => return None,
         })
     }
@@ -44,6 +47,10 @@ impl Fault {
 impl Conduct for Fault {
     /// A censor leaves out the executions of logs in odd blocks.
     fn settles(&self, key: &ExecutionKey) -> bool {
+        assert!(
+            *self != Self::PanicSettling,
+            "test fault: the settler panics"
+        );
         *self != Self::Censor
             || key
                 .event_id
@@ -60,7 +67,7 @@ impl Conduct for Fault {
                 receipt.resultHash = keccak256(&*result);
                 receipt.success = true;
             }
-            Self::Equivocate | Self::DeliverElsewhere | Self::Censor => {}
+            Self::Equivocate | Self::DeliverElsewhere | Self::Censor | Self::PanicSettling => {}
         }
     }
 

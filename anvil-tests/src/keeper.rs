@@ -122,6 +122,14 @@ impl KeeperProcess {
         self.child = Some(child);
     }
 
+    /// How the process ended, if it has.
+    pub fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child
+            .as_mut()?
+            .try_wait()
+            .expect("the keeper's status")
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

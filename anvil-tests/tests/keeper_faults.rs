@@ -541,3 +541,55 @@ async fn a_separate_gas_wallet_pays_for_settlement_and_raises_one_alert_when_low
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert_eq!(low().len(), 1, "once per drop");
 }
+
+/// Every long-lived task of a keeper is supervised: one that panics stops the node with an error
+/// naming it, instead of leaving ingestion running while nothing settles. Restarted, the keeper
+/// settles what it had, once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keeper_whose_settler_panics_stops_naming_it_and_settles_after_a_restart() {
+    let s = scene(5 * TOKEN).await;
+    s.trigger(4 * TOKEN).await;
+    let mut keeper = KeeperProcess::start_byzantine(
+        &s.anvil,
+        s.net.deployment.herald.address,
+        &s.net.keepers[0],
+        &KeeperOptions {
+            start_block: s.head().await + 1,
+            ..fast()
+        },
+        "panic-settling",
+    );
+    s.mint(21).await;
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = keeper.exit_status() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the keeper kept running with a dead settler\n{}",
+            keeper.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let logs = keeper.logs();
+    assert!(
+        !status.success(),
+        "a dead task is a failure: {status}\n{logs}"
+    );
+    assert!(
+        logs.contains("the settler task panicked: test fault: the settler panics"),
+        "the error names the task and its panic\n{logs}"
+    );
+    assert_eq!(s.executions(1).await, 0, "nothing settled before the panic");
+
+    keeper.byzantine = None;
+    keeper.restart();
+    eventually(60, &keeper, "the execution settled", async || {
+        s.executions(1).await == 1
+    })
+    .await;
+    assert_eq!(s.receiver.delivered().len(), 1, "delivered once, not again");
+    assert!(s.settled().await.values().all(|n| *n == 1));
+}

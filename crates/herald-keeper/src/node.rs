@@ -65,11 +65,13 @@ mod execute;
 mod follow;
 mod identity;
 mod network;
+mod tasks;
 
 use execute::{Dispatched, finish_executions, run_executions};
 use follow::{Feeds, Wiring, follow, redispatch_api_events};
 pub use identity::{Identity, load_encryption_key, load_signer};
 use network::{Either, join_network};
+use tasks::Tasks;
 
 /// The connector name chain events are counted under.
 const CONNECTOR: &str = "evm";
@@ -81,35 +83,28 @@ const GAS_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 async fn serve_api(
     config: &KeeperConfig,
     store: &Store,
-    provider: &DynProvider,
-    herald: Address,
+    chain: Chain,
     metrics: &Arc<Metrics>,
     events: mpsc::UnboundedSender<Event>,
     peer_routes: axum::Router,
-) -> eyre::Result<Option<tokio::task::JoinHandle<()>>> {
+    tasks: &mut Tasks,
+) -> eyre::Result<bool> {
     let Some(listen) = config.api.listen else {
-        return Ok(None);
+        return Ok(false);
     };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .wrap_err_with(|| format!("api.listen {listen}"))?;
-    let state = ApiState::new(
-        store.clone(),
-        Some(Chain {
-            provider: provider.clone(),
-            herald,
-        }),
-        metrics.clone(),
-    )
-    .with_event_feed(events);
+    let state = ApiState::new(store.clone(), Some(chain), metrics.clone()).with_event_feed(events);
     tracing::info!(%listen, "serving the REST API");
-    Ok(Some(tokio::spawn(async move {
+    tasks.spawn("REST API", async move {
         if let Err(error) =
             herald_api::serve_with(listener, state, peer_routes, std::future::pending()).await
         {
             tracing::error!(%error, "the REST API stopped");
         }
-    })))
+    });
+    Ok(true)
 }
 
 /// Runs the keeper, with the identity its configuration points at, until `shutdown` resolves.
@@ -236,14 +231,19 @@ pub async fn run_with(
     let (run_tx, run_rx) = mpsc::unbounded_channel::<Dispatched>();
     // Every keeper answers challenges of genuine receipts, whoever signed them: an unanswered
     // challenge costs the signers their bonds.
-    let mut tasks = vec![
-        tokio::spawn(crate::defend::defend(
+    let mut tasks = Tasks::default();
+    tasks.spawn(
+        "challenge defence",
+        crate::defend::defend(
             provider.clone(),
             herald,
             config.chain.deployed_at,
             config.poll_interval(),
-        )),
-        tokio::spawn(crate::gas_watch::watch_gas(
+        ),
+    );
+    tasks.spawn(
+        "gas watch",
+        crate::gas_watch::watch_gas(
             provider.clone(),
             keeper,
             gas_wallet,
@@ -255,8 +255,8 @@ pub async fn run_with(
                 ..herald_services::OutboundConfig::default()
             }),
             GAS_CHECK_INTERVAL,
-        )),
-    ];
+        ),
+    );
     // Relayed API events, checked by the peer route, wait here for the main loop to record them.
     let (relays, mut relayed) = mpsc::channel::<Relayed>(64);
     let network = match config.network_endpoint() {
@@ -273,14 +273,14 @@ pub async fn run_with(
                 relays,
             )
             .await?;
-            tasks.extend(joined.spawn(
+            joined.spawn(
                 &signer,
                 &store,
                 &provider,
-                herald,
                 &run_tx,
                 config.webhook.allow_private_targets,
-            ));
+                &mut tasks,
+            );
             Some(joined)
         }
         None => None,
@@ -289,30 +289,39 @@ pub async fn run_with(
     let api = serve_api(
         &config,
         &store,
-        &provider,
-        herald,
+        Chain {
+            provider: provider.clone(),
+            herald,
+        },
         &metrics,
         api_events,
         network
             .as_ref()
             .map_or_else(axum::Router::new, |n| n.routes.clone()),
+        &mut tasks,
     )
     .await?;
     let settled_wake = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Finished>();
-    let runners = tokio::spawn(run_executions(
-        runner,
-        run_rx,
-        done_tx,
-        config.webhook.concurrency,
-        metrics.clone(),
-    ));
-    let finisher = tokio::spawn(finish_executions(
-        store.clone(),
-        done_rx,
-        settled_wake.clone(),
-        metrics.clone(),
-    ));
+    tasks.spawn(
+        "runners",
+        run_executions(
+            runner,
+            run_rx,
+            done_tx,
+            config.webhook.concurrency,
+            metrics.clone(),
+        ),
+    );
+    tasks.spawn(
+        "finisher",
+        finish_executions(
+            store.clone(),
+            done_rx,
+            settled_wake.clone(),
+            metrics.clone(),
+        ),
+    );
     let settler_config = SettlerConfig {
         batch_size: config.settlement.batch_size,
         batch_age: Duration::from_millis(config.settlement.batch_age_ms),
@@ -320,36 +329,37 @@ pub async fn run_with(
         sign_at: config.chain.sign_at,
         confirm_timeout: Duration::from_millis(config.settlement.confirm_timeout_ms),
     };
-    let settle = |cosigner: Either| {
-        tokio::spawn(
-            Settler::new(
-                store.clone(),
-                provider.clone(),
-                herald,
-                chain_id,
-                keeper,
-                cosigner,
-                settler_config.clone(),
-                settled_wake.clone(),
-            )
-            .with_metrics(metrics.clone())
-            .with_conduct(conduct.clone())
-            .run(),
+    let settler = |cosigner: Either| {
+        Settler::new(
+            store.clone(),
+            provider.clone(),
+            herald,
+            chain_id,
+            keeper,
+            cosigner,
+            settler_config.clone(),
+            settled_wake.clone(),
         )
+        .with_metrics(metrics.clone())
+        .with_conduct(conduct.clone())
+        .run()
     };
-    let settler = match &network {
-        Some(network) => settle(Either::Network(
-            NetworkCosigner::new(
-                signer.clone(),
-                Domain { chain_id, herald },
-                network.assignment.peers.clone(),
-                Duration::from_millis(config.network.attest_timeout_ms),
-                config.webhook.allow_private_targets,
-            )
-            .with_conduct(conduct.clone()),
-        )),
-        None => settle(Either::Local(LocalSigner::new(signer))),
-    };
+    match &network {
+        Some(network) => tasks.spawn(
+            "settler",
+            settler(Either::Network(
+                NetworkCosigner::new(
+                    signer.clone(),
+                    Domain { chain_id, herald },
+                    network.assignment.peers.clone(),
+                    Duration::from_millis(config.network.attest_timeout_ms),
+                    config.webhook.allow_private_targets,
+                )
+                .with_conduct(conduct.clone()),
+            )),
+        ),
+        None => tasks.spawn("settler", settler(Either::Local(LocalSigner::new(signer)))),
+    }
 
     // Resume what a previous run left pending: same request, same webhook-id.
     let resumed = store.pending_requests(u32::MAX).await?;
@@ -380,23 +390,16 @@ pub async fn run_with(
     // Events the API stored but a previous run did not dispatch.
     redispatch_api_events(&mut dispatcher, &wiring).await?;
     let feeds = Feeds {
-        api: api.is_some().then_some(&mut api_feed),
+        api: api.then_some(&mut api_feed),
         relayed: network.is_some().then_some(&mut relayed),
     };
     let follow = follow(&mut follower, &mut dispatcher, feeds, &wiring);
     let outcome = tokio::select! {
         outcome = follow => outcome,
+        stopped = tasks.first_to_stop() => Err(stopped),
         () = shutdown => Ok(()),
     };
-    settler.abort();
-    for task in tasks {
-        task.abort();
-    }
-    runners.abort();
-    finisher.abort();
-    if let Some(api) = api {
-        api.abort();
-    }
+    tasks.stop().await;
     store.close().await;
     tracing::info!("keeper stopped");
     outcome

@@ -459,7 +459,7 @@ impl Attestor {
         )))
     }
 
-    /// Reports an equivocation on chain, once.
+    /// Records an equivocation and reports it on chain, once, without waiting for the chain.
     async fn report(
         &self,
         offender: Address,
@@ -499,33 +499,40 @@ impl Attestor {
             execution = %conflict.key,
             "equivocation: two different signed receipts for one execution; reporting"
         );
-        let herald = Herald::new(self.domain.herald, &self.provider);
-        let call = herald.reportEquivocation(
-            offender,
-            earlier,
-            U256::from(conflict.earlier_index),
-            earlier_signature,
-            batch.to_vec(),
-            U256::from(conflict.index),
-            signature.clone(),
-        );
-        match call.send().await {
-            Ok(pending) => {
-                let tx = *pending.tx_hash();
-                let _ = self
-                    .store
-                    .set_equivocation_tx(&offender.to_string(), conflict.key, &tx.to_string())
-                    .await;
-                match pending.get_receipt().await {
-                    Ok(receipt) if receipt.status() => {
-                        tracing::warn!(%offender, %tx, "equivocation proven on chain: bond slashed");
+        let (herald, store) = (self.domain.herald, self.store.clone());
+        let provider = self.provider.clone();
+        let (earlier_index, index) = (conflict.earlier_index, conflict.index);
+        let (batch, signature, key) = (batch.to_vec(), signature.clone(), conflict.key);
+        // The report is sent and awaited on a task of its own: the peer whose request revealed the
+        // equivocation gets its refusal now, not after a block (or never, if the chain stalls).
+        tokio::spawn(async move {
+            let herald = Herald::new(herald, &provider);
+            let call = herald.reportEquivocation(
+                offender,
+                earlier,
+                U256::from(earlier_index),
+                earlier_signature,
+                batch,
+                U256::from(index),
+                signature,
+            );
+            match call.send().await {
+                Ok(pending) => {
+                    let tx = *pending.tx_hash();
+                    let _ = store
+                        .set_equivocation_tx(&offender.to_string(), key, &tx.to_string())
+                        .await;
+                    match pending.get_receipt().await {
+                        Ok(receipt) if receipt.status() => {
+                            tracing::warn!(%offender, %tx, "equivocation proven on chain: bond slashed");
+                        }
+                        Ok(_) => tracing::warn!(%offender, %tx, "equivocation report reverted"),
+                        Err(e) => tracing::warn!(%offender, error = %e, "equivocation report"),
                     }
-                    Ok(_) => tracing::warn!(%offender, %tx, "equivocation report reverted"),
-                    Err(e) => tracing::warn!(%offender, error = %e, "equivocation report"),
                 }
+                Err(e) => tracing::warn!(%offender, error = %e, "sending the equivocation report"),
             }
-            Err(e) => tracing::warn!(%offender, error = %e, "sending the equivocation report"),
-        }
+        });
     }
 }
 

@@ -109,10 +109,10 @@ impl Joined {
         signer: &PrivateKeySigner,
         store: &Store,
         provider: &DynProvider,
-        herald: Address,
         run: &mpsc::UnboundedSender<Dispatched>,
         allow_private_targets: bool,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
+        tasks: &mut Tasks,
+    ) {
         let http = herald_services::Outbound::new(&herald_services::OutboundConfig {
             timeout: Duration::from_secs(5),
             allow_private_targets,
@@ -120,18 +120,25 @@ impl Joined {
         });
         let (takeovers, mut taken) = mpsc::unbounded_channel();
         let run = run.clone();
-        vec![
-            tokio::spawn(health::send_heartbeats(
+        tasks.spawn(
+            "heartbeat",
+            health::send_heartbeats(
                 self.health.clone(),
                 signer.clone(),
                 store.clone(),
                 http.clone(),
-            )),
-            tokio::spawn(health::watch_offline(self.health.clone(), http.clone())),
-            tokio::spawn(takeover::take_over(
+            ),
+        );
+        tasks.spawn(
+            "offline watch",
+            health::watch_offline(self.health.clone(), http.clone()),
+        );
+        tasks.spawn(
+            "takeover",
+            takeover::take_over(
                 store.clone(),
                 provider.clone(),
-                herald,
+                self.domain.herald,
                 self.assignment.clone(),
                 Relayer::new(
                     signer.clone(),
@@ -143,15 +150,15 @@ impl Joined {
                 takeovers,
                 Duration::from_millis(250),
                 self.sign_at,
-            )),
-            tokio::spawn(async move {
-                while let Some(pending) = taken.recv().await {
-                    if run.send((pending, Instant::now())).is_err() {
-                        return;
-                    }
+            ),
+        );
+        tasks.spawn("takeover handoff", async move {
+            while let Some(pending) = taken.recv().await {
+                if run.send((pending, Instant::now())).is_err() {
+                    return;
                 }
-            }),
-        ]
+            }
+        });
     }
 }
 
