@@ -4,7 +4,7 @@
 
 use alloy::primitives::{B256, Bytes, aliases::U96, keccak256};
 use herald_chain::receipt::Receipt;
-use herald_keeper::{conduct::Conduct, network::protocol::Attestable, runner::ServiceRequest};
+use herald_keeper::{conduct::Conduct, derive::ServiceRequest, network::protocol::Attestable};
 use herald_store::ExecutionKey;
 
 /// The variable that chooses a test keeper's fault.

@@ -12,7 +12,7 @@ use alloy::primitives::Bytes;
 use herald_chain::receipt::Receipt;
 use herald_store::ExecutionKey;
 
-use crate::{network::protocol::Attestable, runner::ServiceRequest};
+use crate::{derive::ServiceRequest, network::protocol::Attestable};
 
 /// The points at which a keeper may misbehave. Every method's default is the honest behaviour.
 pub trait Conduct: Send + Sync + std::fmt::Debug + 'static {

@@ -19,18 +19,17 @@ use alloy::{
     rpc::types::Log,
     sol_types::SolEvent,
 };
-use herald_connectors::evm::{BlockLogs, LogContext};
+use herald_connectors::evm::BlockLogs;
 use herald_core::Event;
 use herald_store::{
     Cursor, ExecutionKey, ExecutionStatus, IngestEvent, NewExecution, PendingExecution, Settlement,
     Store,
 };
-use serde_json::{Value, json};
 
 use crate::{
     budget::Budgets,
+    derive::{chain_event, checked_request},
     network::{Assignment, Role},
-    runner::ServiceRequest,
     settler::settlement_update,
     triggers::{LoadReport, Match, TriggerSet},
 };
@@ -422,123 +421,5 @@ impl Dispatcher {
             self.budgets.forget_prices();
         }
         changed
-    }
-}
-
-/// The event a matched log becomes; `None` when the log's position does not fit an event id.
-pub(crate) fn chain_event(log: &Log, context: &LogContext, first: &Match) -> Option<Event> {
-    let address = log.address();
-    let mut event = Event::new(
-        "evm.log",
-        format!("eip155:{}/{address:#x}", context.chain_id),
-        (*first.payload).clone(),
-    );
-    event.id = herald_connectors::evm::EventAbi::event_id(address, log.data(), context)?;
-    event.subject = Some(context.transaction_hash.to_string());
-    if let Ok(time) = jiff::Timestamp::from_second(context.block_time as i64) {
-        event.time = time;
-    }
-    Some(event)
-}
-
-/// The largest request a keeper stores and sends, as JSON: the event's payload and the rendered data.
-/// A match whose request would be larger is skipped, with the reason, rather than run.
-pub(crate) const MAX_REQUEST_BYTES: usize = 1024 * 1024;
-
-/// Why a match's request is not built.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum RequestTooLarge {
-    /// The trigger's templates render too much from this event.
-    #[error("request not built: {0}")]
-    Data(#[from] herald_spec::RenderTooLarge),
-    /// The event and the data together exceed [`MAX_REQUEST_BYTES`].
-    #[error("request not built: it is {size} bytes, above the keeper's {MAX_REQUEST_BYTES}")]
-    Body {
-        /// The request's size as JSON.
-        size: usize,
-    },
-}
-
-/// [`request`] as stored: JSON, within [`MAX_REQUEST_BYTES`].
-pub(crate) fn checked_request(
-    event: &Event,
-    m: &Match,
-    key: ExecutionKey,
-) -> Result<String, RequestTooLarge> {
-    let text =
-        serde_json::to_string(&request(event, m, key)?).expect("a JSON value always serialises");
-    if text.len() > MAX_REQUEST_BYTES {
-        return Err(RequestTooLarge::Body { size: text.len() });
-    }
-    Ok(text)
-}
-
-/// The webhook a match sends: the event (as its trigger's source decoded it) and the trigger's
-/// data, templates rendered within [`herald_spec::MAX_RENDERED_BYTES`]. `endpoint` and `headers`
-/// configure the request and are not echoed in the body (headers may carry credentials); the
-/// result still commits to them ([`ServiceRequest::committed`]). Performer and co-signer both
-/// derive it here, so a co-signer never renders more than a performer could, and both know the
-/// whole request a receipt must commit to.
-pub(crate) fn request(
-    event: &Event,
-    m: &Match,
-    key: ExecutionKey,
-) -> Result<ServiceRequest, RequestTooLarge> {
-    let data = herald_spec::render_data_within(
-        &m.trigger.data,
-        &m.payload,
-        herald_spec::MAX_RENDERED_BYTES,
-    )?;
-    Ok(request_from(event, m, key, data))
-}
-
-fn request_from(event: &Event, m: &Match, key: ExecutionKey, data: Value) -> ServiceRequest {
-    let endpoint = data
-        .get("endpoint")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let headers = data
-        .get("headers")
-        .and_then(Value::as_object)
-        .map(|h| {
-            h.iter()
-                .map(|(k, v)| {
-                    let value = v.as_str().map_or_else(|| v.to_string(), str::to_string);
-                    (k.clone(), value)
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    let secret_headers = m
-        .trigger
-        .data
-        .get("headers")
-        .and_then(Value::as_object)
-        .map(|h| {
-            h.iter()
-                .filter(|(_, v)| v.as_str().is_some_and(herald_spec::references_secret))
-                .map(|(k, _)| k.clone())
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut body_data = data;
-    if let Some(object) = body_data.as_object_mut() {
-        object.remove("endpoint");
-        object.remove("headers");
-    }
-    let mut cloud = event.to_cloudevent();
-    cloud["data"] = (*m.payload).clone();
-    ServiceRequest {
-        service: m.trigger.service.clone(),
-        endpoint,
-        headers,
-        secret_headers,
-        body: json!({
-            "id": key.to_string(),
-            "trigger": m.trigger.id,
-            "event": cloud,
-            "data": body_data,
-        }),
     }
 }

@@ -8,6 +8,7 @@ pub mod conduct;
 pub mod config;
 pub mod cosign;
 pub mod defend;
+pub mod derive;
 pub mod dispatch;
 pub mod finality;
 pub mod gas_watch;

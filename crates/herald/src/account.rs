@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::{
     Outcome,
+    output::report,
     session::{ChainArgs, Session, narrow},
 };
 
@@ -121,7 +122,7 @@ pub(crate) async fn withdraw(
         } => {
             let s = chain.write().await?;
             let amount = s.parse_amount("amount", &amount)?;
-            crate::trigger_chain::owned_trigger(&s, trigger).await?;
+            crate::trigger_read::owned_trigger(&s, trigger).await?;
             let amount96: U96 = narrow("amount", amount)?;
             let receipt = s
                 .send(
@@ -147,7 +148,7 @@ pub(crate) async fn withdraw(
         }
         WithdrawCommand::Complete { chain, trigger } => {
             let s = chain.write().await?;
-            crate::trigger_chain::owned_trigger(&s, trigger).await?;
+            crate::trigger_read::owned_trigger(&s, trigger).await?;
             let receipt = s
                 .send(
                     &format!("completeWithdrawal for trigger #{trigger}"),
@@ -194,7 +195,7 @@ pub(crate) async fn balance(args: BalanceArgs, json_output: bool) -> Result<Outc
         .call()
         .await
         .map_err(|e| e.to_string())?;
-    let triggers = crate::trigger_chain::triggers_of(&s, Some(who)).await?;
+    let triggers = crate::trigger_read::triggers_of(&s, Some(who)).await?;
     let budgets: U256 = triggers.iter().map(|t| t.budget).sum();
     if json_output {
         println!(
@@ -279,18 +280,4 @@ async fn unallocated(s: &Session, who: Address) -> Result<U256, String> {
         .call()
         .await
         .map_err(|e| e.to_string())
-}
-
-/// Prints `json` or `text`.
-pub(crate) fn report(
-    json_output: bool,
-    json: serde_json::Value,
-    text: String,
-) -> Result<Outcome, String> {
-    if json_output {
-        println!("{json}");
-    } else {
-        println!("{text}");
-    }
-    Ok(Outcome::Yes)
 }

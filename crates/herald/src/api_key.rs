@@ -4,7 +4,7 @@ use clap::Subcommand;
 use herald_store::{KeyScope, Store};
 use serde_json::json;
 
-use crate::{Outcome, account::report, activity::StoreArgs};
+use crate::{Outcome, activity::StoreArgs, output::report};
 
 #[derive(Subcommand)]
 pub(crate) enum ApiKeyCommand {

@@ -15,7 +15,7 @@ use herald_core::EventId;
 use herald_keeper::defend::{Judgement, judge};
 use serde_json::json;
 
-use crate::{Outcome, account::report, session::ChainArgs};
+use crate::{Outcome, output::report, session::ChainArgs};
 
 #[derive(Subcommand)]
 pub(crate) enum ChallengeCommand {

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use herald_api::signing::{self, Emission};
 use serde_json::{Value, json};
 
-use crate::{Outcome, account::report, deploy::signer_from_env, session::ChainArgs};
+use crate::{Outcome, deploy::signer_from_env, output::report, session::ChainArgs};
 
 /// `event …`.
 #[derive(Subcommand)]

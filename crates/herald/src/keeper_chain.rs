@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::{
     Outcome,
-    account::report,
+    output::report,
     session::{ChainArgs, narrow},
 };
 

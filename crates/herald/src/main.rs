@@ -14,10 +14,12 @@ mod devnet;
 mod event;
 mod keeper;
 mod keeper_chain;
+mod output;
 mod publish;
 mod session;
 mod trigger;
 mod trigger_chain;
+mod trigger_read;
 mod trigger_secrets;
 
 use std::process::ExitCode;

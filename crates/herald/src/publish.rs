@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use herald_spec::{ConnectorManifest, ServiceManifest};
 use serde_json::json;
 
-use crate::{Outcome, account::report, session::ChainArgs, session::narrow};
+use crate::{Outcome, output::report, session::ChainArgs, session::narrow};
 
 #[derive(Subcommand)]
 pub(crate) enum ConnectorCommand {

@@ -22,8 +22,8 @@ use serde_json::json;
 
 use crate::{
     Outcome,
-    account::report,
     deploy::signer_from_env,
+    output::report,
     session::{ChainArgs, Session},
 };
 
@@ -278,7 +278,7 @@ async fn current(s: &Session, id: u64) -> Result<Option<Envelope>, String> {
             .map(Some)
             .map_err(|e| format!("trigger #{id}'s latest sealed secrets: {e}"));
     }
-    let created = crate::trigger_chain::config_of(s, id).await?;
+    let created = crate::trigger_read::config_of(s, id).await?;
     let file = format!("trigger #{id}");
     let specs = herald_spec::parse_triggers(&file, &created).map_err(|e| e.to_string())?;
     specs

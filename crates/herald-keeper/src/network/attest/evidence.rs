@@ -16,7 +16,7 @@ use herald_store::ExecutionKey;
 use super::{Attestor, MAX_CLOCK_SKEW_MS, MAX_TAKEOVER_SKEW_MS, now_ms, now_secs, takeover_due};
 use crate::{
     config::SignAt,
-    dispatch::{chain_event, request},
+    derive::{chain_event, request},
     finality::{finalized_block, not_final},
     network::protocol::{Attestable, EventSource},
     price::PriceList,
