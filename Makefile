@@ -7,6 +7,7 @@
 #   make gas         settlement gas per receipt for batches of 1, 10 and 100 (3-of-5 quorum)
 #   make bench-match matching throughput at 1k, 10k and 100k triggers (one core)
 #   make abi         regenerate abi/ from contracts/ (commit the result)
+#   make circles     fail on import circles between the source files of a crate
 #   make fmt         format Solidity and Rust
 
 SHELL := /bin/bash
@@ -14,7 +15,7 @@ SHELL := /bin/bash
 FORGE := ../.tools/node_modules/.bin/forge
 TOOLS = eval "$$(tools/install --env)"
 
-.PHONY: devnet test tools services contracts-test gas bench bench-match snapshot abi abi-check rust-test fmt
+.PHONY: devnet test tools services contracts-test gas bench bench-match snapshot abi abi-check circles rust-test fmt
 
 devnet: tools
 	cargo run -q -p herald -- devnet
@@ -54,9 +55,13 @@ abi-check: tools
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 
+circles: tools
+	$(TOOLS) && cargo run -q -p xtask -- circles
+
 rust-test: tools services
 	cargo fmt --all -- --check
 	$(TOOLS) && cargo clippy --workspace --all-targets -- -D warnings
+	$(TOOLS) && cargo run -q -p xtask -- circles
 	$(TOOLS) && cargo test --workspace
 
 fmt: tools

@@ -5,8 +5,12 @@
 //! artifact per deployable contract to `abi/`: `{abi, bytecode.object, deployedBytecode.object}`,
 //! which is what alloy's `sol!` macro reads. `--check` compiles the same way and fails, naming the
 //! files, when `abi/` differs from what the sources produce.
+//!
+//! `cargo run -p xtask -- circles` fails, naming the files and the names that tie them, when the
+//! source files of a crate under `crates/` import each other in a circle (see `circles`).
 
 mod abi;
+mod circles;
 mod foundry_toml;
 
 use std::path::PathBuf;
@@ -31,6 +35,12 @@ enum Command {
         /// The solc executable (defaults to $HERALD_SOLC, then tools/solc).
         #[arg(long)]
         solc: Option<PathBuf>,
+    },
+    /// Fail when the source files of a crate under crates/ import each other in a circle.
+    Circles {
+        /// Another checkout to look at (defaults to this repository).
+        #[arg(long)]
+        root: Option<PathBuf>,
     },
 }
 
@@ -57,6 +67,19 @@ fn main() -> Result<()> {
                 abi::write(&abi_dir, &artifacts)?;
                 println!("wrote {} artifacts to abi/", artifacts.len());
             }
+        }
+        Command::Circles { root: other } => {
+            let (circles, files) = circles::find(other.as_ref().unwrap_or(&root))?;
+            if !circles.is_empty() {
+                for (n, circle) in circles.iter().enumerate() {
+                    eprintln!("circle {}: {}", n + 1, circle.files.join(", "));
+                    for (from, to, names) in &circle.edges {
+                        eprintln!("  {from} -> {to}: {}", names.join(", "));
+                    }
+                }
+                eyre::bail!("{} import circle(s) in crates/", circles.len());
+            }
+            println!("no import circles in crates/ ({files} files)");
         }
     }
     Ok(())
