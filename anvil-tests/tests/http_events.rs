@@ -178,5 +178,89 @@ async fn api_events_run_their_subscriptions_and_settle() {
         receiver.delivered()[1].json()["data"]["arguments"]["order"],
         "B-7"
     );
+
+    // A subscription is never charged for an event made before it existed, however late the
+    // event reaches a keeper (a relay or a retried batch may bring one minutes later).
+    let second = create_trigger(
+        &user,
+        &net,
+        http_terms(),
+        U96::from(10u64.pow(17)),
+        &order_subscription(&receiver.url(), &[emitter.address()]),
+    )
+    .await;
+    let created_at = net
+        .admin
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+        .expect("block")
+        .expect("latest")
+        .header
+        .timestamp;
+    let runs_of = |trigger: u64| {
+        receiver
+            .delivered()
+            .iter()
+            .filter(|r| {
+                r.header("webhook-id")
+                    .is_some_and(|id| id.starts_with(&format!("{trigger}:")))
+            })
+            .count()
+    };
+    let created_block = net.admin.get_block_number().await.expect("head");
+    let stream = format!("eip155:{chain_id}");
+    for _ in 0..300 {
+        let read = store
+            .cursor(&stream)
+            .await
+            .expect("cursor")
+            .map_or(0, |c| c.block);
+        if read >= created_block {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The keeper has read the second subscription's creation. An event made 20 s before that
+    // block is inside the API's 60 s window, so it is taken, but it may not run the subscription.
+    let time_ms = (created_at * 1_000).saturating_sub(20_000);
+    let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+        uuid::NoContext,
+        time_ms / 1_000,
+        (time_ms % 1_000) as u32 * 1_000_000,
+    ));
+    let payload = json!({"order": "C-0", "amount": 700});
+    let old = Emission {
+        id,
+        time_ms,
+        signature: signing::sign(
+            &emitter,
+            &signing::event_digest(&domain, id, "order.created", time_ms, &payload),
+        )
+        .expect("sign"),
+    };
+    post("/v1/events/order.created", payload, &old.headers()).await;
+    // A fresh event runs it: what it delivers first is the fresh one.
+    emit("order.created", json!({"order": "C-1", "amount": 500})).await;
+    for _ in 0..300 {
+        if runs_of(second) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let of_second: Vec<_> = receiver
+        .delivered()
+        .into_iter()
+        .filter(|r| {
+            r.header("webhook-id")
+                .is_some_and(|id| id.starts_with(&format!("{second}:")))
+        })
+        .map(|r| r.json()["data"]["arguments"]["order"].clone())
+        .collect();
+    assert_eq!(
+        of_second,
+        [json!("C-1")],
+        "the subscription ran only the event made after it"
+    );
     keeper.stop().await.expect("stopped cleanly");
 }

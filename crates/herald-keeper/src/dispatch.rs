@@ -19,7 +19,7 @@ use alloy::{
     rpc::types::Log,
     sol_types::SolEvent,
 };
-use herald_connectors::evm::BlockLogs;
+use herald_connectors::evm::{BlockLogs, LogContext};
 use herald_core::Event;
 use herald_store::{
     Cursor, ExecutionKey, ExecutionStatus, IngestEvent, NewExecution, PendingExecution, Settlement,
@@ -133,7 +133,7 @@ impl Dispatcher {
             let mut changed = false;
             for (log, context) in &block.logs {
                 if log.address() == self.herald {
-                    changed |= self.herald_log(log, context.from, &mut settlements);
+                    changed |= self.herald_log(log, context, &mut settlements);
                     continue;
                 }
                 let matches = self.set.read().expect("triggers").matches(log, context);
@@ -384,11 +384,16 @@ impl Dispatcher {
     fn herald_log(
         &mut self,
         log: &Log,
-        sender: Option<Address>,
+        context: &LogContext,
         settlements: &mut Vec<(ExecutionKey, Settlement)>,
     ) -> bool {
+        let sender = context.from;
         let mut report = LoadReport::default();
-        let changed = self.set.write().expect("triggers").apply(log, &mut report);
+        let changed =
+            self.set
+                .write()
+                .expect("triggers")
+                .apply(log, context.block_time, &mut report);
         if let Some(assignment) = &self.assignment
             && assignment.peers.write().expect("peers").apply(log)
         {

@@ -97,10 +97,10 @@ async fn serve_api(
         .wrap_err_with(|| format!("api.listen {listen}"))?;
     let state = ApiState::new(store.clone(), Some(chain), metrics.clone()).with_event_feed(events);
     tracing::info!(%listen, "serving the REST API");
-    tasks.spawn("REST API", async move {
-        if let Err(error) =
-            herald_api::serve_with(listener, state, peer_routes, std::future::pending()).await
-        {
+    // Graceful: when the node stops, the API closes its connections (idle keep-alive ones
+    // included) instead of leaving them to answer from a closed store.
+    tasks.spawn_graceful("REST API", |stopping| async move {
+        if let Err(error) = herald_api::serve_with(listener, state, peer_routes, stopping).await {
             tracing::error!(%error, "the REST API stopped");
         }
     });

@@ -55,6 +55,9 @@ pub struct ActiveTrigger {
     pub service_type: u32,
     /// The block that created it: it fires for events after this block only.
     pub created_block: u64,
+    /// That block's time, unix seconds: an API event fires it only if made at or after this
+    /// time, so an owner never pays for an event older than its subscription.
+    pub created_time: u64,
     /// The connector's name in the trigger file (e.g. `ETHEREUM_MAINNET_CONTRACT`).
     pub connector: String,
     /// The service's name in the trigger file (e.g. `webhook`).
@@ -173,7 +176,7 @@ impl TriggerSet {
     }
 
     /// Applies one registry log; returns whether it changed the set.
-    pub fn apply(&mut self, log: &Log, report: &mut LoadReport) -> bool {
+    pub fn apply(&mut self, log: &Log, block_time: u64, report: &mut LoadReport) -> bool {
         let Some(topic) = log.topic0() else {
             return false;
         };
@@ -186,7 +189,7 @@ impl TriggerSet {
                 if self.triggers.contains_key(&event.id) {
                     return false; // seen at start-up, and again while following
                 }
-                match self.compile(&event, log.block_number.unwrap_or_default()) {
+                match self.compile(&event, log.block_number.unwrap_or_default(), block_time) {
                     Ok(trigger) => {
                         report.loaded.push(trigger.id);
                         self.triggers.insert(trigger.id, Arc::new(trigger));
@@ -322,6 +325,9 @@ impl TriggerSet {
         let Some(emitter) = herald_api::signing::emitter_of(event) else {
             return Vec::new();
         };
+        // A relayed or retried event reaches a keeper up to minutes after it was made: by then a
+        // subscription created since may be loaded, and must not be charged for it.
+        let made = u64::try_from(event.time.as_second()).unwrap_or(0);
         let payload = Arc::new(http_payload(event));
         let mut out: Vec<Match> = self
             .matcher
@@ -330,6 +336,7 @@ impl TriggerSet {
             .into_iter()
             .filter_map(|TriggerId(id)| self.triggers.get(&id))
             .filter(|trigger| trigger.emitters.contains(&emitter))
+            .filter(|trigger| made >= trigger.created_time)
             .map(|trigger| Match {
                 trigger: trigger.clone(),
                 payload: payload.clone(),
@@ -390,6 +397,7 @@ impl TriggerSet {
         &mut self,
         event: &Herald::TriggerCreated,
         block: u64,
+        block_time: u64,
     ) -> Result<ActiveTrigger, String> {
         let id = event.id;
         let file = format!("trigger #{id}");
@@ -433,6 +441,7 @@ impl TriggerSet {
             connector_type,
             service_type,
             created_block: block,
+            created_time: block_time,
             connector: spec.connector.value.clone(),
             service: spec.service.value.clone(),
             data: spec.data.to_json(),
@@ -563,8 +572,32 @@ pub async fn load_triggers<P: Provider>(
         to_block: head,
         ..LoadReport::default()
     };
+    let mut times = std::collections::HashMap::new();
     for log in &logs {
-        set.apply(log, &mut report);
+        let block_time = match (log.topic0(), log.block_timestamp, log.block_hash) {
+            (Some(&Herald::TriggerCreated::SIGNATURE_HASH), None, Some(hash)) => {
+                match times.get(&hash) {
+                    Some(time) => *time,
+                    None => {
+                        let time = provider
+                            .get_header_by_hash(hash)
+                            .await
+                            .map_err(rpc)?
+                            .ok_or_else(|| {
+                                TriggerSetError::Rpc(format!(
+                                    "block {hash} of a trigger's creation is unknown"
+                                ))
+                            })?
+                            .timestamp;
+                        times.insert(hash, time);
+                        time
+                    }
+                }
+            }
+            (_, Some(time), _) => time,
+            _ => 0,
+        };
+        set.apply(log, block_time, &mut report);
     }
     Ok(report)
 }

@@ -5,19 +5,64 @@
 //! alive (a dead settler while ingestion goes on leaves work piling up unpaid, and nothing says
 //! so). Stopping is safe because crash safety comes from the order of writes (see `node`): the
 //! process supervisor restarts the keeper, which resumes where its store says.
+//!
+//! Most tasks are simply aborted when the node stops. A task that holds connections open for
+//! others (the REST API) is told first and given [`GRACE`] to close them, or its clients would go
+//! on talking to a node that is gone.
 
-use std::{any::Any, collections::HashMap, future::Future};
+use std::{
+    any::Any,
+    collections::{HashMap, HashSet},
+    future::Future,
+    time::Duration,
+};
 
-use tokio::task::{Id, JoinError, JoinSet};
+use tokio::{
+    sync::watch,
+    task::{Id, JoinError, JoinSet},
+};
+
+/// How long a graceful task is given to finish once the node stops.
+pub(super) const GRACE: Duration = Duration::from_secs(5);
 
 /// The tasks, by name.
-#[derive(Default)]
 pub(super) struct Tasks {
     set: JoinSet<()>,
     names: HashMap<Id, &'static str>,
+    graceful: HashSet<Id>,
+    stopping: watch::Sender<bool>,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Self {
+            set: JoinSet::new(),
+            names: HashMap::new(),
+            graceful: HashSet::new(),
+            stopping: watch::channel(false).0,
+        }
+    }
 }
 
 impl Tasks {
+    /// Runs `task` as `name` until the node stops; `task` gets a future that resolves when the
+    /// node begins to stop, and [`GRACE`] to end after it.
+    pub(super) fn spawn_graceful<F>(
+        &mut self,
+        name: &'static str,
+        task: impl FnOnce(std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
+    ) where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let mut stopping = self.stopping.subscribe();
+        let signal = Box::pin(async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        });
+        let id = self.set.spawn(task(signal)).id();
+        self.names.insert(id, name);
+        self.graceful.insert(id);
+    }
+
     /// Runs `task` as `name` until the node stops.
     pub(super) fn spawn(
         &mut self,
@@ -40,8 +85,28 @@ impl Tasks {
         }
     }
 
-    /// Stops every task and waits until each has, so that none outlives the node.
+    /// Stops every task and waits until each has, so that none outlives the node: graceful tasks
+    /// are told and waited for (at most [`GRACE`]), the rest aborted.
     pub(super) async fn stop(mut self) {
+        self.stopping.send_replace(true);
+        let deadline = tokio::time::Instant::now() + GRACE;
+        while !self.graceful.is_empty() {
+            match tokio::time::timeout_at(deadline, self.set.join_next_with_id()).await {
+                Ok(Some(Ok((id, ())))) => {
+                    self.graceful.remove(&id);
+                }
+                Ok(Some(Err(e))) => {
+                    self.graceful.remove(&e.id());
+                    let name = self.name(e.id());
+                    tracing::error!(
+                        task = name,
+                        "the {name} task {} while stopping",
+                        how_it_failed(e)
+                    );
+                }
+                Ok(None) | Err(_) => break,
+            }
+        }
         self.set.abort_all();
         while let Some(joined) = self.set.join_next_with_id().await {
             if let Err(e) = joined
@@ -103,6 +168,20 @@ mod tests {
             tasks.first_to_stop().await.to_string(),
             "the finisher task stopped"
         );
+    }
+
+    #[tokio::test]
+    async fn a_graceful_task_is_told_and_finishes_before_the_rest_are_aborted() {
+        let mut tasks = Tasks::default();
+        let (tx, rx) = tokio::sync::oneshot::channel::<&'static str>();
+        tasks.spawn("steady", std::future::pending());
+        tasks.spawn_graceful("api", |stopping| async move {
+            stopping.await;
+            tokio::time::sleep(Duration::from_millis(20)).await; // closing its connections
+            let _ = tx.send("closed");
+        });
+        tasks.stop().await;
+        assert_eq!(rx.await, Ok("closed"), "it ran to its end, not aborted");
     }
 
     #[tokio::test]
