@@ -130,6 +130,17 @@ impl KeeperProcess {
             .expect("the keeper's status")
     }
 
+    /// SIGINT, as Ctrl-C sends: the keeper shuts down as it would for an operator.
+    pub fn interrupt(&self) {
+        if let Some(child) = &self.child {
+            let status = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .expect("run kill");
+            assert!(status.success(), "kill -INT {}", child.id());
+        }
+    }
+
     /// SIGKILL: no shutdown code runs.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -593,3 +593,118 @@ async fn a_keeper_whose_settler_panics_stops_naming_it_and_settles_after_a_resta
     assert_eq!(s.receiver.delivered().len(), 1, "delivered once, not again");
     assert!(s.settled().await.values().all(|n| *n == 1));
 }
+
+/// A receiver that holds each request for `hold` before answering 200, and says when one arrived.
+async fn slow_receiver(hold: Duration) -> (String, tokio::sync::mpsc::UnboundedReceiver<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/hook", listener.local_addr().expect("addr"));
+    let (arrived, arrivals) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let arrived = arrived.clone();
+            tokio::spawn(async move {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then as much body as content-length says.
+                loop {
+                    let Ok(n) = stream.read(&mut buf).await else {
+                        return;
+                    };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if request.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let _ = arrived.send(());
+                tokio::time::sleep(hold).await;
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (url, arrivals)
+}
+
+/// Ctrl-C drains: a keeper interrupted while a webhook is in flight waits for its answer and
+/// records it, so a restart does not deliver it again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keeper_interrupted_mid_delivery_records_it_before_it_exits() {
+    let s = scene(5 * TOKEN).await;
+    let (url, mut arrivals) = slow_receiver(Duration::from_millis(1_500)).await;
+    create_trigger(
+        &s.user,
+        &s.net,
+        terms(),
+        U96::from(TOKEN),
+        &seed_trigger(*s.watched.address(), &url),
+    )
+    .await;
+    let mut keeper = s.keeper(KeeperOptions {
+        start_block: s.head().await + 1,
+        ..fast()
+    });
+    s.mint(21).await;
+    tokio::time::timeout(Duration::from_secs(60), arrivals.recv())
+        .await
+        .unwrap_or_else(|_| panic!("the webhook never arrived\n{}", keeper.logs()));
+    keeper.interrupt();
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = keeper.exit_status() {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the keeper did not stop\n{}",
+            keeper.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "{status}\n{}", keeper.logs());
+    let store = keeper.store().await;
+    let executions = store
+        .executions(&herald_store::ExecutionFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("executions")
+        .items;
+    assert_eq!(executions.len(), 1);
+    assert_eq!(
+        executions[0].execution.status,
+        ExecutionStatus::Succeeded,
+        "the delivery in flight was recorded before exit\n{}",
+        keeper.logs()
+    );
+    store.close().await;
+
+    keeper.restart();
+    eventually(60, &keeper, "the execution settled", async || {
+        s.executions(1).await == 1
+    })
+    .await;
+    assert!(
+        arrivals.try_recv().is_err(),
+        "not delivered again after the restart"
+    );
+}

@@ -303,25 +303,24 @@ pub async fn run_with(
     .await?;
     let settled_wake = Arc::new(Notify::new());
     let (done_tx, done_rx) = mpsc::unbounded_channel::<Finished>();
-    tasks.spawn(
-        "runners",
+    // Both drain on stop: the runners finish what is in flight, then the finisher writes it.
+    let concurrency = config.webhook.concurrency;
+    let runner_metrics = metrics.clone();
+    tasks.spawn_graceful("runners", move |stopping| {
         run_executions(
             runner,
             run_rx,
             done_tx,
-            config.webhook.concurrency,
-            metrics.clone(),
-        ),
-    );
-    tasks.spawn(
-        "finisher",
-        finish_executions(
-            store.clone(),
-            done_rx,
-            settled_wake.clone(),
-            metrics.clone(),
-        ),
-    );
+            concurrency,
+            runner_metrics,
+            stopping,
+        )
+    });
+    let (finisher_store, finisher_wake) = (store.clone(), settled_wake.clone());
+    let finisher_metrics = metrics.clone();
+    tasks.spawn_graceful("finisher", move |_| {
+        finish_executions(finisher_store, done_rx, finisher_wake, finisher_metrics)
+    });
     let settler_config = SettlerConfig {
         batch_size: config.settlement.batch_size,
         batch_age: Duration::from_millis(config.settlement.batch_age_ms),
