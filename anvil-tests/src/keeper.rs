@@ -100,6 +100,15 @@ impl KeeperProcess {
         keeper
     }
 
+    /// Rewrites the configuration with `options`, for the next [`restart`](Self::restart).
+    pub fn reconfigure(&self, anvil: &AnvilInstance, herald: Address, options: &KeeperOptions) {
+        std::fs::write(
+            &self.config,
+            options.keeper_toml(anvil, herald, &self.dir.path().join("keeper.db")),
+        )
+        .expect("rewrite keeper.toml");
+    }
+
     /// Starts the process again (after [`kill`](Self::kill)); its log goes to `keeper-<n>.log`.
     pub fn restart(&mut self) {
         self.starts += 1;
@@ -128,6 +137,27 @@ impl KeeperProcess {
             .as_mut()?
             .try_wait()
             .expect("the keeper's status")
+    }
+
+    /// Waits at most `timeout` for the process to end, and says how it did; panics with its log
+    /// if it is still running.
+    pub async fn wait_for_exit(
+        &mut self,
+        timeout: std::time::Duration,
+        why: &str,
+    ) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exit_status() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{why}\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// SIGINT, as Ctrl-C sends: the keeper shuts down as it would for an operator.

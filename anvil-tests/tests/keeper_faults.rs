@@ -561,18 +561,12 @@ async fn a_keeper_whose_settler_panics_stops_naming_it_and_settles_after_a_resta
     );
     s.mint(21).await;
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(status) = keeper.exit_status() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the keeper kept running with a dead settler\n{}",
-            keeper.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = keeper
+        .wait_for_exit(
+            Duration::from_secs(60),
+            "the keeper kept running with a dead settler",
+        )
+        .await;
     let logs = keeper.logs();
     assert!(
         !status.success(),
@@ -667,18 +661,9 @@ async fn a_keeper_interrupted_mid_delivery_records_it_before_it_exits() {
         .unwrap_or_else(|_| panic!("the webhook never arrived\n{}", keeper.logs()));
     keeper.interrupt();
 
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = keeper.exit_status() {
-            break status;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the keeper did not stop\n{}",
-            keeper.logs()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = keeper
+        .wait_for_exit(Duration::from_secs(30), "the keeper did not stop")
+        .await;
     assert!(status.success(), "{status}\n{}", keeper.logs());
     let store = keeper.store().await;
     let executions = store
@@ -707,4 +692,99 @@ async fn a_keeper_interrupted_mid_delivery_records_it_before_it_exits() {
         arrivals.try_recv().is_err(),
         "not delivered again after the restart"
     );
+}
+
+/// A store row that cannot be read back into a receipt (a result hash damaged on disk) is
+/// quarantined with the reason, and the other receipts of its batch — of the same trigger, before
+/// and after it — settle. Before, the settler failed the whole batch on it, for ever.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_corrupt_store_row_is_quarantined_and_the_rest_of_its_batch_settles() {
+    use sqlx::{Connection, Executor};
+
+    let s = scene(5 * TOKEN).await;
+    s.trigger(4 * TOKEN).await;
+    let settle_now = KeeperOptions {
+        start_block: s.head().await + 1,
+        ..fast()
+    };
+    // Nothing is deep enough to settle: the executions finish and wait.
+    let holding = KeeperOptions {
+        settle_confirmations: 1_000_000,
+        ..settle_now.clone()
+    };
+    let mut keeper = s.keeper(holding);
+    for amount in [21, 22, 23] {
+        s.mint(amount).await;
+    }
+    eventually(60, &keeper, "three executions finished", async || {
+        succeeded(&keeper, 1).await.len() == 3
+    })
+    .await;
+    keeper.kill();
+    let mut keys = succeeded(&keeper, 1).await;
+    keys.sort_by_key(|k| k.event_id.position());
+    let damaged = keys[1];
+
+    let url = format!("sqlite://{}", keeper.dir.path().join("keeper.db").display());
+    sqlx::any::install_default_drivers();
+    let mut raw = sqlx::AnyConnection::connect(&url)
+        .await
+        .expect("open the file");
+    raw.execute(sqlx::AssertSqlSafe(format!(
+        "UPDATE executions SET result_hash = '0xdamaged' WHERE trigger_id = 1 AND event_id = '{}'",
+        damaged.event_id.as_bytes()
+    )))
+    .await
+    .expect("damage the row");
+    raw.close().await.expect("close");
+
+    keeper.reconfigure(&s.anvil, s.net.deployment.herald.address, &settle_now);
+    keeper.restart();
+    eventually(60, &keeper, "the readable receipts settled", async || {
+        s.executions(1).await == 2
+    })
+    .await;
+    let settled = s.settled().await;
+    for key in [keys[0], keys[2]] {
+        assert_eq!(
+            settled.get(&(1, *key.event_id.as_bytes())),
+            Some(&1),
+            "{key} settled once"
+        );
+    }
+    assert!(!settled.contains_key(&(1, *damaged.event_id.as_bytes())));
+    match keeper
+        .store()
+        .await
+        .settlement(damaged)
+        .await
+        .expect("read")
+    {
+        Settlement::Quarantined { reason } => {
+            assert!(reason.contains("result_hash"), "{reason}")
+        }
+        other => panic!("the damaged row: {other:?}\n{}", keeper.logs()),
+    }
+    assert!(keeper.exit_status().is_none(), "{}", keeper.logs());
+    assert!(
+        keeper.logs().contains("quarantined a stored execution"),
+        "the operator is told\n{}",
+        keeper.logs()
+    );
+}
+
+/// The keys of a trigger's executions the keeper's store records as succeeded.
+async fn succeeded(keeper: &KeeperProcess, trigger: u64) -> Vec<ExecutionKey> {
+    let page = keeper
+        .store()
+        .await
+        .executions(&herald_store::ExecutionFilter {
+            trigger_id: Some(trigger),
+            status: Some(ExecutionStatus::Succeeded),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    page.items.iter().map(|r| r.execution.key).collect()
 }

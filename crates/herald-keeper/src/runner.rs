@@ -53,11 +53,11 @@ impl Runner {
             key,
             status,
             attempts,
-            result_hash: keccak256(result).to_string(),
-            result: alloy::primitives::Bytes::copy_from_slice(result).to_string(),
+            result_hash: keccak256(result),
+            result: alloy::primitives::Bytes::copy_from_slice(result),
             detail,
             executed_at: jiff::Timestamp::now().as_second().max(0) as u64,
-            runner_fee: self.runner_fee.to_string(),
+            runner_fee: self.runner_fee,
         };
         let request: ServiceRequest = match serde_json::from_str(request) {
             Ok(request) => request,

@@ -20,10 +20,10 @@
 //! deep and, with `chain.sign_at = "finalized"`, at or below the node's finalized block: a signed
 //! receipt can be challenged, and a log a reorg removed cannot be proven (see [`crate::finality`]).
 
-use std::{collections::HashMap, str::FromStr, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use alloy::{
-    primitives::{Address, B256, Bytes, U256, aliases::U96},
+    primitives::{Address, Bytes, U256, aliases::U96},
     providers::{DynProvider, Provider},
     rpc::types::TransactionReceipt,
 };
@@ -244,14 +244,22 @@ impl<C: Cosigner> Settler<C> {
         // Co-signers read at most MAX_ATTEST_BODY bytes: leave room for the envelope and the
         // connector signatures the network cosigner adds to API events.
         let mut room = MAX_ATTEST_BODY.saturating_sub(4_096);
+        let mut unprovable = Vec::new();
         for (s, receipt) in planned {
+            let source = match evidence(&s.event) {
+                Ok(source) => source,
+                Err(e) => {
+                    unprovable.push((s.key, format!("the stored event: {e}")));
+                    continue;
+                }
+            };
             let mut receipt = receipt;
-            let mut result = s.result.parse::<Bytes>().unwrap_or_default();
+            let mut result = s.result.clone();
             self.conduct.signs(&mut receipt, &mut result);
             let item = Attestable {
                 receipt: WireReceipt::from(&receipt),
                 result,
-                source: evidence(&s.event)?,
+                source,
             };
             let size = serde_json::to_vec(&item).map_or(usize::MAX, |b| b.len() + 256);
             if size > room && !batch.is_empty() {
@@ -262,6 +270,12 @@ impl<C: Cosigner> Settler<C> {
             batch.push(item);
             receipts.push(receipt);
             sent.push(s.key);
+        }
+        // Leaving one out is safe: a trigger's later receipts may settle past a position never
+        // settled. Keeping it would stall the trigger, and every batch it lands in, for good.
+        self.store.quarantine(&unprovable).await?;
+        if receipts.is_empty() {
+            return Ok(());
         }
         let digest = batch_digest(&domain(self.chain_id, self.herald), &receipts);
         // Recorded before anything is signed or sent: later attempts rebuild exactly these.
@@ -294,7 +308,7 @@ impl<C: Cosigner> Settler<C> {
             .set_settlement(
                 &sent
                     .iter()
-                    .map(|k| (*k, Settlement::Submitted { tx: tx.to_string() }))
+                    .map(|k| (*k, Settlement::Submitted { tx }))
                     .collect::<Vec<_>>(),
             )
             .await?;
@@ -331,8 +345,7 @@ impl<C: Cosigner> Settler<C> {
     /// (dropped, or never sent) are made eligible again.
     pub async fn reconcile(&self) -> eyre::Result<()> {
         for (tx, keys) in self.store.submitted().await? {
-            let hash = B256::from_str(&tx).unwrap_or_default();
-            match self.provider.get_transaction_receipt(hash).await? {
+            match self.provider.get_transaction_receipt(tx).await? {
                 Some(receipt) => self.apply(&receipt, &keys).await?,
                 None => {
                     let reset: Vec<_> = keys.iter().map(|k| (*k, Settlement::None)).collect();
@@ -379,10 +392,10 @@ fn plan<'a>(
         let receipt = Receipt {
             triggerId: s.key.trigger_id,
             eventId: *s.key.event_id.as_bytes(),
-            resultHash: B256::from_str(&s.result_hash)?,
+            resultHash: s.result_hash,
             connector: keeper,
             runner: keeper,
-            runnerFee: U96::from(U256::from_str(&s.runner_fee)?.min(U256::from(U96::MAX))),
+            runnerFee: U96::from(s.runner_fee.min(U256::from(U96::MAX))),
             executedAt: executed_at,
             success: s.success,
         };
@@ -393,8 +406,7 @@ fn plan<'a>(
 
 /// What lets a co-signer check an execution's event: the transaction of a chain log (it reads the
 /// log itself), or the event posted to this keeper's API (which this keeper signs as connector).
-fn evidence(cloudevent: &str) -> eyre::Result<EventSource> {
-    let event: serde_json::Value = serde_json::from_str(cloudevent)?;
+fn evidence(event: &serde_json::Value) -> eyre::Result<EventSource> {
     let subject = event.get("subject").and_then(serde_json::Value::as_str);
     Ok(
         match (
@@ -405,7 +417,7 @@ fn evidence(cloudevent: &str) -> eyre::Result<EventSource> {
                 tx_hash: tx.parse()?,
             },
             _ => EventSource::Http {
-                event,
+                event: event.clone(),
                 signature: Bytes::new(),
             },
         },
@@ -438,9 +450,7 @@ pub fn settlement_update(log: &alloy::rpc::types::Log) -> Option<(ExecutionKey, 
                     trigger_id: e.triggerId,
                     event_id: EventId::from_bytes(e.eventId),
                 },
-                Settlement::Settled {
-                    fee: e.fee.to_string(),
-                },
+                Settlement::Settled { fee: e.fee },
             ))
         }
         Herald::ReceiptRejected::SIGNATURE_HASH => {
@@ -480,6 +490,8 @@ fn reject_reason(code: u8) -> &'static str {
 
 #[cfg(test)]
 mod tests {
+    use alloy::primitives::B256;
+
     use super::*;
 
     fn finished(trigger_id: u64, position: u64, executed_at: u64) -> Settleable {
@@ -489,11 +501,11 @@ mod tests {
                 event_id: EventId::from_bytes(B256::left_padding_from(&position.to_be_bytes())),
             },
             success: true,
-            result_hash: B256::repeat_byte(7).to_string(),
+            result_hash: B256::repeat_byte(7),
             executed_at,
-            runner_fee: "5".into(),
-            result: "0x".into(),
-            event: "{}".into(),
+            runner_fee: U256::from(5),
+            result: Bytes::new(),
+            event: serde_json::json!({}),
         }
     }
 

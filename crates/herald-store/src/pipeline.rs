@@ -5,6 +5,9 @@
 //! Batching is what makes the durable store fast enough: SQLite commits a transaction of a thousand
 //! rows about as fast as one of a single row.
 
+use std::str::FromStr;
+
+use alloy_primitives::{B256, Bytes, U256};
 use herald_core::{Event, EventId};
 use sqlx::Row;
 
@@ -56,16 +59,16 @@ pub struct Finished {
     pub status: ExecutionStatus,
     /// Attempts made.
     pub attempts: u32,
-    /// keccak256 of the result, 0x hex.
-    pub result_hash: String,
-    /// The result itself (what `result_hash` commits to), 0x hex.
-    pub result: String,
+    /// keccak256 of the result.
+    pub result_hash: B256,
+    /// The result itself (what `result_hash` commits to).
+    pub result: Bytes,
     /// Last status and body excerpt, or a result summary.
     pub detail: Option<String>,
     /// When the service finished, unix seconds.
     pub executed_at: u64,
-    /// What the runner charges, decimal.
-    pub runner_fee: String,
+    /// What the runner charges, in the token's smallest unit.
+    pub runner_fee: U256,
 }
 
 /// A finished execution ready to be put in a receipt.
@@ -75,16 +78,16 @@ pub struct Settleable {
     pub key: ExecutionKey,
     /// Whether the service succeeded.
     pub success: bool,
-    /// keccak256 of the result, 0x hex.
-    pub result_hash: String,
+    /// keccak256 of the result.
+    pub result_hash: B256,
     /// When the service finished, unix seconds.
     pub executed_at: u64,
-    /// The runner's fee, decimal.
-    pub runner_fee: String,
-    /// The result `result_hash` commits to, 0x hex (empty for results stored before it was kept).
-    pub result: String,
-    /// The event, as CloudEvents JSON: the evidence co-signers check.
-    pub event: String,
+    /// The runner's fee, in the token's smallest unit.
+    pub runner_fee: U256,
+    /// The result `result_hash` commits to (empty for results stored before it was kept).
+    pub result: Bytes,
+    /// The event, as the CloudEvents JSON it was stored as: the evidence co-signers check.
+    pub event: serde_json::Value,
 }
 
 /// Where an execution's settlement stands.
@@ -94,19 +97,38 @@ pub enum Settlement {
     None,
     /// In a `settle` transaction not yet seen mined.
     Submitted {
-        /// The transaction, 0x hex.
-        tx: String,
+        /// The transaction.
+        tx: B256,
     },
     /// `ReceiptSettled` was seen.
     Settled {
-        /// The fee paid, decimal.
-        fee: String,
+        /// The fee paid, in the token's smallest unit.
+        fee: U256,
     },
     /// `ReceiptRejected` was seen.
     Rejected {
         /// The reason's name.
         reason: String,
     },
+    /// Its stored row could not be read back into a receipt (a corrupt or foreign row): it is
+    /// set aside, never signed, so that the rest of its batch and its trigger settle.
+    Quarantined {
+        /// What could not be read.
+        reason: String,
+    },
+}
+
+impl Settlement {
+    /// The stored name of the state, and its detail column.
+    fn columns(&self) -> (&'static str, Option<String>, Option<String>) {
+        match self {
+            Self::None => ("none", None, None),
+            Self::Submitted { tx } => ("submitted", Some(tx.to_string()), None),
+            Self::Settled { fee } => ("settled", None, Some(fee.to_string())),
+            Self::Rejected { reason } => ("rejected", None, Some(reason.clone())),
+            Self::Quarantined { reason } => ("quarantined", None, Some(reason.clone())),
+        }
+    }
 }
 
 impl Store {
@@ -231,12 +253,12 @@ impl Store {
             .bind(hex_id(&f.key.event_id))
             .bind(f.status.as_str())
             .bind(i64::from(f.attempts))
-            .bind(&f.result_hash)
+            .bind(f.result_hash.to_string())
             .bind(f.detail.as_deref())
             .bind(f.executed_at as i64)
-            .bind(&f.runner_fee)
+            .bind(f.runner_fee.to_string())
             .bind(now)
-            .bind(&f.result)
+            .bind(f.result.to_string())
             .execute(&mut *tx)
             .await?;
         }
@@ -273,27 +295,66 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                let status: String = row.try_get("status")?;
-                let executed_at: Option<i64> = row.try_get("executed_at")?;
-                Ok(Settleable {
-                    key: key_of(row)?,
-                    success: status == "succeeded",
-                    result_hash: row
-                        .try_get::<Option<String>, _>("result_hash")?
-                        .unwrap_or_default(),
-                    executed_at: executed_at.unwrap_or_default() as u64,
-                    runner_fee: row
-                        .try_get::<Option<String>, _>("runner_fee")?
-                        .unwrap_or_else(|| "0".into()),
-                    result: row
-                        .try_get::<Option<String>, _>("result")?
-                        .unwrap_or_default(),
-                    event: row.try_get("cloudevent")?,
-                })
+        let mut ready = Vec::with_capacity(rows.len());
+        let mut corrupt = Vec::new();
+        for row in &rows {
+            match settleable_of(row) {
+                Ok(settleable) => ready.push(settleable),
+                Err(reason) => corrupt.push((row_id(row)?, reason)),
+            }
+        }
+        self.quarantine_rows(&corrupt).await?;
+        Ok(ready)
+    }
+
+    /// Sets executions aside, each with why: they are logged, shown as `quarantined` with the
+    /// reason, and never offered for settlement again. For what the store returned but the
+    /// caller cannot use (an event no co-signer could check, say).
+    pub async fn quarantine(
+        &self,
+        executions: &[(ExecutionKey, String)],
+    ) -> Result<(), StoreError> {
+        let rows: Vec<_> = executions
+            .iter()
+            .map(|(key, reason)| {
+                (
+                    (key.trigger_id as i64, hex_id(&key.event_id)),
+                    reason.clone(),
+                )
             })
-            .collect()
+            .collect();
+        self.quarantine_rows(&rows).await
+    }
+
+    /// [`quarantine`](Self::quarantine) by the raw (trigger, event id) columns, which address a
+    /// row even when they do not decode. Settled and rejected executions keep their outcome.
+    async fn quarantine_rows(&self, rows: &[((i64, String), String)]) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        for ((trigger_id, event_id), reason) in rows {
+            tracing::error!(
+                trigger = trigger_id,
+                event = %event_id,
+                %reason,
+                "quarantined a stored execution that cannot be read back; it will not be settled"
+            );
+            sqlx::query(
+                "UPDATE executions SET settlement = 'quarantined', settle_detail = $3, \
+                 updated_at = $4 WHERE trigger_id = $1 AND event_id = $2 \
+                 AND settlement IN ('none', 'submitted')",
+            )
+            .bind(trigger_id)
+            .bind(event_id)
+            .bind(reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Records where executions stand in settlement, in one transaction. `Settled` is final.
@@ -304,12 +365,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         for (key, settlement) in updates {
-            let (state, settle_tx, detail) = match settlement {
-                Settlement::None => ("none", None, None),
-                Settlement::Submitted { tx } => ("submitted", Some(tx.as_str()), None),
-                Settlement::Settled { fee } => ("settled", None, Some(fee.as_str())),
-                Settlement::Rejected { reason } => ("rejected", None, Some(reason.as_str())),
-            };
+            let (state, settle_tx, detail) = settlement.columns();
             // Settled is final: a later rejection (a duplicate submission after a restart is
             // refused as stale) or resubmission must not overwrite it.
             sqlx::query(
@@ -346,40 +402,60 @@ impl Store {
         let state: String = row.try_get("settlement")?;
         let tx: Option<String> = row.try_get("settle_tx")?;
         let detail: Option<String> = row.try_get("settle_detail")?;
+        let corrupt = |reason: String| StoreError::Corrupt {
+            table: "executions",
+            reason: format!("execution {key}: {reason}"),
+        };
         Ok(match state.as_str() {
             "submitted" => Settlement::Submitted {
-                tx: tx.unwrap_or_default(),
+                tx: parsed("settle_tx", tx.as_deref()).map_err(corrupt)?,
             },
             "settled" => Settlement::Settled {
-                fee: detail.unwrap_or_default(),
+                fee: parsed("settle_detail", detail.as_deref()).map_err(corrupt)?,
             },
             "rejected" => Settlement::Rejected {
                 reason: detail.unwrap_or_default(),
             },
-            _ => Settlement::None,
+            "quarantined" => Settlement::Quarantined {
+                reason: detail.unwrap_or_default(),
+            },
+            "none" => Settlement::None,
+            other => return Err(corrupt(format!("unknown settlement state {other:?}"))),
         })
     }
 
     /// Executions submitted but not seen settled or rejected, grouped by transaction: what a
     /// restarted keeper reconciles.
-    pub async fn submitted(&self) -> Result<Vec<(String, Vec<ExecutionKey>)>, StoreError> {
+    /// A submitted row whose transaction cannot be read back is quarantined: which transaction
+    /// carried it is unknown, so neither reconciling it nor submitting it again would be sound.
+    pub async fn submitted(&self) -> Result<Vec<(B256, Vec<ExecutionKey>)>, StoreError> {
         let rows = sqlx::query(
             "SELECT trigger_id, event_id, settle_tx FROM executions WHERE settlement = 'submitted' \
              ORDER BY settle_tx, trigger_id, position",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut groups: Vec<(String, Vec<ExecutionKey>)> = Vec::new();
+        let mut groups: Vec<(B256, Vec<ExecutionKey>)> = Vec::new();
+        let mut corrupt = Vec::new();
         for row in &rows {
-            let tx: String = row
-                .try_get::<Option<String>, _>("settle_tx")?
-                .unwrap_or_default();
-            let key = key_of(row)?;
+            let read = key_of(row).map_err(|e| e.to_string()).and_then(|key| {
+                let tx = row.try_get::<Option<String>, _>("settle_tx");
+                let tx = tx.map_err(|e| e.to_string())?;
+                Ok((key, parsed::<B256>("settle_tx", tx.as_deref())?))
+            });
+            let (key, tx) = match read {
+                Ok(read) => read,
+                Err(reason) => {
+                    corrupt.push((row_id(row)?, reason));
+                    continue;
+                }
+            };
             match groups.last_mut() {
                 Some((last, keys)) if *last == tx => keys.push(key),
                 _ => groups.push((tx, vec![key])),
             }
         }
+        self.quarantine_rows(&corrupt).await?;
         Ok(groups)
     }
 
@@ -462,6 +538,60 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A finished execution's row as a [`Settleable`], or what in it cannot be read.
+fn settleable_of(row: &sqlx::any::AnyRow) -> Result<Settleable, String> {
+    let column = |name: &str| {
+        row.try_get::<Option<String>, _>(name)
+            .map_err(|e| format!("{name}: {e}"))
+    };
+    let status: String = row.try_get("status").map_err(|e| format!("status: {e}"))?;
+    let executed_at: Option<i64> = row
+        .try_get("executed_at")
+        .map_err(|e| format!("executed_at: {e}"))?;
+    let result_hash: B256 = parsed("result_hash", column("result_hash")?.as_deref())?;
+    let result = match column("result")? {
+        // Stored before results were kept: nothing to check it against.
+        None => Bytes::new(),
+        Some(text) => {
+            let result: Bytes = parsed("result", Some(&text))?;
+            if alloy_primitives::keccak256(&result) != result_hash {
+                return Err("result does not hash to result_hash".into());
+            }
+            result
+        }
+    };
+    let event: String = row
+        .try_get("cloudevent")
+        .map_err(|e| format!("cloudevent: {e}"))?;
+    Ok(Settleable {
+        key: key_of(row).map_err(|e| e.to_string())?,
+        success: status == "succeeded",
+        result_hash,
+        executed_at: executed_at.unwrap_or_default().max(0) as u64,
+        runner_fee: match column("runner_fee")? {
+            None => U256::ZERO,
+            text => parsed("runner_fee", text.as_deref())?,
+        },
+        result,
+        event: serde_json::from_str(&event).map_err(|e| format!("event's cloudevent: {e}"))?,
+    })
+}
+
+/// A row's raw key columns, to address it even when they do not decode.
+fn row_id(row: &sqlx::any::AnyRow) -> Result<(i64, String), StoreError> {
+    Ok((row.try_get("trigger_id")?, row.try_get("event_id")?))
+}
+
+/// A column's text as a `T`, or why it is not one.
+fn parsed<T: FromStr>(column: &str, text: Option<&str>) -> Result<T, String>
+where
+    T::Err: std::fmt::Display,
+{
+    let text = text.ok_or_else(|| format!("{column} is missing"))?;
+    text.parse()
+        .map_err(|e| format!("{column} {text:?} does not decode: {e}"))
 }
 
 pub(crate) fn key_of(row: &sqlx::any::AnyRow) -> Result<ExecutionKey, StoreError> {

@@ -60,11 +60,11 @@ pub struct ExecutionRecord {
     pub execution: Execution,
     /// The price quoted at dispatch, in the token's smallest unit.
     pub fee: Option<String>,
-    /// Settlement: `none`, `submitted`, `settled` or `rejected`.
+    /// Settlement: `none`, `submitted`, `settled`, `rejected` or `quarantined`.
     pub settlement: String,
     /// The settle transaction.
     pub settle_tx: Option<String>,
-    /// The fee paid, or why settlement refused it.
+    /// The fee paid, why settlement refused it, or why it was quarantined.
     pub settle_detail: Option<String>,
     /// The chain block of the event (0 for off-chain events).
     pub block: u64,

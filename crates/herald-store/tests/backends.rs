@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use alloy_primitives::{B256, Bytes, U256, keccak256};
 use herald_core::{Event, EventId};
 use herald_store::{
     Cursor, ExecutionFilter, ExecutionKey, ExecutionStatus, Finished, IngestEvent, NewExecution,
@@ -9,6 +10,9 @@ use herald_store::{
 };
 use serde_json::json;
 use sqlx::{Connection, Executor};
+
+/// A `settle` transaction.
+const TX: B256 = B256::repeat_byte(0xaa);
 
 /// The id of the first log of block `n` of chain 31337.
 fn log_id(n: u64) -> EventId {
@@ -245,11 +249,11 @@ fn done(trigger: u64, e: &Event, status: ExecutionStatus) -> Finished {
         key: key(trigger, e),
         status,
         attempts: 1,
-        result_hash: format!("0x{:064x}", trigger),
-        result: "0x01".into(),
+        result_hash: keccak256([0x01]),
+        result: Bytes::from_static(&[0x01]),
         detail: None,
         executed_at: 1_700_000_000,
-        runner_fee: "7".into(),
+        runner_fee: U256::from(7),
     }
 }
 
@@ -343,34 +347,29 @@ async fn pipeline(store: Store) {
 
     store
         .set_settlement(&[
-            (
-                key(1, &events[0]),
-                Settlement::Submitted { tx: "0xaa".into() },
-            ),
-            (
-                key(1, &events[1]),
-                Settlement::Submitted { tx: "0xaa".into() },
-            ),
+            (key(1, &events[0]), Settlement::Submitted { tx: TX }),
+            (key(1, &events[1]), Settlement::Submitted { tx: TX }),
         ])
         .await
         .expect("submitted");
     assert_eq!(
         store.submitted().await.expect("submitted"),
-        vec![(
-            "0xaa".to_string(),
-            vec![key(1, &events[0]), key(1, &events[1])]
-        )]
+        vec![(TX, vec![key(1, &events[0]), key(1, &events[1])])]
     );
     store
         .set_settlement(&[(
             key(1, &events[0]),
-            Settlement::Settled { fee: "1050".into() },
+            Settlement::Settled {
+                fee: U256::from(1050),
+            },
         )])
         .await
         .expect("settled");
     assert_eq!(
         store.settlement(key(1, &events[0])).await.expect("read"),
-        Settlement::Settled { fee: "1050".into() }
+        Settlement::Settled {
+            fee: U256::from(1050)
+        }
     );
     store
         .set_settlement(&[(
@@ -383,7 +382,9 @@ async fn pipeline(store: Store) {
         .expect("late rejection");
     assert_eq!(
         store.settlement(key(1, &events[0])).await.expect("read"),
-        Settlement::Settled { fee: "1050".into() },
+        Settlement::Settled {
+            fee: U256::from(1050)
+        },
         "a duplicate submission's rejection does not undo a settlement"
     );
 
@@ -524,6 +525,7 @@ async fn sqlite_file() {
     let url = format!("sqlite://{}", dir.path().join("keeper.db").display());
     let store = Store::connect(&url).await.expect("connect");
     suite(store, async || Store::connect(&url).await.expect("reopen")).await;
+    corrupt_rows(&url).await;
     // WAL is a property of the database file: check it from a separate connection.
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&url)
@@ -565,10 +567,123 @@ async fn postgres() {
     let url = format!("{base}/{name}");
     let store = Store::connect(&url).await.expect("connect");
     suite(store, async || Store::connect(&url).await.expect("reopen")).await;
+    corrupt_rows(&url).await;
     admin
         .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name}")))
         .await
         .expect("drop database");
+}
+
+/// A row that cannot be read back into a receipt (a corrupt hash, fee, result or event, a foreign
+/// settlement transaction) is quarantined with the reason, and never stalls the rest: its batch,
+/// and its trigger's later executions, settle.
+async fn corrupt_rows(url: &str) {
+    let store = Store::connect(url).await.expect("connect");
+    let stream = "eip155:31337/corrupt";
+    let events: Vec<Event> = (500..506).map(event).collect();
+    let ingested: Vec<IngestEvent<'_>> = events.iter().map(ingest).collect();
+    let executions: Vec<NewExecution> = events
+        .iter()
+        .map(|e| pending(500, e, block_of(e)))
+        .collect();
+    store
+        .ingest(stream, &ingested, &executions, None)
+        .await
+        .expect("ingest");
+    let finished: Vec<Finished> = events
+        .iter()
+        .map(|e| done(500, e, ExecutionStatus::Succeeded))
+        .collect();
+    store.finish(&finished).await.expect("finish");
+
+    let mut raw = sqlx::AnyConnection::connect(url)
+        .await
+        .expect("raw connection");
+    let damage = [
+        (
+            &events[1],
+            "UPDATE executions SET result_hash = 'not a hash'",
+        ),
+        (&events[2], "UPDATE executions SET runner_fee = '-1'"),
+        (&events[3], "UPDATE executions SET result = '0x02'"),
+    ];
+    for (e, update) in damage {
+        raw.execute(sqlx::AssertSqlSafe(format!(
+            "{update} WHERE trigger_id = 500 AND event_id = '{}'",
+            e.id.as_bytes()
+        )))
+        .await
+        .expect("damage a row");
+    }
+    raw.execute(sqlx::AssertSqlSafe(format!(
+        "UPDATE events SET cloudevent = '{{not json' WHERE id = '{}'",
+        events[4].id.as_bytes()
+    )))
+    .await
+    .expect("damage an event");
+
+    let ready = store.settleable(1_000, 100).await.expect("settleable");
+    let ours: Vec<ExecutionKey> = ready
+        .iter()
+        .map(|s| s.key)
+        .filter(|k| k.trigger_id == 500)
+        .collect();
+    assert_eq!(
+        ours,
+        [key(500, &events[0]), key(500, &events[5])],
+        "the readable rows, before and after the corrupt ones"
+    );
+    for (e, column) in [
+        (&events[1], "result_hash"),
+        (&events[2], "runner_fee"),
+        (&events[3], "result does not hash"),
+        (&events[4], "cloudevent"),
+    ] {
+        match store.settlement(key(500, e)).await.expect("read") {
+            Settlement::Quarantined { reason } => {
+                assert!(reason.contains(column), "{column}: {reason}")
+            }
+            other => panic!("{column}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        store.settleable(1_000, 100).await.expect("again").len(),
+        ready.len(),
+        "quarantined once, not offered again"
+    );
+
+    // A submitted row whose transaction is unreadable: reconciling cannot find it.
+    store
+        .set_settlement(&[
+            (key(500, &events[0]), Settlement::Submitted { tx: TX }),
+            (key(500, &events[5]), Settlement::Submitted { tx: TX }),
+        ])
+        .await
+        .expect("submitted");
+    raw.execute(sqlx::AssertSqlSafe(format!(
+        "UPDATE executions SET settle_tx = '0xzz' WHERE trigger_id = 500 AND event_id = '{}'",
+        events[5].id.as_bytes()
+    )))
+    .await
+    .expect("damage a transaction");
+    let ours: Vec<(B256, Vec<ExecutionKey>)> = store
+        .submitted()
+        .await
+        .expect("submitted")
+        .into_iter()
+        .map(|(tx, keys)| {
+            (
+                tx,
+                keys.into_iter().filter(|k| k.trigger_id == 500).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(ours, vec![(TX, vec![key(500, &events[0])])]);
+    assert!(matches!(
+        store.settlement(key(500, &events[5])).await.expect("read"),
+        Settlement::Quarantined { reason } if reason.contains("settle_tx")
+    ));
+    store.close().await;
 }
 
 /// Processes that open a new SQLite file at the same moment all get a migrated store.
@@ -687,7 +802,10 @@ async fn network(store: Store) {
 
     // Trigger 73's execution was settled by its performer: never taken over.
     store
-        .set_settlement(&[(key(73, &events[3]), Settlement::Settled { fee: "1".into() })])
+        .set_settlement(&[(
+            key(73, &events[3]),
+            Settlement::Settled { fee: U256::from(1) },
+        )])
         .await
         .expect("settled by a peer");
     assert!(
