@@ -694,6 +694,38 @@ async fn a_keeper_interrupted_mid_delivery_records_it_before_it_exits() {
     );
 }
 
+/// A keeper whose SQLite file is removed while it runs stops, with the cause and a non-zero exit.
+/// Its writes would otherwise go on into the unlinked file and be lost at the next start, among
+/// them the receipts it signed: restarted, it could sign a second receipt for one execution and
+/// be slashed for it. Before, it worked on without a word.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_keeper_whose_store_file_is_removed_stops_with_the_cause() {
+    let s = scene(5 * TOKEN).await;
+    s.trigger(4 * TOKEN).await;
+    let mut keeper = s.keeper(KeeperOptions {
+        start_block: s.head().await + 1,
+        ..fast()
+    });
+    s.mint(21).await;
+    eventually(60, &keeper, "the execution settled", async || {
+        s.executions(1).await == 1
+    })
+    .await;
+    std::fs::remove_file(keeper.dir.path().join("keeper.db")).expect("remove the store");
+    let status = keeper
+        .wait_for_exit(
+            Duration::from_secs(30),
+            "the keeper went on without its store",
+        )
+        .await;
+    let logs = keeper.logs();
+    assert!(!status.success(), "{status}\n{logs}");
+    assert!(
+        logs.contains("the store watchdog task failed") && logs.contains("keeper.db was removed"),
+        "the error names the task and the cause\n{logs}"
+    );
+}
+
 /// A store row that cannot be read back into a receipt (a result hash damaged on disk) is
 /// quarantined with the reason, and the other receipts of its batch — of the same trigger, before
 /// and after it — settle. Before, the settler failed the whole batch on it, for ever.

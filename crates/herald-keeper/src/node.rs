@@ -66,6 +66,7 @@ mod follow;
 mod identity;
 mod network;
 mod tasks;
+mod watchdog;
 
 use execute::{Dispatched, finish_executions, run_executions};
 use follow::{Feeds, Wiring, follow, redispatch_api_events};
@@ -359,6 +360,8 @@ pub async fn run_with(
         ),
         None => tasks.spawn("settler", settler(Either::Local(LocalSigner::new(signer)))),
     }
+
+    tasks.spawn_fallible("store watchdog", watchdog::watch(store.clone()));
 
     // Resume what a previous run left pending: same request, same webhook-id.
     let resumed = store.pending_requests(u32::MAX).await?;

@@ -13,6 +13,7 @@
 //! event, runner), before signing, so it never signs two different receipts for one execution.
 
 mod api;
+mod health;
 mod network;
 mod pipeline;
 mod query;

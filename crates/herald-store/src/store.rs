@@ -29,6 +29,19 @@ pub enum StoreError {
     /// Migrations could not be applied.
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database file was removed or replaced while the store had it open: what the store
+    /// writes from now on is lost.
+    #[error(
+        "the store file {} {what} while it was open: what the keeper records from now on would \
+         be lost, so it must stop",
+        path.display()
+    )]
+    Gone {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What happened to it.
+        what: String,
+    },
     /// A stored value could not be read back (a corrupt or foreign row).
     #[error("corrupt row in {table}: {reason}")]
     Corrupt {
@@ -144,6 +157,8 @@ pub struct Cursor {
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) pool: AnyPool,
+    /// The SQLite file opened, to notice it removed or replaced ([`Store::check`]).
+    pub(crate) file: Option<crate::health::OpenedFile>,
 }
 
 impl Store {
@@ -197,7 +212,12 @@ impl Store {
             tokio::time::sleep(std::time::Duration::from_millis(250)).await;
             migrator.run(&pool).await?;
         }
-        Ok(Self { pool })
+        let file = if is_sqlite {
+            crate::health::OpenedFile::of(&url)
+        } else {
+            None
+        };
+        Ok(Self { pool, file })
     }
 
     /// Stores an event once; returns whether it was new (a redelivered event returns false). An

@@ -1,7 +1,7 @@
 //! The node's long-lived tasks, supervised.
 //!
-//! Every task here is meant to run until the node stops. One that ends early, by returning or by
-//! panicking, is a fault: the node stops with an error that names it instead of going on half
+//! Every task here is meant to run until the node stops. One that ends early, by returning, by
+//! failing or by panicking, is a fault: the node stops with an error that names it and its cause instead of going on half
 //! alive (a dead settler while ingestion goes on leaves work piling up unpaid, and nothing says
 //! so). Stopping is safe because crash safety comes from the order of writes (see `node`): the
 //! process supervisor restarts the keeper, which resumes where its store says.
@@ -27,7 +27,7 @@ pub(super) const GRACE: Duration = Duration::from_secs(5);
 
 /// The tasks, by name.
 pub(super) struct Tasks {
-    set: JoinSet<()>,
+    set: JoinSet<eyre::Result<()>>,
     names: HashMap<Id, &'static str>,
     graceful: HashSet<Id>,
     stopping: watch::Sender<bool>,
@@ -58,7 +58,14 @@ impl Tasks {
         let signal = Box::pin(async move {
             let _ = stopping.wait_for(|stopping| *stopping).await;
         });
-        let id = self.set.spawn(task(signal)).id();
+        let task = task(signal);
+        let id = self
+            .set
+            .spawn(async move {
+                task.await;
+                Ok(())
+            })
+            .id();
         self.names.insert(id, name);
         self.graceful.insert(id);
     }
@@ -69,6 +76,18 @@ impl Tasks {
         name: &'static str,
         task: impl Future<Output = ()> + Send + 'static,
     ) {
+        self.spawn_fallible(name, async move {
+            task.await;
+            Ok(())
+        });
+    }
+
+    /// Runs `task` as `name` until the node stops, or until it fails: its error stops the node.
+    pub(super) fn spawn_fallible(
+        &mut self,
+        name: &'static str,
+        task: impl Future<Output = eyre::Result<()>> + Send + 'static,
+    ) {
         let id = self.set.spawn(task).id();
         self.names.insert(id, name);
     }
@@ -76,7 +95,8 @@ impl Tasks {
     /// Waits until some task ends, and says which and how. Never resolves while none runs.
     pub(super) async fn first_to_stop(&mut self) -> eyre::Report {
         match self.set.join_next_with_id().await {
-            Some(Ok((id, ()))) => eyre::eyre!("the {} task stopped", self.name(id)),
+            Some(Ok((id, Ok(())))) => eyre::eyre!("the {} task stopped", self.name(id)),
+            Some(Ok((id, Err(e)))) => e.wrap_err(format!("the {} task failed", self.name(id))),
             Some(Err(e)) => {
                 let name = self.name(e.id());
                 eyre::eyre!("the {name} task {}", how_it_failed(e))
@@ -92,7 +112,7 @@ impl Tasks {
         let deadline = tokio::time::Instant::now() + GRACE;
         while !self.graceful.is_empty() {
             match tokio::time::timeout_at(deadline, self.set.join_next_with_id()).await {
-                Ok(Some(Ok((id, ())))) => {
+                Ok(Some(Ok((id, _)))) => {
                     self.graceful.remove(&id);
                 }
                 Ok(Some(Err(e))) => {
@@ -167,6 +187,19 @@ mod tests {
         assert_eq!(
             tasks.first_to_stop().await.to_string(),
             "the finisher task stopped"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_task_that_fails_stops_the_node_with_its_cause() {
+        let mut tasks = Tasks::default();
+        tasks.spawn("steady", std::future::pending());
+        tasks.spawn_fallible("store watchdog", async {
+            eyre::bail!("the file was removed")
+        });
+        assert_eq!(
+            format!("{:#}", tasks.first_to_stop().await),
+            "the store watchdog task failed: the file was removed"
         );
     }
 
