@@ -23,3 +23,10 @@ sol!(
     HeraldTestToken,
     "../../abi/HeraldTestToken.json"
 );
+
+// The contract's shared types (`RejectReason` among them), read from their source: names the ABI
+// JSON does not keep (it types an enum as `uint8`).
+sol!(
+    #[sol(all_derives)]
+    "../../contracts/src/HeraldTypes.sol"
+);

@@ -15,6 +15,7 @@ pub mod bindings;
 pub mod chain_check;
 pub mod challenge;
 pub mod deploy;
+pub mod events;
 pub mod log_proof;
 pub mod params;
 pub mod receipt;

@@ -17,7 +17,6 @@ use std::{
 use alloy::{
     primitives::{Address, B256, U256},
     rpc::types::Log,
-    sol_types::SolEvent,
 };
 use herald_connectors::evm::{BlockLogs, LogContext};
 use herald_core::Event;
@@ -25,6 +24,8 @@ use herald_store::{
     Cursor, ExecutionKey, ExecutionStatus, IngestEvent, NewExecution, PendingExecution, Settlement,
     Store,
 };
+
+use herald_chain::events;
 
 use crate::{
     budget::Budgets,
@@ -387,15 +388,20 @@ impl Dispatcher {
         context: &LogContext,
         settlements: &mut Vec<(ExecutionKey, Settlement)>,
     ) -> bool {
+        let Some(event) = events::decode(log) else {
+            return false;
+        };
         let sender = context.from;
         let mut report = LoadReport::default();
-        let changed =
-            self.set
-                .write()
-                .expect("triggers")
-                .apply(log, context.block_time, &mut report);
+        let block = log.block_number.unwrap_or_default();
+        let changed = self.set.write().expect("triggers").apply(
+            &event,
+            block,
+            context.block_time,
+            &mut report,
+        );
         if let Some(assignment) = &self.assignment
-            && assignment.peers.write().expect("peers").apply(log)
+            && assignment.peers.write().expect("peers").apply(&event)
         {
             tracing::info!("the registry's keepers changed");
         }
@@ -405,7 +411,7 @@ impl Dispatcher {
         for id in &report.loaded {
             tracing::info!(trigger = id, "trigger loaded");
         }
-        if let Some(update) = settlement_update(log) {
+        if let Some(update) = settlement_update(&event) {
             if let (Some(assignment), Some(sender), Settlement::Settled { .. }) =
                 (&self.assignment, sender, &update.1)
             {
@@ -413,16 +419,11 @@ impl Dispatcher {
             }
             self.budgets.release(update.0);
             settlements.push(update);
-        } else if let Some(topic) = log.topics().get(1) {
-            // Every trigger event indexes the trigger's id first: its state may have changed.
-            self.budgets
-                .invalidate(U256::from_be_bytes(topic.0).saturating_to());
+        } else if let Some(trigger) = events::trigger_of(&event) {
+            // Its state, budget or position may have changed.
+            self.budgets.invalidate(trigger);
         }
-        if log.topic0().is_some_and(|t| {
-            *t == herald_chain::bindings::Herald::ConnectorTypeSet::SIGNATURE_HASH
-                || *t == herald_chain::bindings::Herald::ServiceTypeSet::SIGNATURE_HASH
-                || *t == herald_chain::bindings::Herald::ParamsApplied::SIGNATURE_HASH
-        }) {
+        if events::changes_prices(&event) {
             self.budgets.forget_prices();
         }
         changed

@@ -29,6 +29,7 @@ use alloy::{
 };
 use herald_chain::{
     bindings::Herald,
+    events::{self, HeraldEvents},
     receipt::{Receipt, batch_digest, domain, receipt_hash},
 };
 use herald_core::EventId;
@@ -435,57 +436,30 @@ pub fn settlement_updates(
         .logs()
         .iter()
         .filter(|log| log.address() == herald)
-        .filter_map(settlement_update)
+        .filter_map(events::decode)
+        .filter_map(|event| settlement_update(&event))
         .collect()
 }
 
-/// The outcome one settlement log records, if it is one.
-pub fn settlement_update(log: &alloy::rpc::types::Log) -> Option<(ExecutionKey, Settlement)> {
-    use alloy::sol_types::SolEvent;
-    match *log.topic0()? {
-        Herald::ReceiptSettled::SIGNATURE_HASH => {
-            let e = log.log_decode::<Herald::ReceiptSettled>().ok()?.inner.data;
-            Some((
-                ExecutionKey {
-                    trigger_id: e.triggerId,
-                    event_id: EventId::from_bytes(e.eventId),
-                },
-                Settlement::Settled { fee: e.fee },
-            ))
-        }
-        Herald::ReceiptRejected::SIGNATURE_HASH => {
-            let e = log.log_decode::<Herald::ReceiptRejected>().ok()?.inner.data;
-            Some((
-                ExecutionKey {
-                    trigger_id: e.triggerId,
-                    event_id: EventId::from_bytes(e.eventId),
-                },
-                Settlement::Rejected {
-                    reason: reject_reason(e.reason).to_string(),
-                },
-            ))
-        }
+/// The outcome a settlement event records, if it is one.
+pub fn settlement_update(event: &HeraldEvents) -> Option<(ExecutionKey, Settlement)> {
+    let key = |trigger_id, event_id| ExecutionKey {
+        trigger_id,
+        event_id: EventId::from_bytes(event_id),
+    };
+    match event {
+        HeraldEvents::ReceiptSettled(e) => Some((
+            key(e.triggerId, e.eventId),
+            Settlement::Settled { fee: e.fee },
+        )),
+        HeraldEvents::ReceiptRejected(e) => Some((
+            key(e.triggerId, e.eventId),
+            Settlement::Rejected {
+                reason: events::reject_reason(e.reason),
+            },
+        )),
         _ => None,
     }
-}
-
-/// `RejectReason`'s names, in the contract's order.
-fn reject_reason(code: u8) -> &'static str {
-    const NAMES: [&str; 12] = [
-        "UnknownTrigger",
-        "StaleEvent",
-        "ExecutedInFuture",
-        "Expired",
-        "Paused",
-        "Exhausted",
-        "UnknownConnector",
-        "UnknownRunner",
-        "FeeAboveCap",
-        "InsufficientBudget",
-        "EventFromFuture",
-        "EventTooOld",
-    ];
-    NAMES.get(usize::from(code)).copied().unwrap_or("Unknown")
 }
 
 #[cfg(test)]

@@ -27,7 +27,10 @@ use alloy::{
     rpc::types::{Filter, Log},
     sol_types::SolEvent,
 };
-use herald_chain::bindings::Herald;
+use herald_chain::{
+    bindings::Herald,
+    events::{self, HeraldEvents},
+};
 use herald_connectors::evm::{EventAbi, LogContext, raw_payload};
 use herald_core::Event;
 use herald_match::{Matcher, TriggerId};
@@ -175,21 +178,21 @@ impl TriggerSet {
         Some(addresses)
     }
 
-    /// Applies one registry log; returns whether it changed the set.
-    pub fn apply(&mut self, log: &Log, block_time: u64, report: &mut LoadReport) -> bool {
-        let Some(topic) = log.topic0() else {
-            return false;
-        };
-        match *topic {
-            Herald::TriggerCreated::SIGNATURE_HASH => {
-                let Ok(created) = log.log_decode::<Herald::TriggerCreated>() else {
-                    return false;
-                };
-                let event = created.inner.data;
+    /// Applies one registry event, of a log in `block` at `block_time`; returns whether it
+    /// changed the set.
+    pub fn apply(
+        &mut self,
+        event: &HeraldEvents,
+        block: u64,
+        block_time: u64,
+        report: &mut LoadReport,
+    ) -> bool {
+        match event {
+            HeraldEvents::TriggerCreated(event) => {
                 if self.triggers.contains_key(&event.id) {
                     return false; // seen at start-up, and again while following
                 }
-                match self.compile(&event, log.block_number.unwrap_or_default(), block_time) {
+                match self.compile(event, block, block_time) {
                     Ok(trigger) => {
                         report.loaded.push(trigger.id);
                         self.triggers.insert(trigger.id, Arc::new(trigger));
@@ -201,49 +204,28 @@ impl TriggerSet {
                     }
                 }
             }
-            Herald::TriggerPaused::SIGNATURE_HASH => {
-                let Ok(paused) = log.log_decode::<Herald::TriggerPaused>() else {
-                    return false;
-                };
-                let e = paused.inner.data;
+            HeraldEvents::TriggerPaused(e) => {
                 self.pause_history(e.id).pause(e.at.to());
                 self.triggers.contains_key(&e.id)
             }
-            Herald::TriggerResumed::SIGNATURE_HASH => {
-                let Ok(resumed) = log.log_decode::<Herald::TriggerResumed>() else {
-                    return false;
-                };
-                let e = resumed.inner.data;
+            HeraldEvents::TriggerResumed(e) => {
                 self.pause_history(e.id).resume(e.at.to());
                 self.triggers.contains_key(&e.id)
             }
-            Herald::TriggerCancelled::SIGNATURE_HASH => {
-                let Ok(cancelled) = log.log_decode::<Herald::TriggerCancelled>() else {
-                    return false;
-                };
-                let id = cancelled.inner.data.id;
-                self.pause_history(id).cancel(cancelled.inner.data.at.to());
-                self.unload(id);
-                report.cancelled.push(id);
+            HeraldEvents::TriggerCancelled(e) => {
+                self.pause_history(e.id).cancel(e.at.to());
+                self.unload(e.id);
+                report.cancelled.push(e.id);
                 true
             }
-            Herald::TriggerSecretsSet::SIGNATURE_HASH => {
-                let Ok(set) = log.log_decode::<Herald::TriggerSecretsSet>() else {
-                    return false;
-                };
-                let e = set.inner.data;
-                let block = log.block_number.unwrap_or_default();
+            HeraldEvents::TriggerSecretsSet(e) => {
                 self.sealed
                     .entry(e.id)
                     .or_default()
                     .publish(block, SealState::of_bytes(&e.envelope));
                 self.triggers.contains_key(&e.id)
             }
-            Herald::ConnectorTypeSet::SIGNATURE_HASH => {
-                let Ok(set) = log.log_decode::<Herald::ConnectorTypeSet>() else {
-                    return false;
-                };
-                let e = set.inner.data;
+            HeraldEvents::ConnectorTypeSet(e) => {
                 let registered = RegisteredType {
                     manifest_hash: e.manifestHash,
                     keeper_fee: U256::from(e.operatorFee),
@@ -251,11 +233,7 @@ impl TriggerSet {
                 self.connector_types.insert(e.id.to(), registered);
                 self.recheck(report)
             }
-            Herald::ServiceTypeSet::SIGNATURE_HASH => {
-                let Ok(set) = log.log_decode::<Herald::ServiceTypeSet>() else {
-                    return false;
-                };
-                let e = set.inner.data;
+            HeraldEvents::ServiceTypeSet(e) => {
                 let registered = RegisteredType {
                     manifest_hash: e.manifestHash,
                     keeper_fee: U256::from(e.maxRunnerFee),
@@ -597,7 +575,14 @@ pub async fn load_triggers<P: Provider>(
             (_, Some(time), _) => time,
             _ => 0,
         };
-        set.apply(log, block_time, &mut report);
+        if let Some(event) = events::decode(log) {
+            set.apply(
+                &event,
+                log.block_number.unwrap_or_default(),
+                block_time,
+                &mut report,
+            );
+        }
     }
     Ok(report)
 }

@@ -16,10 +16,13 @@ use std::collections::BTreeMap;
 use alloy::{
     primitives::{Address, U256, keccak256},
     providers::Provider,
-    rpc::types::{Filter, Log},
+    rpc::types::Filter,
     sol_types::SolEvent,
 };
-use herald_chain::bindings::Herald;
+use herald_chain::{
+    bindings::Herald,
+    events::{self, HeraldEvents},
+};
 
 /// One registered keeper, as the registry's events describe it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,6 +75,7 @@ pub fn keeper_filter(herald: Address) -> Filter {
         Herald::KeeperUnbondRequested::SIGNATURE_HASH,
         Herald::KeeperBondWithdrawn::SIGNATURE_HASH,
         Herald::KeeperSlashed::SIGNATURE_HASH,
+        Herald::KeeperSlashedForFraud::SIGNATURE_HASH,
         Herald::ParamsApplied::SIGNATURE_HASH,
     ])
 }
@@ -98,80 +102,60 @@ impl Peers {
                     .to_block(to_block),
             )
             .await?;
-        for log in &logs {
-            peers.apply(log);
+        for event in logs.iter().filter_map(events::decode) {
+            peers.apply(&event);
         }
         Ok(peers)
     }
 
-    /// Applies one of Herald's logs; returns whether it changed a keeper or a parameter.
-    pub fn apply(&mut self, log: &Log) -> bool {
-        let Some(topic) = log.topic0() else {
-            return false;
-        };
-        match *topic {
-            Herald::KeeperRegistered::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::KeeperRegistered>() else {
-                    return false;
-                };
-                let e = e.inner.data;
+    /// Applies one of Herald's events; returns whether it changed a keeper or a parameter.
+    pub fn apply(&mut self, event: &HeraldEvents) -> bool {
+        match event {
+            HeraldEvents::KeeperRegistered(e) => {
                 self.keepers.insert(
                     e.keeper,
                     Keeper {
                         address: e.keeper,
-                        endpoint: e.endpoint,
+                        endpoint: e.endpoint.clone(),
                         bond: U256::from(e.bond),
                         active_from: e.activeFrom.to::<u64>(),
                         unbonding: false,
                     },
                 );
             }
-            Herald::KeeperBondAdded::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::KeeperBondAdded>() else {
-                    return false;
-                };
-                if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
-                    k.bond = U256::from(e.inner.bond);
+            HeraldEvents::KeeperBondAdded(e) => {
+                if let Some(k) = self.keepers.get_mut(&e.keeper) {
+                    k.bond = U256::from(e.bond);
                     // A top-up from below the minimum waits out the activation delay again.
-                    k.active_from = e.inner.activeFrom.to::<u64>();
+                    k.active_from = e.activeFrom.to::<u64>();
                 }
             }
-            Herald::KeeperEndpointSet::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::KeeperEndpointSet>() else {
-                    return false;
-                };
-                if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
-                    k.endpoint = e.inner.data.endpoint;
+            HeraldEvents::KeeperEndpointSet(e) => {
+                if let Some(k) = self.keepers.get_mut(&e.keeper) {
+                    k.endpoint = e.endpoint.clone();
                 }
             }
-            Herald::KeeperUnbondRequested::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::KeeperUnbondRequested>() else {
-                    return false;
-                };
-                if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
+            HeraldEvents::KeeperUnbondRequested(e) => {
+                if let Some(k) = self.keepers.get_mut(&e.keeper) {
                     k.unbonding = true;
                 }
             }
-            Herald::KeeperBondWithdrawn::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::KeeperBondWithdrawn>() else {
-                    return false;
-                };
-                self.keepers.remove(&e.inner.keeper);
+            HeraldEvents::KeeperBondWithdrawn(e) => {
+                self.keepers.remove(&e.keeper);
             }
-            Herald::KeeperSlashed::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::KeeperSlashed>() else {
-                    return false;
-                };
-                if let Some(k) = self.keepers.get_mut(&e.inner.keeper) {
-                    k.bond = k.bond.saturating_sub(U256::from(e.inner.amount));
+            HeraldEvents::KeeperSlashed(e) => {
+                if let Some(k) = self.keepers.get_mut(&e.keeper) {
+                    k.bond = k.bond.saturating_sub(U256::from(e.amount));
                 }
             }
-            Herald::ParamsApplied::SIGNATURE_HASH => {
-                let Ok(e) = log.log_decode::<Herald::ParamsApplied>() else {
-                    return false;
-                };
-                self.min_bond = U256::from(e.inner.params.minBond);
-                self.quorum = Quorum::of(&e.inner.params);
+            HeraldEvents::KeeperSlashedForFraud(e) => {
+                if let Some(k) = self.keepers.get_mut(&e.keeper) {
+                    k.bond = k.bond.saturating_sub(U256::from(e.amount));
+                }
+            }
+            HeraldEvents::ParamsApplied(e) => {
+                self.min_bond = U256::from(e.params.minBond);
+                self.quorum = Quorum::of(&e.params);
             }
             _ => return false,
         }
@@ -277,7 +261,48 @@ pub fn rank(trigger_id: u64, keepers: impl IntoIterator<Item = Address>) -> Vec<
 
 #[cfg(test)]
 mod tests {
+    use alloy::primitives::{
+        B256,
+        aliases::{U40, U96},
+    };
+
     use super::*;
+
+    fn registered(keeper: Address) -> HeraldEvents {
+        HeraldEvents::KeeperRegistered(Herald::KeeperRegistered {
+            keeper,
+            owner: keeper,
+            bond: U96::from(100),
+            activeFrom: U40::from(1),
+            endpoint: String::new(),
+        })
+    }
+
+    /// A fraud proof forfeits the whole bond: the view must drop the keeper's bond with it, or it
+    /// goes on counting the keeper's signatures toward quorum and handing it triggers to perform.
+    #[test]
+    fn a_keeper_slashed_for_fraud_loses_its_bond_and_its_triggers() {
+        let (honest, fraud) = (Address::repeat_byte(1), Address::repeat_byte(2));
+        let mut peers = Peers {
+            min_bond: U256::from(100),
+            ..Peers::default()
+        };
+        assert!(peers.apply(&registered(honest)));
+        assert!(peers.apply(&registered(fraud)));
+        assert_eq!(peers.total_bond(), U256::from(200));
+        assert!(peers.apply(&HeraldEvents::KeeperSlashedForFraud(
+            Herald::KeeperSlashedForFraud {
+                keeper: fraud,
+                challengeId: B256::repeat_byte(9),
+                amount: U96::from(100),
+            }
+        )));
+        assert_eq!(peers.total_bond(), U256::from(100));
+        assert!(
+            (0..50).all(|trigger| peers.ranking(trigger, 1, None) == [honest]),
+            "only the honest keeper performs"
+        );
+    }
 
     fn keepers(n: u8) -> Vec<Address> {
         (1..=n).map(Address::repeat_byte).collect()
