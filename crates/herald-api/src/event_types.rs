@@ -291,7 +291,7 @@ pub async fn emit(
     state.metrics.events_in(HTTP_CONNECTOR, 1);
     if let Some(feed) = &state.events {
         // Stored first: a keeper that stops before dispatching finds it past its cursor.
-        let _ = feed.send(event.clone());
+        let _ = feed.send(event.clone()).await;
     }
     Ok((
         StatusCode::ACCEPTED,

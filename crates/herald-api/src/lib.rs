@@ -45,8 +45,9 @@ pub struct ApiState {
     pub metrics: Arc<Metrics>,
     /// Per-key rate limiters.
     pub limits: Arc<auth::RateLimits>,
-    /// Where accepted events go to be dispatched (the keeper's HTTP connector), if anywhere.
-    pub events: Option<tokio::sync::mpsc::UnboundedSender<herald_core::Event>>,
+    /// Where accepted events go to be dispatched (the keeper's HTTP connector), if anywhere. A
+    /// bounded queue: while the keeper is behind, posting waits rather than memory growing.
+    pub events: Option<tokio::sync::mpsc::Sender<herald_core::Event>>,
     /// The deployment emitters and owners sign for (chain id, Herald address): given, or read
     /// once from the chain's node.
     deployment: Arc<tokio::sync::OnceCell<(u64, alloy::primitives::Address)>>,
@@ -98,11 +99,9 @@ impl ApiState {
         Ok((herald_chain::receipt::domain(chain_id, herald), chain_id))
     }
 
-    /// Hands every accepted event to `feed` after it is stored.
-    pub fn with_event_feed(
-        mut self,
-        feed: tokio::sync::mpsc::UnboundedSender<herald_core::Event>,
-    ) -> Self {
+    /// Hands every accepted event to `feed` after it is stored; a full feed holds the request
+    /// until there is room (the event is stored already: a keeper that stops first finds it).
+    pub fn with_event_feed(mut self, feed: tokio::sync::mpsc::Sender<herald_core::Event>) -> Self {
         self.events = Some(feed);
         self
     }

@@ -43,7 +43,7 @@ impl Api {
     async fn start_with(
         store: Store,
         chain: Option<Chain>,
-        feed: Option<tokio::sync::mpsc::UnboundedSender<herald_core::Event>>,
+        feed: Option<tokio::sync::mpsc::Sender<herald_core::Event>>,
     ) -> Self {
         let mut secrets = Vec::new();
         for (name, scope, rate) in [
@@ -418,7 +418,7 @@ async fn event_types_and_events_follow_their_schema() {
 async fn only_a_types_owner_and_its_emitters_may_emit_it() {
     use reqwest::Method;
     let (store, _dir) = store().await;
-    let (feed, mut dispatched) = tokio::sync::mpsc::unbounded_channel();
+    let (feed, mut dispatched) = tokio::sync::mpsc::channel(16);
     let api = Api::start_with(store.clone(), None, Some(feed)).await;
     let (owner, named, stranger) = (
         PrivateKeySigner::random(),

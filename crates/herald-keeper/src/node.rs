@@ -77,6 +77,12 @@ use tasks::Tasks;
 /// The connector name chain events are counted under.
 const CONNECTOR: &str = "evm";
 
+/// How many items each queue between the node's tasks holds (API events to the follower,
+/// executions to the runners, results to the finisher, takeovers). A full queue makes its
+/// producer wait: under a burst the follower stops reading and the API holds its requests until
+/// the runners catch up, and memory stays flat — what is waiting is in the store already.
+const QUEUE: usize = 1_024;
+
 /// How often the gas wallet's balance is looked at.
 const GAS_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
@@ -86,7 +92,7 @@ async fn serve_api(
     store: &Store,
     chain: Chain,
     metrics: &Arc<Metrics>,
-    events: mpsc::UnboundedSender<Event>,
+    events: mpsc::Sender<Event>,
     peer_routes: axum::Router,
     tasks: &mut Tasks,
 ) -> eyre::Result<bool> {
@@ -229,7 +235,7 @@ pub async fn run_with(
     )
     .with_conduct(conduct.clone());
     let metrics = Arc::new(Metrics::default());
-    let (run_tx, run_rx) = mpsc::unbounded_channel::<Dispatched>();
+    let (run_tx, run_rx) = mpsc::channel::<Dispatched>(QUEUE);
     // Every keeper answers challenges of genuine receipts, whoever signed them: an unanswered
     // challenge costs the signers their bonds.
     let mut tasks = Tasks::default();
@@ -286,7 +292,7 @@ pub async fn run_with(
         }
         None => None,
     };
-    let (api_events, mut api_feed) = mpsc::unbounded_channel::<Event>();
+    let (api_events, mut api_feed) = mpsc::channel::<Event>(QUEUE);
     let api = serve_api(
         &config,
         &store,
@@ -303,7 +309,7 @@ pub async fn run_with(
     )
     .await?;
     let settled_wake = Arc::new(Notify::new());
-    let (done_tx, done_rx) = mpsc::unbounded_channel::<Finished>();
+    let (done_tx, done_rx) = mpsc::channel::<Finished>(QUEUE);
     // Both drain on stop: the runners finish what is in flight, then the finisher writes it.
     let concurrency = config.webhook.concurrency;
     let runner_metrics = metrics.clone();
@@ -369,7 +375,7 @@ pub async fn run_with(
         tracing::info!(executions = resumed.len(), "resuming pending executions");
     }
     for pending in resumed {
-        run_tx.send((pending, Instant::now()))?;
+        run_tx.send((pending, Instant::now())).await?;
     }
 
     let mut dispatcher = Dispatcher::new(

@@ -27,7 +27,7 @@ pub async fn take_over(
     herald: Address,
     assignment: Assignment,
     relayer: Relayer,
-    run: mpsc::UnboundedSender<PendingExecution>,
+    run: mpsc::Sender<PendingExecution>,
     every: Duration,
     sign_at: SignAt,
 ) {
@@ -106,7 +106,7 @@ pub async fn take_over(
             Ok(moved) => {
                 for pending in moved {
                     tracing::info!(execution = %pending.key, "taking over from a silent peer");
-                    if run.send(pending).is_err() {
+                    if run.send(pending).await.is_err() {
                         return;
                     }
                 }

@@ -24,8 +24,8 @@ pub(super) type Dispatched = (PendingExecution, Instant);
 /// resumed then.) The supervisor aborts whatever is still running after its grace period.
 pub(super) async fn run_executions(
     runner: Runner,
-    mut pending: mpsc::UnboundedReceiver<Dispatched>,
-    done: mpsc::UnboundedSender<Finished>,
+    mut pending: mpsc::Receiver<Dispatched>,
+    done: mpsc::Sender<Finished>,
     concurrency: usize,
     metrics: Arc<Metrics>,
     stopping: impl Future<Output = ()>,
@@ -54,7 +54,7 @@ pub(super) async fn run_executions(
         in_flight.spawn(async move {
             let finished = runner.run(execution.key, &execution.request).await;
             metrics.latency(dispatched.elapsed());
-            let _ = done.send(finished);
+            let _ = done.send(finished).await;
             drop(permit);
         });
         while in_flight.try_join_next().is_some() {}
@@ -72,7 +72,7 @@ pub(super) async fn run_executions(
 /// Ends once every runner is gone, having written the last results.
 pub(super) async fn finish_executions(
     store: Store,
-    mut done: mpsc::UnboundedReceiver<Finished>,
+    mut done: mpsc::Receiver<Finished>,
     settle: Arc<Notify>,
     metrics: Arc<Metrics>,
 ) {

@@ -20,14 +20,16 @@ use crate::{
 /// What the main loop hands its results to.
 pub(super) struct Wiring<'a> {
     pub(super) store: &'a Store,
-    pub(super) run_tx: &'a mpsc::UnboundedSender<Dispatched>,
+    pub(super) run_tx: &'a mpsc::Sender<Dispatched>,
     pub(super) reorg_depth: u64,
     pub(super) metrics: &'a Metrics,
 }
 
 impl Wiring<'_> {
-    /// Counts what a dispatch produced and hands its executions to the runners.
-    fn started(&self, connector: &str, ingested: Ingested) -> eyre::Result<()> {
+    /// Counts what a dispatch produced and hands its executions to the runners, waiting while
+    /// their queue is full: a keeper behind on deliveries reads no further until it catches up
+    /// (what it ingested waits as pending rows in the store, not in memory).
+    async fn started(&self, connector: &str, ingested: Ingested) -> eyre::Result<()> {
         self.metrics.events_in(connector, ingested.logs);
         self.metrics
             .matched((ingested.started.len() + ingested.skipped.len()) as u64);
@@ -37,7 +39,7 @@ impl Wiring<'_> {
         }
         let dispatched = Instant::now();
         for pending in ingested.started {
-            self.run_tx.send((pending, dispatched))?;
+            self.run_tx.send((pending, dispatched)).await?;
         }
         Ok(())
     }
@@ -56,14 +58,14 @@ pub(super) async fn redispatch_api_events(
         }
         tracing::info!(events = events.len(), "dispatching stored API events");
         let ingested = dispatcher.ingest_events(&events).await?;
-        w.started(HTTP_CONNECTOR, ingested)?;
+        w.started(HTTP_CONNECTOR, ingested).await?;
     }
 }
 
 /// What the main loop reads besides the chain.
 pub(super) struct Feeds<'a> {
     /// Events posted to this keeper's API (when it serves one).
-    pub(super) api: Option<&'a mut mpsc::UnboundedReceiver<Event>>,
+    pub(super) api: Option<&'a mut mpsc::Receiver<Event>>,
     /// Events other keepers relayed to this one (in a network).
     pub(super) relayed: Option<&'a mut mpsc::Receiver<Relayed>>,
 }
@@ -102,7 +104,7 @@ pub(super) async fn follow(
                     feeds.api = None; // the API stopped
                 } else {
                     let ingested = dispatcher.ingest_events(&api_events).await?;
-                    w.started(HTTP_CONNECTOR, ingested)?;
+                    w.started(HTTP_CONNECTOR, ingested).await?;
                     api_events.clear();
                 }
                 continue;
@@ -118,7 +120,7 @@ pub(super) async fn follow(
                             .await;
                         let answer = match recorded {
                             Ok((ingested, recorded)) => {
-                                w.started(HTTP_CONNECTOR, ingested)?;
+                                w.started(HTTP_CONNECTOR, ingested).await?;
                                 Ok(recorded)
                             }
                             Err(e) => Err(e.to_string()),
@@ -157,7 +159,7 @@ pub(super) async fn follow(
                 };
                 let ingested = dispatcher.ingest(&blocks, cursor).await?;
                 let (triggers_changed, cut_after) = (ingested.triggers_changed, ingested.cut_after);
-                w.started(CONNECTOR, ingested)?;
+                w.started(CONNECTOR, ingested).await?;
                 if triggers_changed {
                     follower.set_addresses(dispatcher.addresses());
                 }

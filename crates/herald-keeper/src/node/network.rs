@@ -109,7 +109,7 @@ impl Joined {
         signer: &PrivateKeySigner,
         store: &Store,
         provider: &DynProvider,
-        run: &mpsc::UnboundedSender<Dispatched>,
+        run: &mpsc::Sender<Dispatched>,
         allow_private_targets: bool,
         tasks: &mut Tasks,
     ) {
@@ -118,7 +118,7 @@ impl Joined {
             allow_private_targets,
             ..herald_services::OutboundConfig::default()
         });
-        let (takeovers, mut taken) = mpsc::unbounded_channel();
+        let (takeovers, mut taken) = mpsc::channel(super::QUEUE);
         let run = run.clone();
         tasks.spawn(
             "heartbeat",
@@ -154,7 +154,7 @@ impl Joined {
         );
         tasks.spawn("takeover handoff", async move {
             while let Some(pending) = taken.recv().await {
-                if run.send((pending, Instant::now())).is_err() {
+                if run.send((pending, Instant::now())).await.is_err() {
                     return;
                 }
             }
