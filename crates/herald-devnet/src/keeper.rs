@@ -72,8 +72,8 @@ impl Default for NetworkSettings {
 impl NetworkSettings {
     fn toml(&self) -> String {
         format!(
-            "\n[network]\ntakeover_timeout_ms = {}\nheartbeat_interval_ms = {}\noffline_after_ms = {}\n\
-             alert_after_ms = {}\n{}{}",
+            "\n[network]\ntakeover_timeout = \"{}ms\"\nheartbeat_interval = \"{}ms\"\n\
+             offline_after = \"{}ms\"\nalert_after = \"{}ms\"\n{}{}",
             self.takeover_timeout_ms,
             self.heartbeat_interval_ms,
             self.offline_after_ms,
@@ -116,12 +116,12 @@ impl KeeperSettings {
         format!(
             "[chain]\nrpc_url = \"{http}\"\nws_url = \"{ws}\"\nherald = \"{herald}\"\nstart_block = {start}\n\
              confirmations = {conf}\nsettle_confirmations = {settle}\nsign_at = \"{sign_at}\"\n\
-             poll_interval_ms = 200\n\n\
+             poll_interval = \"200ms\"\n\n\
              [store]\nurl = \"sqlite://{db}\"\n\n\
-             [webhook]\nallow_private_targets = true\ntimeout_ms = 2000\nmax_attempts = {attempts}\n\
-             base_delay_ms = {base}\nmax_delay_ms = 1000\n\n\
-             [settlement]\nbatch_size = {batch}\nbatch_age_ms = {age}\nrunner_fee = \"{fee}\"\n\
-             confirm_timeout_ms = 10000\n{api}",
+             [webhook]\nallow_private_targets = true\ntimeout = \"2s\"\nmax_attempts = {attempts}\n\
+             base_delay = \"{base}ms\"\nmax_delay = \"1s\"\n\n\
+             [settlement]\nbatch_size = {batch}\nbatch_age = \"{age}ms\"\nrunner_fee = \"{fee}\"\n\
+             confirm_timeout = \"10s\"\n{api}",
             http = anvil.endpoint(),
             ws = anvil.ws_endpoint(),
             start = self.start_block,

@@ -54,23 +54,23 @@ pub struct NetworkConfig {
     /// the registry at start when it differs.
     pub endpoint: Option<String>,
     /// How long each keeper in a trigger's ranking waits for the one before it to settle an
-    /// execution before running it itself, milliseconds.
-    #[serde(default = "defaults::takeover_timeout_ms")]
-    pub takeover_timeout_ms: u64,
-    /// How long a peer has to answer a co-signing request, milliseconds.
-    #[serde(default = "defaults::attest_timeout_ms")]
-    pub attest_timeout_ms: u64,
-    /// How often heartbeats go to every peer, milliseconds.
-    #[serde(default = "defaults::heartbeat_interval_ms")]
-    pub heartbeat_interval_ms: u64,
-    /// A peer unheard this long shows offline, milliseconds.
-    #[serde(default = "defaults::offline_after_ms")]
-    pub offline_after_ms: u64,
-    /// Where to post an alert when a peer has been offline longer than `alert_after_ms`.
+    /// execution before running it itself (default `"30s"`).
+    #[serde(default = "defaults::takeover_timeout", with = "humantime_serde")]
+    pub takeover_timeout: Duration,
+    /// How long a peer has to answer a co-signing request (default `"5s"`).
+    #[serde(default = "defaults::attest_timeout", with = "humantime_serde")]
+    pub attest_timeout: Duration,
+    /// How often heartbeats go to every peer (default `"5s"`).
+    #[serde(default = "defaults::heartbeat_interval", with = "humantime_serde")]
+    pub heartbeat_interval: Duration,
+    /// A peer unheard this long shows offline (default `"20s"`).
+    #[serde(default = "defaults::offline_after", with = "humantime_serde")]
+    pub offline_after: Duration,
+    /// Where to post an alert when a peer has been offline longer than `alert_after`.
     pub alert_webhook: Option<String>,
-    /// How long a peer may be offline before the alert, milliseconds (default 10 minutes).
-    #[serde(default = "defaults::alert_after_ms")]
-    pub alert_after_ms: u64,
+    /// How long a peer may be offline before the alert (default `"10m"`).
+    #[serde(default = "defaults::alert_after", with = "humantime_serde")]
+    pub alert_after: Duration,
     /// Below this native balance of the keeper's gas wallet (in ether, e.g. `"0.05"`), it warns and
     /// posts a `low_gas_balance` alert to `alert_webhook` (default 0.01).
     #[serde(default = "defaults::low_gas_balance")]
@@ -82,12 +82,12 @@ impl Default for NetworkConfig {
         Self {
             enabled: true,
             endpoint: None,
-            takeover_timeout_ms: defaults::takeover_timeout_ms(),
-            attest_timeout_ms: defaults::attest_timeout_ms(),
-            heartbeat_interval_ms: defaults::heartbeat_interval_ms(),
-            offline_after_ms: defaults::offline_after_ms(),
+            takeover_timeout: defaults::takeover_timeout(),
+            attest_timeout: defaults::attest_timeout(),
+            heartbeat_interval: defaults::heartbeat_interval(),
+            offline_after: defaults::offline_after(),
             alert_webhook: None,
-            alert_after_ms: defaults::alert_after_ms(),
+            alert_after: defaults::alert_after(),
             low_gas_balance: defaults::low_gas_balance(),
         }
     }
@@ -135,9 +135,9 @@ pub struct ChainConfig {
     /// Most blocks per `eth_getLogs`.
     #[serde(default = "defaults::max_range")]
     pub max_range: u64,
-    /// Polling interval without a subscription, in milliseconds.
-    #[serde(default = "defaults::poll_interval_ms")]
-    pub poll_interval_ms: u64,
+    /// Polling interval without a subscription (default `"1s"`).
+    #[serde(default = "defaults::poll_interval", with = "humantime_serde")]
+    pub poll_interval: Duration,
     /// How deep a reorg is searched for, in blocks.
     #[serde(default = "defaults::reorg_depth")]
     pub reorg_depth: u64,
@@ -230,18 +230,18 @@ impl Default for StoreConfig {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookSection {
-    /// Per-attempt timeout, milliseconds.
-    #[serde(default = "defaults::timeout_ms")]
-    pub timeout_ms: u64,
+    /// Per-attempt timeout (default `"10s"`).
+    #[serde(default = "defaults::timeout", with = "humantime_serde")]
+    pub timeout: Duration,
     /// Attempts before an execution is recorded as failed.
     #[serde(default = "defaults::max_attempts")]
     pub max_attempts: u32,
-    /// First retry delay, milliseconds (doubles, with jitter).
-    #[serde(default = "defaults::base_delay_ms")]
-    pub base_delay_ms: u64,
-    /// Longest retry delay, milliseconds (also caps `Retry-After`).
-    #[serde(default = "defaults::max_delay_ms")]
-    pub max_delay_ms: u64,
+    /// First retry delay, doubling with jitter (default `"500ms"`).
+    #[serde(default = "defaults::base_delay", with = "humantime_serde")]
+    pub base_delay: Duration,
+    /// Longest retry delay, which also caps `Retry-After` (default `"1m"`).
+    #[serde(default = "defaults::max_delay", with = "humantime_serde")]
+    pub max_delay: Duration,
     /// Deliver to loopback and private addresses (the devnet does; a public keeper must not).
     #[serde(default)]
     pub allow_private_targets: bool,
@@ -253,10 +253,10 @@ pub struct WebhookSection {
 impl Default for WebhookSection {
     fn default() -> Self {
         Self {
-            timeout_ms: defaults::timeout_ms(),
+            timeout: defaults::timeout(),
             max_attempts: defaults::max_attempts(),
-            base_delay_ms: defaults::base_delay_ms(),
-            max_delay_ms: defaults::max_delay_ms(),
+            base_delay: defaults::base_delay(),
+            max_delay: defaults::max_delay(),
             allow_private_targets: false,
             concurrency: defaults::concurrency(),
         }
@@ -270,9 +270,9 @@ pub struct SettlementConfig {
     /// Most receipts per `settle` transaction.
     #[serde(default = "defaults::batch_size")]
     pub batch_size: u32,
-    /// Longest a finished execution waits for its batch to fill, milliseconds.
-    #[serde(default = "defaults::batch_age_ms")]
-    pub batch_age_ms: u64,
+    /// Longest a finished execution waits for its batch to fill (default `"1s"`).
+    #[serde(default = "defaults::batch_age", with = "humantime_serde")]
+    pub batch_age: Duration,
     /// What this keeper charges as runner, in the token's smallest unit (decimal). Triggers whose
     /// service type caps the runner's fee below it are not served.
     #[serde(default = "defaults::runner_fee")]
@@ -281,19 +281,19 @@ pub struct SettlementConfig {
     /// the token's smallest unit (decimal).
     #[serde(default = "defaults::runner_fee")]
     pub min_operator_fee: String,
-    /// How long to wait for a `settle` transaction to be mined before retrying, milliseconds.
-    #[serde(default = "defaults::confirm_timeout_ms")]
-    pub confirm_timeout_ms: u64,
+    /// How long to wait for a `settle` transaction to be mined before retrying (default `"1m"`).
+    #[serde(default = "defaults::confirm_timeout", with = "humantime_serde")]
+    pub confirm_timeout: Duration,
 }
 
 impl Default for SettlementConfig {
     fn default() -> Self {
         Self {
             batch_size: defaults::batch_size(),
-            batch_age_ms: defaults::batch_age_ms(),
+            batch_age: defaults::batch_age(),
             runner_fee: defaults::runner_fee(),
             min_operator_fee: defaults::runner_fee(),
-            confirm_timeout_ms: defaults::confirm_timeout_ms(),
+            confirm_timeout: defaults::confirm_timeout(),
         }
     }
 }
@@ -366,6 +366,7 @@ impl KeeperConfig {
             };
             override_key(&mut table, &path, &value);
         }
+        refuse_retired_keys(file, &table)?;
         let config: Self =
             serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
                 ConfigError::Key {
@@ -422,8 +423,51 @@ impl KeeperConfig {
 
     /// The polling interval.
     pub fn poll_interval(&self) -> Duration {
-        Duration::from_millis(self.chain.poll_interval_ms)
+        self.chain.poll_interval
     }
+}
+
+/// The keys that held durations as milliseconds, and the duration keys that replaced them.
+const RETIRED_KEYS: [(&str, &str, &str); 11] = [
+    ("chain", "poll_interval_ms", "poll_interval"),
+    ("webhook", "timeout_ms", "timeout"),
+    ("webhook", "base_delay_ms", "base_delay"),
+    ("webhook", "max_delay_ms", "max_delay"),
+    ("settlement", "batch_age_ms", "batch_age"),
+    ("settlement", "confirm_timeout_ms", "confirm_timeout"),
+    ("network", "takeover_timeout_ms", "takeover_timeout"),
+    ("network", "attest_timeout_ms", "attest_timeout"),
+    ("network", "heartbeat_interval_ms", "heartbeat_interval"),
+    ("network", "offline_after_ms", "offline_after"),
+    ("network", "alert_after_ms", "alert_after"),
+];
+
+/// Refuses a file that still sets a duration in milliseconds, naming the key that replaced it
+/// and, for a number, the same duration in the new form: read silently as unknown, or ignored,
+/// it would leave an operator's 2-second timeout at the default.
+fn refuse_retired_keys(file: &str, table: &toml::Table) -> Result<(), ConfigError> {
+    for (section, old, new) in RETIRED_KEYS {
+        let Some(value) = table
+            .get(section)
+            .and_then(toml::Value::as_table)
+            .and_then(|t| t.get(old))
+        else {
+            continue;
+        };
+        let example = match value.as_integer().and_then(|ms| u64::try_from(ms).ok()) {
+            Some(ms) => humantime::format_duration(Duration::from_millis(ms)).to_string(),
+            None => "30s".into(),
+        };
+        return Err(ConfigError::Key {
+            file: file.to_string(),
+            key: format!("{section}.{old}"),
+            message: format!(
+                "durations are no longer written in milliseconds: write `{new} = \"{example}\"` \
+                 (a duration such as \"500ms\", \"30s\" or \"10m\")"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Sets `path` in `table` to `value`, read as a TOML value when it is one (`42`, `true`) and as a

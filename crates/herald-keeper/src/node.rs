@@ -213,10 +213,10 @@ pub async fn run_with(
     );
 
     let webhook = WebhookClient::new(WebhookConfig {
-        timeout: Duration::from_millis(config.webhook.timeout_ms),
+        timeout: config.webhook.timeout,
         max_attempts: config.webhook.max_attempts,
-        base_delay: Duration::from_millis(config.webhook.base_delay_ms),
-        max_delay: Duration::from_millis(config.webhook.max_delay_ms),
+        base_delay: config.webhook.base_delay,
+        max_delay: config.webhook.max_delay,
         allow_private_targets: config.webhook.allow_private_targets,
         ..WebhookConfig::default()
     });
@@ -330,10 +330,10 @@ pub async fn run_with(
     });
     let settler_config = SettlerConfig {
         batch_size: config.settlement.batch_size,
-        batch_age: Duration::from_millis(config.settlement.batch_age_ms),
+        batch_age: config.settlement.batch_age,
         settle_confirmations: config.chain.settle_confirmations,
         sign_at: config.chain.sign_at,
-        confirm_timeout: Duration::from_millis(config.settlement.confirm_timeout_ms),
+        confirm_timeout: config.settlement.confirm_timeout,
     };
     let settler = |cosigner: Either| {
         Settler::new(
@@ -358,7 +358,7 @@ pub async fn run_with(
                     signer.clone(),
                     Domain { chain_id, herald },
                     network.assignment.peers.clone(),
-                    Duration::from_millis(config.network.attest_timeout_ms),
+                    config.network.attest_timeout,
                     config.webhook.allow_private_targets,
                 )
                 .with_conduct(conduct.clone()),

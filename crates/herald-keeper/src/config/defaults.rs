@@ -1,25 +1,27 @@
 //! Every setting's default, for serde's `default = "…"`.
 
+use std::time::Duration;
+
 pub fn yes() -> bool {
     true
 }
-pub fn takeover_timeout_ms() -> u64 {
-    30_000
+pub fn takeover_timeout() -> Duration {
+    Duration::from_millis(30_000)
 }
-pub fn attest_timeout_ms() -> u64 {
-    5_000
+pub fn attest_timeout() -> Duration {
+    Duration::from_millis(5_000)
 }
-pub fn heartbeat_interval_ms() -> u64 {
-    5_000
+pub fn heartbeat_interval() -> Duration {
+    Duration::from_millis(5_000)
 }
-pub fn offline_after_ms() -> u64 {
-    20_000
+pub fn offline_after() -> Duration {
+    Duration::from_millis(20_000)
 }
 pub fn low_gas_balance() -> String {
     "0.01".into()
 }
-pub fn alert_after_ms() -> u64 {
-    600_000
+pub fn alert_after() -> Duration {
+    Duration::from_millis(600_000)
 }
 pub fn settle_confirmations() -> u64 {
     2
@@ -27,8 +29,8 @@ pub fn settle_confirmations() -> u64 {
 pub fn max_range() -> u64 {
     2_000
 }
-pub fn poll_interval_ms() -> u64 {
-    1_000
+pub fn poll_interval() -> Duration {
+    Duration::from_millis(1_000)
 }
 pub fn reorg_depth() -> u64 {
     64
@@ -45,17 +47,17 @@ pub fn encryption_key_env() -> String {
 pub fn store_url() -> String {
     "sqlite://keeper.db".into()
 }
-pub fn timeout_ms() -> u64 {
-    10_000
+pub fn timeout() -> Duration {
+    Duration::from_millis(10_000)
 }
 pub fn max_attempts() -> u32 {
     6
 }
-pub fn base_delay_ms() -> u64 {
-    500
+pub fn base_delay() -> Duration {
+    Duration::from_millis(500)
 }
-pub fn max_delay_ms() -> u64 {
-    60_000
+pub fn max_delay() -> Duration {
+    Duration::from_millis(60_000)
 }
 pub fn concurrency() -> usize {
     256
@@ -63,12 +65,12 @@ pub fn concurrency() -> usize {
 pub fn batch_size() -> u32 {
     100
 }
-pub fn batch_age_ms() -> u64 {
-    1_000
+pub fn batch_age() -> Duration {
+    Duration::from_millis(1_000)
 }
 pub fn runner_fee() -> String {
     "0".into()
 }
-pub fn confirm_timeout_ms() -> u64 {
-    60_000
+pub fn confirm_timeout() -> Duration {
+    Duration::from_millis(60_000)
 }

@@ -72,6 +72,55 @@ fn the_gas_alert_threshold_is_an_amount_of_ether() {
 }
 
 #[test]
+fn durations_are_written_as_people_write_them() {
+    let config = parse(
+        &format!(
+            "{MINIMAL}poll_interval = \"250ms\"\n\n[webhook]\ntimeout = \"2s\"\n\n\
+             [network]\nalert_after = \"1h 30m\"\n"
+        ),
+        &[("HERALD_SETTLEMENT__BATCH_AGE", "3s")],
+    )
+    .expect("valid");
+    assert_eq!(config.poll_interval(), Duration::from_millis(250));
+    assert_eq!(config.webhook.timeout, Duration::from_secs(2));
+    assert_eq!(config.network.alert_after, Duration::from_secs(5_400));
+    assert_eq!(config.settlement.batch_age, Duration::from_secs(3));
+    let defaults = parse(MINIMAL, &[]).expect("valid");
+    assert_eq!(defaults.network.takeover_timeout, Duration::from_secs(30));
+    assert_eq!(defaults.webhook.max_delay, Duration::from_secs(60));
+    assert_eq!(
+        parse(&format!("{MINIMAL}\n[webhook]\ntimeout = \"soon\"\n"), &[])
+            .expect_err("invalid")
+            .to_string(),
+        "keeper.toml: `webhook.timeout`: invalid value: string \"soon\", expected a duration"
+    );
+}
+
+/// A file written for an earlier keeper, with a duration in milliseconds, is refused with the
+/// key to write instead and the same duration in its form, not read as a default.
+#[test]
+fn the_old_millisecond_keys_are_refused_naming_the_new_key() {
+    assert_eq!(
+        parse(
+            &format!("{MINIMAL}\n[network]\ntakeover_timeout_ms = 45000\n"),
+            &[]
+        )
+        .expect_err("retired")
+        .to_string(),
+        "keeper.toml: `network.takeover_timeout_ms`: durations are no longer written in \
+         milliseconds: write `takeover_timeout = \"45s\"` (a duration such as \"500ms\", \"30s\" \
+         or \"10m\")"
+    );
+    let message = parse(MINIMAL, &[("HERALD_WEBHOOK__TIMEOUT_MS", "2500")])
+        .expect_err("retired")
+        .to_string();
+    assert!(
+        message.contains("`webhook.timeout_ms`") && message.contains("`timeout = \"2s 500ms\"`"),
+        "{message}"
+    );
+}
+
+#[test]
 fn the_environment_overrides_the_file() {
     let config = parse(
         MINIMAL,
@@ -98,7 +147,7 @@ fn errors_name_the_key() {
     );
     assert_eq!(
         message(MINIMAL, &[("HERALD_WEBHOOK__MAX_ATTEMPS", "3")]),
-        "keeper.toml: `webhook.max_attemps`: unknown field `max_attemps`, expected one of `timeout_ms`, `max_attempts`, `base_delay_ms`, `max_delay_ms`, `allow_private_targets`, `concurrency`"
+        "keeper.toml: `webhook.max_attemps`: unknown field `max_attemps`, expected one of `timeout`, `max_attempts`, `base_delay`, `max_delay`, `allow_private_targets`, `concurrency`"
     );
     assert_eq!(
         message(

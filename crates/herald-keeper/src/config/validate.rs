@@ -92,16 +92,16 @@ impl KeeperConfig {
                 format!("expected http:// or https://, found {alert:?}"),
             ));
         }
-        if self.network.takeover_timeout_ms == 0 {
+        if self.network.takeover_timeout.is_zero() {
             return Err(bad(
-                "network.takeover_timeout_ms",
-                "must be at least 1".into(),
+                "network.takeover_timeout",
+                "must be longer than 0s".into(),
             ));
         }
-        if self.network.heartbeat_interval_ms == 0 {
+        if self.network.heartbeat_interval.is_zero() {
             return Err(bad(
-                "network.heartbeat_interval_ms",
-                "must be at least 1".into(),
+                "network.heartbeat_interval",
+                "must be longer than 0s".into(),
             ));
         }
         Ok(())

@@ -57,7 +57,7 @@ pub(super) async fn join_network(
         "joined the keeper network"
     );
     let peers = Arc::new(RwLock::new(peers));
-    let takeover_timeout = Duration::from_millis(config.network.takeover_timeout_ms);
+    let takeover_timeout = config.network.takeover_timeout;
     let attestor = Arc::new(Attestor::new(
         signer.clone(),
         domain,
@@ -73,10 +73,10 @@ pub(super) async fn join_network(
         domain,
         peers.clone(),
         HealthConfig {
-            interval: Duration::from_millis(config.network.heartbeat_interval_ms),
-            offline_after: Duration::from_millis(config.network.offline_after_ms),
+            interval: config.network.heartbeat_interval,
+            offline_after: config.network.offline_after,
             alert_webhook: config.network.alert_webhook.clone(),
-            alert_after: Duration::from_millis(config.network.alert_after_ms),
+            alert_after: config.network.alert_after,
         },
     ));
     let routes = peer_router(PeerState {
