@@ -8,21 +8,24 @@
 //! What it guarantees: an event is stored once however often it is delivered; an execution is keyed
 //! by (trigger, event) and written before its service runs, so a crash and a restart find it
 //! instead of running a paid effect twice; a retracted event's executions are marked retracted
-//! unless already settled; a stream's cursor moves only forward in separate calls that the caller
-//! makes after the events are stored; a keeper records every receipt it signs, keyed by (trigger,
-//! event, runner), before signing, so it never signs two different receipts for one execution.
+//! unless already settled; a stream's cursor moves in the same transaction as the events and
+//! executions it covers, so it never passes an event that is not stored; a keeper records every
+//! receipt it signs, keyed by (trigger, event, runner), before signing, so it never signs two
+//! different receipts for one execution.
 
 mod api;
 mod health;
 mod network;
 mod pipeline;
 mod query;
+mod settlement;
 mod signed;
 mod store;
 
 pub use api::{ApiKey, EventType, KeyScope, Ownership};
 pub use network::{Conflict, PeerBatch, PeerReceipt};
-pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution, Settleable, Settlement};
+pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution};
+pub use settlement::{Settleable, Settlement};
 pub use query::{ExecutionFilter, ExecutionPage, ExecutionRecord, PageCursor};
 pub use signed::{AlreadySigned, SignedReceipt};
 

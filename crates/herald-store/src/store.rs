@@ -291,77 +291,6 @@ impl Store {
             .collect()
     }
 
-    /// Records an execution as pending before its service runs, or returns the one already there
-    /// (after a crash, a redelivery or a takeover): the key is the idempotency key of every effect.
-    pub async fn begin_execution(
-        &self,
-        key: ExecutionKey,
-    ) -> Result<(Execution, bool), StoreError> {
-        let now = now_ms();
-        let inserted = sqlx::query(
-            "INSERT INTO executions (trigger_id, event_id, status, created_at, updated_at) \
-             VALUES ($1, $2, 'pending', $3, $3) ON CONFLICT (trigger_id, event_id) DO NOTHING",
-        )
-        .bind(key.trigger_id as i64)
-        .bind(hex_id(&key.event_id))
-        .bind(now)
-        .execute(&self.pool)
-        .await?
-        .rows_affected()
-            == 1;
-        let execution = self
-            .execution(key)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "executions",
-                reason: format!("{key} vanished right after being written"),
-            })?;
-        Ok((execution, inserted))
-    }
-
-    /// Counts one attempt of the service.
-    pub async fn record_attempt(
-        &self,
-        key: ExecutionKey,
-        detail: Option<&str>,
-    ) -> Result<u32, StoreError> {
-        let row = sqlx::query(
-            "UPDATE executions SET attempts = attempts + 1, detail = $3, updated_at = $4 \
-             WHERE trigger_id = $1 AND event_id = $2 RETURNING attempts",
-        )
-        .bind(key.trigger_id as i64)
-        .bind(hex_id(&key.event_id))
-        .bind(detail)
-        .bind(now_ms())
-        .fetch_one(&self.pool)
-        .await?;
-        let attempts: i64 = row.try_get("attempts")?;
-        Ok(attempts as u32)
-    }
-
-    /// Records how an execution ended. A retracted execution stays retracted.
-    pub async fn finish_execution(
-        &self,
-        key: ExecutionKey,
-        status: ExecutionStatus,
-        result_hash: Option<&str>,
-        detail: Option<&str>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE executions SET status = $3, result_hash = $4, detail = $5, updated_at = $6 \
-             WHERE trigger_id = $1 AND event_id = $2 AND status <> 'retracted'",
-        )
-        .bind(key.trigger_id as i64)
-        .bind(hex_id(&key.event_id))
-        .bind(status.as_str())
-        .bind(result_hash)
-        .bind(detail)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
     /// An execution by key.
     pub async fn execution(&self, key: ExecutionKey) -> Result<Option<Execution>, StoreError> {
         let row = sqlx::query(
@@ -372,50 +301,6 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.map(|row| execution_of(&row, key)).transpose()
-    }
-
-    /// Executions still pending: what a restarted keeper resumes.
-    pub async fn pending_executions(&self) -> Result<Vec<ExecutionKey>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT trigger_id, event_id FROM executions WHERE status = 'pending' ORDER BY created_at, trigger_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let trigger_id: i64 = row.try_get("trigger_id")?;
-                let event_id: String = row.try_get("event_id")?;
-                Ok(ExecutionKey {
-                    trigger_id: trigger_id as u64,
-                    event_id: event_id
-                        .parse()
-                        .map_err(|e: herald_core::CloudEventError| StoreError::Corrupt {
-                            table: "executions",
-                            reason: e.to_string(),
-                        })?,
-                })
-            })
-            .collect()
-    }
-
-    /// Marks an event removed by a reorg, and its executions retracted, in one transaction; returns
-    /// how many executions were retracted.
-    pub async fn retract_event(&self, id: &EventId) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE events SET retracted = 1 WHERE id = $1")
-            .bind(hex_id(id))
-            .execute(&mut *tx)
-            .await?;
-        let retracted = sqlx::query(
-            "UPDATE executions SET status = 'retracted', updated_at = $2 WHERE event_id = $1 AND status <> 'retracted'",
-        )
-        .bind(hex_id(id))
-        .bind(now_ms())
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
-        Ok(retracted)
     }
 
     /// A stream's cursor.
@@ -432,21 +317,6 @@ impl Store {
             })
         })
         .transpose()
-    }
-
-    /// Moves a stream's cursor; call it only after the events up to `block` are stored.
-    pub async fn set_cursor(&self, stream: &str, cursor: &Cursor) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO cursors (stream, block, block_hash, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (stream) DO UPDATE SET block = $2, block_hash = $3, updated_at = $4",
-        )
-        .bind(stream)
-        .bind(cursor.block as i64)
-        .bind(&cursor.block_hash)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     /// Closes the pool (waits for connections to finish).

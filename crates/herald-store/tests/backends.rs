@@ -86,105 +86,182 @@ async fn suite(store: Store, reopen: impl AsyncFn() -> Store) {
         vec![relayed.clone()]
     );
 
-    // An execution is written before its service runs, once per (trigger, event).
-    let (first, inserted) = store.begin_execution(key(7, &a)).await.expect("begin");
-    assert!(inserted);
+    // An execution is written, pending, before its service runs, once per (trigger, event):
+    // ingesting returns only the executions newly recorded as pending, the ones to run.
+    let stream = "eip155:31337/logs";
+    let (x, y) = (event(10), event(11));
+    let executions = |request: Option<&str>| {
+        [(20, &x), (21, &x), (20, &y)].map(|(trigger, e)| {
+            let mut execution = pending(trigger, e, block_of(e));
+            if let Some(request) = request {
+                execution.request = Some(request.into());
+            }
+            execution
+        })
+    };
+    let started = store
+        .ingest(stream, &[ingest(&x), ingest(&y)], &executions(None), None)
+        .await
+        .expect("ingest");
+    assert_eq!(started, vec![key(20, &x), key(21, &x), key(20, &y)]);
+    let written = store
+        .execution(key(20, &x))
+        .await
+        .expect("read")
+        .expect("present");
     assert_eq!(
-        (first.status, first.attempts),
+        (written.status, written.attempts),
         (ExecutionStatus::Pending, 0)
     );
-    let (again, inserted) = store
-        .begin_execution(key(7, &a))
+    let again = store
+        .ingest(
+            stream,
+            &[ingest(&x), ingest(&y)],
+            &executions(Some("{\"redelivered\":true}")),
+            None,
+        )
         .await
-        .expect("begin again");
+        .expect("ingest again");
     assert!(
-        !inserted,
+        again.is_empty(),
         "a redelivered event finds the execution instead of starting another"
     );
-    assert_eq!(again, first);
     assert_eq!(
-        store
-            .record_attempt(key(7, &a), Some("503 Service Unavailable"))
-            .await
-            .expect("attempt"),
-        1
+        store.execution(key(20, &x)).await.expect("read"),
+        Some(written),
+        "and leaves it as it was"
     );
-    assert_eq!(
-        store
-            .record_attempt(key(7, &a), None)
-            .await
-            .expect("attempt"),
-        2
-    );
-    store.begin_execution(key(8, &a)).await.expect("begin");
-    store.begin_execution(key(7, &b)).await.expect("begin");
 
-    // Concurrent deliveries of one event: exactly one wins.
-    let c = event(3);
-    store.record_event("evm.log", &c).await.expect("record");
+    // Concurrent deliveries of one event: exactly one records the execution, so one runs it.
+    let z = event(12);
     let shared = Arc::new(store.clone());
     let racers: Vec<_> = (0..16)
         .map(|_| {
             let s = shared.clone();
-            let k = key(9, &c);
-            tokio::spawn(async move { s.begin_execution(k).await.expect("begin").1 })
+            let z = z.clone();
+            tokio::spawn(async move {
+                s.ingest(
+                    stream,
+                    &[ingest(&z)],
+                    &[pending(22, &z, block_of(&z))],
+                    None,
+                )
+                .await
+                .expect("ingest")
+            })
         })
         .collect();
-    let mut winners = 0;
+    let mut winners = Vec::new();
     for r in racers {
-        winners += usize::from(r.await.expect("task"));
+        winners.extend(r.await.expect("task"));
     }
-    assert_eq!(winners, 1);
+    assert_eq!(winners, vec![key(22, &z)]);
 
+    // How executions end: only a pending execution changes.
     store
-        .finish_execution(
-            key(7, &a),
-            ExecutionStatus::Succeeded,
-            Some("0xabc"),
-            Some("200 OK"),
-        )
+        .finish(&[Finished {
+            attempts: 2,
+            detail: Some("200 OK".into()),
+            ..done(20, &x, ExecutionStatus::Succeeded)
+        }])
         .await
         .expect("finish");
-    let done = store
-        .execution(key(7, &a))
+    let finished = store
+        .execution(key(20, &x))
         .await
         .expect("read")
         .expect("present");
-    assert_eq!(done.status, ExecutionStatus::Succeeded);
-    assert_eq!(done.attempts, 2);
-    assert_eq!(done.result_hash.as_deref(), Some("0xabc"));
+    assert_eq!(finished.status, ExecutionStatus::Succeeded);
+    assert_eq!(finished.attempts, 2);
+    assert_eq!(finished.result_hash, Some(keccak256([0x01]).to_string()));
+    assert_eq!(finished.detail.as_deref(), Some("200 OK"));
+    store
+        .finish(&[done(20, &x, ExecutionStatus::Failed)])
+        .await
+        .expect("finish again");
+    assert_eq!(
+        store.execution(key(20, &x)).await.expect("read"),
+        Some(finished),
+        "a finished execution is not finished again"
+    );
 
-    // A restarted keeper finds the unfinished work.
+    // A restarted keeper finds the unfinished work, with the requests as first written.
     let restarted = reopen().await;
-    let mut pending = restarted.pending_executions().await.expect("pending");
-    pending.sort_by_key(|k| (k.trigger_id, k.event_id));
-    assert_eq!(pending, vec![key(7, &b), key(8, &a), key(9, &c)]);
+    let unfinished = async |store: &Store| {
+        let mut found: Vec<_> = store
+            .pending_requests(u32::MAX)
+            .await
+            .expect("pending")
+            .into_iter()
+            .filter(|p| (20..=22).contains(&p.key.trigger_id))
+            .collect();
+        found.sort_by_key(|p| (p.key.trigger_id, p.key.event_id));
+        found
+            .into_iter()
+            .map(|p| (p.key, p.request))
+            .collect::<Vec<_>>()
+    };
+    let request = |trigger: u64| format!("{{\"trigger\":{trigger}}}");
+    assert_eq!(
+        unfinished(&restarted).await,
+        vec![
+            (key(20, &y), request(20)),
+            (key(21, &x), request(21)),
+            (key(22, &z), request(22)),
+        ]
+    );
 
-    // A reorg retracts the event and its executions, for good.
-    assert_eq!(restarted.retract_event(&a.id).await.expect("retract"), 2);
+    // A reorg removes block 10: its event is retracted, and so are its unsettled executions,
+    // finished or not, for good.
+    let x_block = format!("0x{:064x}", block_of(&x));
+    let mut retracted = restarted
+        .retract_block(stream, &x_block)
+        .await
+        .expect("retract");
+    retracted.sort_by_key(|k| k.trigger_id);
+    assert_eq!(retracted, vec![key(20, &x), key(21, &x)]);
     assert!(
         restarted
-            .event(&a.id)
+            .event(&x.id)
             .await
             .expect("read")
             .expect("present")
             .1
     );
-    for trigger in [7, 8] {
+    assert!(
+        !restarted
+            .event(&y.id)
+            .await
+            .expect("read")
+            .expect("present")
+            .1,
+        "another block's event stays"
+    );
+    for trigger in [20, 21] {
         let e = restarted
-            .execution(key(trigger, &a))
+            .execution(key(trigger, &x))
             .await
             .expect("read")
             .expect("present");
         assert_eq!(e.status, ExecutionStatus::Retracted, "trigger {trigger}");
     }
+    assert_eq!(
+        restarted
+            .execution(key(20, &y))
+            .await
+            .expect("read")
+            .expect("present")
+            .status,
+        ExecutionStatus::Pending,
+        "another block's execution stays"
+    );
     restarted
-        .finish_execution(key(8, &a), ExecutionStatus::Succeeded, None, None)
+        .finish(&[done(21, &x, ExecutionStatus::Succeeded)])
         .await
         .expect("late finish");
     assert_eq!(
         restarted
-            .execution(key(8, &a))
+            .execution(key(21, &x))
             .await
             .expect("read")
             .expect("present")
@@ -192,33 +269,50 @@ async fn suite(store: Store, reopen: impl AsyncFn() -> Store) {
         ExecutionStatus::Retracted,
         "a late result cannot resurrect a retracted execution"
     );
-
-    // Cursors.
-    assert_eq!(
-        restarted.cursor("eip155:31337/logs").await.expect("read"),
-        None
+    assert!(
+        restarted
+            .retract_block(stream, &x_block)
+            .await
+            .expect("retract again")
+            .is_empty(),
+        "retracted once"
     );
+    assert_eq!(
+        unfinished(&restarted).await,
+        vec![(key(20, &y), request(20)), (key(22, &z), request(22))],
+        "a retracted execution is not resumed"
+    );
+
+    // Cursors move only with an ingest that carries one, together with its events, and survive
+    // a restart.
+    assert_eq!(restarted.cursor(stream).await.expect("read"), None);
+    let (u, v) = (event(13), event(14));
     let c1 = Cursor {
-        block: 10,
-        block_hash: "0x0a".into(),
+        block: 13,
+        block_hash: format!("0x{:064x}", 13),
     };
     restarted
-        .set_cursor("eip155:31337/logs", &c1)
+        .ingest(stream, &[ingest(&u)], &[], Some(&c1))
         .await
-        .expect("set");
+        .expect("ingest with a cursor");
+    assert_eq!(restarted.cursor(stream).await.expect("read"), Some(c1));
     let c2 = Cursor {
-        block: 11,
-        block_hash: "0x0b".into(),
+        block: 14,
+        block_hash: format!("0x{:064x}", 14),
     };
     restarted
-        .set_cursor("eip155:31337/logs", &c2)
+        .ingest(stream, &[ingest(&v)], &[], Some(&c2))
         .await
         .expect("move");
-    assert_eq!(
-        restarted.cursor("eip155:31337/logs").await.expect("read"),
-        Some(c2)
-    );
     restarted.close().await;
+    let reopened = reopen().await;
+    assert_eq!(reopened.cursor(stream).await.expect("read"), Some(c2));
+    assert_eq!(
+        reopened.events_after(stream, 0, 10).await.expect("read"),
+        vec![y, z, u, v],
+        "the events the cursor passed are stored, and the retracted one is not dispatched again"
+    );
+    reopened.close().await;
     pipeline(store.clone()).await;
     listing(store.clone()).await;
     network(store.clone()).await;
