@@ -25,8 +25,8 @@ mod store;
 pub use api::{ApiKey, EventType, KeyScope, Ownership};
 pub use network::{Conflict, PeerBatch, PeerReceipt};
 pub use pipeline::{Finished, IngestEvent, NewExecution, PendingExecution};
-pub use settlement::{Settleable, Settlement};
 pub use query::{ExecutionFilter, ExecutionPage, ExecutionRecord, PageCursor};
+pub use settlement::{Settleable, Settlement};
 pub use signed::{AlreadySigned, SignedReceipt};
 
 pub use store::{
