@@ -55,6 +55,9 @@ struct Shared {
     seen: Arc<Mutex<Vec<Received>>>,
     status: Arc<AtomicU16>,
     accepted: Arc<watch::Sender<usize>>,
+    /// The distinct `webhook-id`s answered 2xx: what a redelivery does not add to.
+    distinct: Arc<Mutex<std::collections::HashSet<String>>>,
+    distinct_count: Arc<watch::Sender<usize>>,
 }
 
 /// A running receiver; `POST /hook` is recorded and answered with the current status.
@@ -72,6 +75,8 @@ impl Receiver {
             seen: Arc::default(),
             status: Arc::new(AtomicU16::new(200)),
             accepted: Arc::new(watch::Sender::new(0)),
+            distinct: Arc::default(),
+            distinct_count: Arc::new(watch::Sender::new(0)),
         };
         let app = Router::new()
             .route("/hook", post(hook))
@@ -132,6 +137,15 @@ impl Receiver {
             .is_ok_and(|r| r.is_ok())
     }
 
+    /// Waits until requests with at least `count` distinct `webhook-id`s were answered 2xx (a
+    /// redelivery counts once); false if `timeout` passed first.
+    pub async fn wait_for_distinct(&self, count: usize, timeout: Duration) -> bool {
+        let mut distinct = self.shared.distinct_count.subscribe();
+        tokio::time::timeout(timeout, distinct.wait_for(|n| *n >= count))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Received>> {
         // A panic while holding the lock leaves a complete Vec behind: keep reading it.
         self.shared
@@ -164,6 +178,7 @@ async fn hook(
         at,
     };
     let accepted = request.accepted();
+    let id = request.header("webhook-id").map(str::to_owned);
     let echo = if accepted {
         String::new()
     } else {
@@ -181,6 +196,15 @@ async fn hook(
         .push(request);
     if accepted {
         shared.accepted.send_modify(|n| *n += 1);
+        if let Some(id) = id
+            && shared
+                .distinct
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(id)
+        {
+            shared.distinct_count.send_modify(|n| *n += 1);
+        }
     }
     (
         StatusCode::from_u16(answered).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

@@ -80,8 +80,9 @@ const CONNECTOR: &str = "evm";
 /// How many items each queue between the node's tasks holds (API events to the follower,
 /// executions to the runners, results to the finisher, takeovers). A full queue makes its
 /// producer wait: under a burst the follower stops reading and the API holds its requests until
-/// the runners catch up, and memory stays flat — what is waiting is in the store already.
-const QUEUE: usize = 1_024;
+/// the runners catch up, and memory stays bounded — what is waiting is in the store already.
+/// Sized to keep the runners fed between blocks (1,024 cost the throughput bench 17%).
+const QUEUE: usize = 16_384;
 
 /// How often the gas wallet's balance is looked at.
 const GAS_CHECK_INTERVAL: Duration = Duration::from_secs(30);

@@ -5,8 +5,11 @@
 //! decodes and matches them, writes events, executions and cursor in one transaction, POSTs every
 //! webhook (signed, to the local receiver) and records the results, while its settler submits
 //! receipts. The rate is executions delivered divided by the time from the first transaction sent
-//! to the last webhook received; `lost` counts matched events whose webhook never arrived. Then the
-//! benchmark waits for every receipt to settle on chain and reports that too.
+//! to the last webhook received. Progress is counted in distinct `webhook-id`s: `lost` counts
+//! matched events whose webhook never arrived, `redelivered` the requests that repeated one that
+//! had (never counted as progress), and `unreceived` the executions the keeper's store records as
+//! succeeded whose webhook the receiver never got. Then the benchmark waits for every receipt to
+//! settle on chain and reports that too.
 
 use std::{
     collections::HashSet,
@@ -21,13 +24,17 @@ use herald_store::Store;
 
 use super::rig::Rig;
 
+/// Most Transfers per `mintBatch`: each adds about 195 bytes to the transaction's receipt, which
+/// must stay provable (`MAX_PROVABLE_RECEIPT_BYTES`) for its logs to be events.
+const MAX_PER_TX: usize = 300;
+
 #[derive(Args)]
 pub(crate) struct ThroughputArgs {
     /// Matched events in total.
     #[arg(long, default_value_t = 20_000)]
     events: usize,
-    /// Events per transaction (one `mintBatch` each).
-    #[arg(long, default_value_t = 1_000)]
+    /// Events per transaction (one `mintBatch` each), at most [`MAX_PER_TX`].
+    #[arg(long, default_value_t = 250)]
     per_tx: usize,
     /// Longest to wait for the last delivery and for settlement, seconds.
     #[arg(long, default_value_t = 300)]
@@ -41,6 +48,14 @@ pub(crate) struct ThroughputArgs {
 pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
     if args.per_tx == 0 || args.events == 0 {
         eyre::bail!("--events and --per-tx must be at least 1");
+    }
+    if args.per_tx > MAX_PER_TX {
+        eyre::bail!(
+            "--per-tx {} is above {MAX_PER_TX}: a receipt of more Transfers is over the {} KiB a \
+             fraud challenge can prove, and keepers take no events from it",
+            args.per_tx,
+            herald_connectors::evm::MAX_PROVABLE_RECEIPT_BYTES / 1024
+        );
     }
     let rig = Rig::start(
         KeeperSettings {
@@ -76,7 +91,7 @@ pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
     }
     let sent = start.elapsed();
     let timeout = Duration::from_secs(args.timeout);
-    let complete = rig.receiver.wait_for_accepted(events, timeout).await;
+    let complete = rig.receiver.wait_for_distinct(events, timeout).await;
     let received = rig.receiver.delivered();
     let last = received.iter().map(|r| r.at).max().unwrap_or(start);
     let elapsed = last.saturating_duration_since(start);
@@ -85,12 +100,20 @@ pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
         .filter_map(|r| r.header("webhook-id"))
         .collect();
     let lost = events.saturating_sub(ids.len());
-    let duplicates = received.len() - ids.len();
+    let redelivered = received.len() - ids.len();
     let rate = ids.len() as f64 / elapsed.as_secs_f64().max(1e-9);
 
     // Settlement runs behind delivery; wait for it to finish before stopping the keeper.
     let store = Store::connect(&rig.keeper.store_url).await?;
     let settled = wait_settled(&store, events, start, timeout).await?;
+    let succeeded: u64 = store
+        .execution_counts()
+        .await?
+        .iter()
+        .filter(|(status, _, _)| status == "succeeded")
+        .map(|(_, _, n)| n)
+        .sum();
+    let unreceived = (succeeded as usize).saturating_sub(ids.len());
     store.close().await;
     rig.stop().await?;
 
@@ -101,7 +124,8 @@ pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
                 "executions_per_second": rate.round(),
                 "lost": lost,
                 "events": events,
-                "duplicates": duplicates,
+                "redelivered": redelivered,
+                "unreceived": unreceived,
                 "seconds": elapsed.as_secs_f64(),
                 "emit_seconds": sent.as_secs_f64(),
                 "settled": settled.0,
@@ -112,12 +136,15 @@ pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
     } else {
         println!(
             "throughput: executions/s={rate:.0} lost={lost} (events={events} in {:.2}s, \
-             duplicates={duplicates}; settled {} of {events} on chain after {:.2}s; keepers={})",
+             redelivered={redelivered} unreceived={unreceived}; settled {} of {events} on chain after {:.2}s; keepers={})",
             elapsed.as_secs_f64(),
             settled.0,
             settled.1.as_secs_f64(),
             args.keepers,
         );
+    }
+    if unreceived > 0 {
+        eyre::bail!("{unreceived} executions recorded as succeeded never reached the receiver");
     }
     if !complete || lost > 0 {
         eyre::bail!("{lost} of {events} executions were not delivered within {timeout:?}");
