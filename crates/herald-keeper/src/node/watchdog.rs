@@ -1,8 +1,8 @@
 //! The store watchdog: a keeper whose store is gone stops, rather than working on without it.
 //!
-//! Every other task meets a failing store as an error to retry (a database restarting, a full
-//! disk being cleared): right for a moment, wrong for good. The watchdog tells the two apart, and
-//! turns a store that is gone — its SQLite file removed or replaced, which no write ever reports
+//! The settler and the finisher meet a failing store as an error to retry (a database restarting,
+//! a full disk being cleared): right for a moment, wrong for good. And a SQLite file removed under
+//! the keeper fails no write at all. The watchdog tells these apart, and turns a store that is gone — its SQLite file removed or replaced, which no write ever reports
 //! (see [`Store::check`]), or a database that has failed every check for [`OUTAGE_LIMIT`] — into a
 //! failed task, which stops the node with the cause and a non-zero exit.
 
