@@ -143,14 +143,14 @@ impl Peers {
             HeraldEvents::KeeperBondWithdrawn(e) => {
                 self.keepers.remove(&e.keeper);
             }
-            HeraldEvents::KeeperSlashed(e) => {
-                if let Some(k) = self.keepers.get_mut(&e.keeper) {
-                    k.bond = k.bond.saturating_sub(U256::from(e.amount));
-                }
-            }
-            HeraldEvents::KeeperSlashedForFraud(e) => {
-                if let Some(k) = self.keepers.get_mut(&e.keeper) {
-                    k.bond = k.bond.saturating_sub(U256::from(e.amount));
+            HeraldEvents::KeeperSlashed(Herald::KeeperSlashed { keeper, amount, .. })
+            | HeraldEvents::KeeperSlashedForFraud(Herald::KeeperSlashedForFraud {
+                keeper,
+                amount,
+                ..
+            }) => {
+                if let Some(k) = self.keepers.get_mut(keeper) {
+                    k.bond = k.bond.saturating_sub(U256::from(*amount));
                 }
             }
             HeraldEvents::ParamsApplied(e) => {

@@ -106,13 +106,7 @@ pub(crate) async fn run(args: ThroughputArgs, json: bool) -> eyre::Result<()> {
     // Settlement runs behind delivery; wait for it to finish before stopping the keeper.
     let store = Store::connect(&rig.keeper.store_url).await?;
     let settled = wait_settled(&store, events, start, timeout).await?;
-    let succeeded: u64 = store
-        .execution_counts()
-        .await?
-        .iter()
-        .filter(|(status, _, _)| status == "succeeded")
-        .map(|(_, _, n)| n)
-        .sum();
+    let succeeded = count(&store, |status, _| status == "succeeded").await?;
     let unreceived = (succeeded as usize).saturating_sub(ids.len());
     store.close().await;
     rig.stop().await?;
@@ -161,16 +155,21 @@ async fn wait_settled(
 ) -> eyre::Result<(u64, Duration)> {
     let deadline = start + timeout;
     loop {
-        let settled: u64 = store
-            .execution_counts()
-            .await?
-            .iter()
-            .filter(|(_, settlement, _)| settlement == "settled")
-            .map(|(_, _, n)| n)
-            .sum();
+        let settled = count(store, |_, settlement| settlement == "settled").await?;
         if settled >= events as u64 || Instant::now() >= deadline {
             return Ok((settled, start.elapsed()));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// How many of the store's executions are in a (status, settlement) pair `which` picks.
+async fn count(store: &Store, which: impl Fn(&str, &str) -> bool) -> eyre::Result<u64> {
+    Ok(store
+        .execution_counts()
+        .await?
+        .iter()
+        .filter(|(status, settlement, _)| which(status, settlement))
+        .map(|(_, _, n)| n)
+        .sum())
 }
